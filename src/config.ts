@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** Comma-separated values; several are accepted at once so a secret can be rotated without downtime. */
+const secretList = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean));
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('billflow'),
+  TEMPORAL_CLI: z.string().optional(),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  BILLFLOW_DATA_DIR: z.string().default('.billflow'),
+  DATABASE_URL: z.string().url().optional(),
+  WEBHOOK_BODY_LIMIT: z.coerce.number().int().positive().default(1024 * 1024),
+  SIGNAL_DEADLINE_MS: z.coerce.number().int().positive().default(4000),
+  RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(30),
+  GOCARDLESS_WEBHOOK_SECRET: secretList,
+  GOCARDLESS_ACCESS_TOKEN: z.string().optional(),
+  GOCARDLESS_API_URL: z.string().url().default('https://api-sandbox.gocardless.com'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    cliPath?: string;
+    uiPort: number;
+  };
+  dataDir: string;
+  databaseUrl?: string;
+  receiver: {
+    bodyLimitBytes: number;
+    /** Time allowed for all signals of one delivery; well under the providers' 5–10 s timeouts. */
+    signalDeadlineMs: number;
+    retryAfterSeconds: number;
+  };
+  gocardless: {
+    webhookSecrets: string[];
+    accessToken?: string;
+    apiUrl: string;
+  };
+  logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as operators expect from `FOO= npm run dev`.
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      cliPath: env.TEMPORAL_CLI,
+      uiPort: env.TEMPORAL_UI_PORT,
+    },
+    dataDir: env.BILLFLOW_DATA_DIR,
+    databaseUrl: env.DATABASE_URL,
+    receiver: {
+      bodyLimitBytes: env.WEBHOOK_BODY_LIMIT,
+      signalDeadlineMs: env.SIGNAL_DEADLINE_MS,
+      retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+    },
+    gocardless: {
+      webhookSecrets: env.GOCARDLESS_WEBHOOK_SECRET,
+      accessToken: env.GOCARDLESS_ACCESS_TOKEN,
+      apiUrl: env.GOCARDLESS_API_URL,
+    },
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The normalised billing event: what every provider's webhook becomes, and what every entity
+ * workflow receives. Plain JSON only — it travels through Temporal's payload converter.
+ */
+export const billingEventKinds = [
+  'payment.failed',
+  'payment.succeeded',
+  'payment.created',
+  'payment.cancelled',
+  'payment.charged_back',
+  'subscription.created',
+  'subscription.renewed',
+  'subscription.cancelled',
+  'subscription.expired',
+  'subscription.reactivated',
+  'subscription.paused',
+  'subscription.resumed',
+  'mandate.created',
+  'mandate.active',
+  'mandate.cancelled',
+  'mandate.failed',
+  'mandate.expired',
+  'mandate.reinstated',
+  'mandate.replaced',
+  'account.closed',
+  'refund.created',
+  'refund.paid',
+  'refund.failed',
+  'unknown',
+] as const;
+
+export type BillingEventKind = (typeof billingEventKinds)[number];
+
+export type ProviderName = 'gocardless' | 'recurly' | 'stripe' | 'ccbill' | 'billforward';
+
+/** Ids the payload carries; each is the provider's own id, absent when the payload lacks it. */
+export interface BillingReferences {
+  customer?: string;
+  account?: string;
+  subscription?: string;
+  mandate?: string;
+  invoice?: string;
+  payment?: string;
+  refund?: string;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export interface BillingEvent {
+  provider: ProviderName;
+  /** The provider's event id, or a stable id derived from the payload where it has none. */
+  id: string;
+  /** The provider's own name for the event, e.g. `mandates.cancelled`. */
+  type: string;
+  kind: BillingEventKind;
+  /** ISO-8601 time the provider says the event happened. */
+  occurredAt: string;
+  references: BillingReferences;
+  /** Provider-specific facts workflows decide on (e.g. GoCardless `will_attempt_retry`). */
+  facts: Record<string, JsonValue>;
+  /** The provider's event as parsed from the request, for users' own workflows. */
+  payload: JsonValue;
+}

@@ -1,0 +1,45 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { BillingEvent, ProviderName } from '../events';
+
+/** What a provider module sees of an HTTP delivery: the exact bytes, before any parsing. */
+export interface WebhookRequest {
+  rawBody: Buffer;
+  headers: IncomingHttpHeaders;
+  query: Record<string, string | string[] | undefined>;
+  /** Client IP as the receiver trusts it (socket address, or X-Forwarded-For behind a trusted proxy). */
+  ip: string;
+}
+
+/**
+ * Thrown by `verify` when a delivery cannot be trusted. `status` is the HTTP status this
+ * provider expects for that failure; `reason` is short, safe to log and to return (it never
+ * contains a secret or a signature).
+ */
+export class VerificationError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(reason);
+    this.name = 'VerificationError';
+  }
+}
+
+/** Thrown by `parse` when a verified body is not the shape the provider sends: answered 400. */
+export class MalformedPayloadError extends Error {
+  readonly status = 400;
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'MalformedPayloadError';
+  }
+}
+
+/** Every provider file exports one of these, with the same shape. */
+export interface WebhookProvider<Settings> {
+  name: ProviderName;
+  /** Throws VerificationError unless the delivery is authentic. */
+  verify(request: WebhookRequest, settings: Settings, now?: Date): void;
+  /** Turns a verified delivery into normalised events; throws MalformedPayloadError. */
+  parse(request: WebhookRequest): BillingEvent[];
+}

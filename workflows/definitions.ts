@@ -1,0 +1,13 @@
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineSignal } from '@temporalio/workflow';
+import type { BillingEvent } from '../src/events';
+
+/** The one signal billflow sends: every normalised event reaches its entity workflow through it. */
+export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');
+
+/** Search attributes billflow keeps up to date so the Web UI can filter on them. */
+export const billingProviderKey = defineSearchAttributeKey('BillingProvider', 'KEYWORD');
+export const billingCustomerKey = defineSearchAttributeKey('BillingCustomer', 'KEYWORD');
+export const billingStatusKey = defineSearchAttributeKey('BillingStatus', 'KEYWORD');
+
+export const billflowSearchAttributes = [billingProviderKey, billingCustomerKey, billingStatusKey];
