@@ -1,0 +1,76 @@
+import { setHandler, workflowInfo } from '@temporalio/workflow';
+import type { BillingEvent } from '../src/events';
+import { billingEventSignal } from './definitions';
+
+/**
+ * Signals a run takes before it continues as new: far below Temporal's 10,000-signal cap, and
+ * small enough to keep each run's history (and so every replay) short.
+ */
+export const maxSignalsPerRun = 2000;
+
+/** Event ids remembered across runs. Providers redeliver for days, not for thousands of events. */
+export const rememberedEventIds = 5000;
+
+/** What an inbox hands to the next run when the workflow continues as new. */
+export interface InboxCarry {
+  recentEventIds: string[];
+  pending: BillingEvent[];
+}
+
+/**
+ * The entry point of billflow's events into an entity workflow: receives the `billingEvent`
+ * signal, drops redeliveries by event id (for the workflow's whole life, carried through
+ * continue-as-new), and queues the rest in arrival order for the workflow's main loop.
+ */
+export class EventInbox {
+  private readonly recentEventIds: string[];
+  private readonly seen: Set<string>;
+  private readonly pending: BillingEvent[];
+  private signalsThisRun = 0;
+  duplicatesDropped = 0;
+
+  constructor(carry?: InboxCarry) {
+    this.recentEventIds = [...(carry?.recentEventIds ?? [])];
+    this.seen = new Set(this.recentEventIds);
+    this.pending = [...(carry?.pending ?? [])];
+  }
+
+  /** Installs the signal handler; call once, first thing in the workflow. */
+  listen(): void {
+    setHandler(billingEventSignal, (event) => {
+      this.receive(event);
+    });
+  }
+
+  receive(event: BillingEvent): boolean {
+    this.signalsThisRun += 1;
+    if (this.seen.has(event.id)) {
+      this.duplicatesDropped += 1;
+      return false;
+    }
+    this.seen.add(event.id);
+    this.recentEventIds.push(event.id);
+    if (this.recentEventIds.length > rememberedEventIds) {
+      this.seen.delete(this.recentEventIds.shift() as string);
+    }
+    this.pending.push(event);
+    return true;
+  }
+
+  hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  take(): BillingEvent | undefined {
+    return this.pending.shift();
+  }
+
+  /** True when this run should hand over to a fresh one (Temporal's suggestion or our own cap). */
+  shouldContinueAsNew(): boolean {
+    return workflowInfo().continueAsNewSuggested || this.signalsThisRun >= maxSignalsPerRun;
+  }
+
+  carry(): InboxCarry {
+    return { recentEventIds: [...this.recentEventIds], pending: [...this.pending] };
+  }
+}

@@ -1,0 +1,59 @@
+import type { BillingEvent, ProviderName } from '../src/events';
+
+export type AccountAccess = 'active' | 'suspended';
+
+export interface MandateSnapshot {
+  provider: ProviderName;
+  mandateId: string;
+  customerId?: string;
+  /** The mandate's status as the provider last confirmed it. */
+  mandateStatus?: string;
+  access: AccountAccess;
+  /** occurredAt of the event that last changed `access`: older events never undo it. */
+  accessChangedAt?: string;
+  lastEvent?: { id: string; type: string; occurredAt: string; outcome: string };
+  eventsApplied: number;
+  duplicatesDropped: number;
+}
+
+/** The mandate's business state, kept apart from the workflow's handler wiring. */
+export class MandateState {
+  private state: MandateSnapshot;
+
+  constructor(initial: MandateSnapshot) {
+    this.state = { ...initial };
+  }
+
+  get customerId(): string | undefined {
+    return this.state.customerId;
+  }
+
+  get access(): AccountAccess {
+    return this.state.access;
+  }
+
+  /** Events that happened before the current state was set are too old to change it. */
+  isStale(event: BillingEvent): boolean {
+    const since = this.state.accessChangedAt;
+    return since !== undefined && Date.parse(event.occurredAt) < Date.parse(since);
+  }
+
+  confirmed(mandateStatus: string, customerId: string): void {
+    this.state.mandateStatus = mandateStatus;
+    this.state.customerId = customerId;
+  }
+
+  changeAccess(access: AccountAccess, event: BillingEvent): void {
+    this.state.access = access;
+    this.state.accessChangedAt = event.occurredAt;
+  }
+
+  recordOutcome(event: BillingEvent, outcome: string): void {
+    this.state.eventsApplied += 1;
+    this.state.lastEvent = { id: event.id, type: event.type, occurredAt: event.occurredAt, outcome };
+  }
+
+  snapshot(duplicatesDropped = this.state.duplicatesDropped): MandateSnapshot {
+    return { ...this.state, duplicatesDropped };
+  }
+}
