@@ -1,0 +1,112 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { startReceiver } from '../run/receiver';
+import { startWorkerProcess } from '../run/worker';
+import { startProviderSandbox } from '../sandbox/server';
+import { findOrBuildTemporalCli } from '../temporal/cli-binary';
+import { startDevServer, isTemporalReachable, type DevServer } from '../temporal/dev-server';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { providerNames } from '../providers';
+
+/** Webhook secret used by `dev` when none is configured, so local deliveries can be signed. */
+export const devWebhookSecret = 'billflow-dev-secret';
+
+type Stop = () => Promise<void>;
+
+/** Everything up in one process: Temporal dev server (or the one already running), sandbox, worker, receiver. */
+export async function runDev(config: Config, logger: Logger): Promise<void> {
+  const stops: Stop[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.error({ err: error }, 'stop failed'));
+  };
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    const temporal = await ensureTemporal(config, logger);
+    if (temporal) stops.push(() => temporal.stop());
+
+    if (!config.gocardless.accessToken) {
+      const sandbox = await startProviderSandbox({ host: '127.0.0.1' });
+      stops.push(() => sandbox.close());
+      config.gocardless.apiUrl = sandbox.gocardlessUrl;
+      config.gocardless.accessToken = sandbox.accessToken;
+      logger.info({ url: sandbox.url }, 'no provider credentials set: using the local provider sandbox');
+    }
+    if (config.gocardless.webhookSecrets.length === 0) {
+      config.gocardless.webhookSecrets = [devWebhookSecret];
+      logger.warn(`GOCARDLESS_WEBHOOK_SECRET not set: dev accepts deliveries signed with "${devWebhookSecret}"`);
+    }
+
+    const worker = await startWorkerProcess(config, logger);
+    stops.push(() => worker.close());
+    const receiver = await startReceiver(config, logger);
+    stops.push(() => receiver.close());
+
+    printWelcome(config, receiver.url, temporal?.uiUrl);
+    await waitForStopSignal(worker.running);
+  } finally {
+    logger.info('stopping…');
+    await stopAll();
+  }
+}
+
+async function ensureTemporal(config: Config, logger: Logger): Promise<DevServer | undefined> {
+  if (await isTemporalReachable(config.temporal.address)) {
+    logger.info({ address: config.temporal.address }, 'using the Temporal server already running');
+    const connection = await Connection.connect({ address: config.temporal.address });
+    try {
+      await ensureSearchAttributes(connection, config.temporal.namespace);
+    } finally {
+      await connection.close();
+    }
+    return undefined;
+  }
+  const cliPath = await findOrBuildTemporalCli({ configuredPath: config.temporal.cliPath, log: (line) => logger.info(line) });
+  const { host, port } = splitAddress(config.temporal.address);
+  return startDevServer({
+    cliPath,
+    dbFile: path.resolve(config.dataDir, 'temporal.db'),
+    ip: host,
+    port,
+    uiPort: config.temporal.uiPort,
+    namespace: config.temporal.namespace,
+    log: (line) => logger.info(line),
+  });
+}
+
+function splitAddress(address: string): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(address);
+  if (!match) throw new Error(`TEMPORAL_ADDRESS must be host:port, got "${address}"`);
+  const host = match[1] === 'localhost' ? '127.0.0.1' : (match[1] as string);
+  return { host, port: Number(match[2]) };
+}
+
+function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undefined): void {
+  const lines = [
+    '',
+    'billflow is running',
+    '',
+    '  Webhook URLs (point your providers here):',
+    ...providerNames.map((name) => `    ${name.padEnd(12)} ${receiverUrl}/webhooks/${name}`),
+    '',
+    `  Temporal Web UI:  ${uiUrl ?? `the UI of the server at ${config.temporal.address}`}`,
+    `  Temporal server:  ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+    `  Health:           ${receiverUrl}/healthz   ${receiverUrl}/readyz`,
+    '',
+    '  Ctrl-C stops everything; data is kept in ' + path.resolve(config.dataDir),
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Resolves on Ctrl-C or SIGTERM; rejects if the worker dies on its own. */
+function waitForStopSignal(workerRunning: Promise<void>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onSignal = () => resolve();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    workerRunning.then(() => reject(new Error('the worker stopped unexpectedly')), reject);
+  });
+}

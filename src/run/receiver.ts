@@ -1,0 +1,34 @@
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { Client, Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { createReceiverApp } from '../receiver/app';
+
+export interface RunningReceiver {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP receiver. It comes up even while Temporal is down: /readyz tells, webhooks get 503. */
+export async function startReceiver(config: Config, logger: Logger): Promise<RunningReceiver> {
+  const connection = Connection.lazy({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const app = createReceiverApp({ config, client, logger });
+  const server = app.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    async close() {
+      // Stop accepting, let in-flight webhooks finish (each is answered only once durable), then go.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      await connection.close();
+    },
+  };
+}

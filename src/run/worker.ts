@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import { createActivities } from '../../activities';
+import { AccountStore } from '../../activities/account-store';
+import { openDatabase } from '../../activities/database';
+import type { Config } from '../config';
+import { startWorker } from '../temporal/worker';
+
+export interface RunningWorker {
+  /** Settles when the worker stops; rejects if it crashed. */
+  running: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens the account store and runs billflow's worker on the configured task queue. */
+export async function startWorkerProcess(config: Config, logger: Logger): Promise<RunningWorker> {
+  if (!config.gocardless.accessToken) {
+    throw new Error('GOCARDLESS_ACCESS_TOKEN is not set: the worker cannot confirm mandates with GoCardless.');
+  }
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  logger.info({ database: database.kind }, 'account store ready');
+  const activities = createActivities({
+    store: new AccountStore(database),
+    gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: config.gocardless.accessToken },
+  });
+  const worker = await startWorker(config, activities);
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker polling');
+  const running = worker.running.finally(() => database.close());
+  return {
+    running,
+    async close() {
+      await worker.shutdown();
+      await running;
+    },
+  };
+}
