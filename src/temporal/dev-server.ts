@@ -1,0 +1,222 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { connect as connectTcp } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Connection } from '@temporalio/client';
+import { searchAttributeFlags } from './search-attributes';
+
+export interface DevServerOptions {
+  cliPath: string;
+  /** SQLite file to persist to; omitted, the server keeps everything in memory. */
+  dbFile?: string;
+  /** Address the frontend (and UI) bind to; default 127.0.0.1. */
+  ip?: string;
+  port: number;
+  /** Web UI port; omitted, the server runs headless. */
+  uiPort?: number;
+  /** A namespace created at start, besides "default". */
+  namespace?: string;
+  log?: (line: string) => void;
+  /** How long to wait for the gRPC frontend to answer (default 60 s). */
+  startTimeoutMs?: number;
+}
+
+export interface DevServer {
+  /** host:port for `Connection.connect`. */
+  address: string;
+  uiUrl?: string;
+  process: ChildProcess;
+  /** SIGTERM, then SIGKILL if the server is still up after `timeoutMs` (default 10 s). */
+  stop(timeoutMs?: number): Promise<void>;
+  /** SIGKILL: an abrupt crash, for tests of what survives one. */
+  kill(): void;
+}
+
+const OUTPUT_TAIL_LINES = 50;
+const POLL_INTERVAL_MS = 250;
+const PROGRESS_INTERVAL_MS = 5_000;
+
+/**
+ * Starts `temporal server start-dev` and resolves once its gRPC frontend answers; rejects with
+ * the tail of the server's output if the process ends first.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const log = options.log ?? (() => undefined);
+  const ip = options.ip ?? '127.0.0.1';
+  const namespace = options.namespace ?? 'default';
+  const host = formatHost(connectableHost(ip));
+  const address = `${host}:${options.port}`;
+  const uiUrl = options.uiPort === undefined ? undefined : `http://${host}:${options.uiPort}`;
+
+  // Otherwise a server already answering there would pass for the one being started.
+  if (await isPortOpen(connectableHost(ip), options.port)) {
+    throw new Error(`Cannot start a Temporal dev server on ${address}: something is already listening there.`);
+  }
+  if (options.dbFile) await mkdir(path.dirname(path.resolve(options.dbFile)), { recursive: true });
+
+  const args = [
+    'server',
+    'start-dev',
+    ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    '--ip',
+    ip,
+    '--port',
+    String(options.port),
+    ...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
+    ...(namespace === 'default' ? [] : ['--namespace', namespace]),
+    '--log-level',
+    'warn',
+    ...searchAttributeFlags(),
+  ];
+  log(`Starting the Temporal dev server on ${address} (${options.dbFile ? `state in ${options.dbFile}` : 'in memory'})…`);
+  const startedAt = Date.now();
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+
+  const tail: string[] = [];
+  let ready = false;
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      tail.push(line);
+      if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
+      // Once up, the server's warnings (mostly shutdown noise) only feed error reports.
+      if (!ready) log(line);
+    });
+  }
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
+  // The server must not outlive the process that started it, even when that one exits abruptly.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
+
+  const stopWaiting = new AbortController();
+  const outcome = await Promise.race([
+    waitUntilAnswering(address, namespace, options.startTimeoutMs ?? 60_000, stopWaiting.signal, log).then(
+      () => ({ kind: 'ready' as const }),
+      (error: unknown) => ({ kind: 'timeout' as const, error }),
+    ),
+    exited.then((status) => ({ kind: 'exited' as const, status })),
+    spawnFailed.then((error) => ({ kind: 'spawn-failed' as const, error })),
+  ]);
+  stopWaiting.abort();
+  if (outcome.kind !== 'ready') {
+    child.kill('SIGKILL');
+    // Let the output streams drain so that the tail holds the server's last words.
+    await Promise.race([exited, delay(1000)]);
+    const output = tail.length > 0 ? `\nServer output (last lines):\n${tail.join('\n')}` : '';
+    if (outcome.kind === 'spawn-failed') {
+      throw new Error(`Could not run ${options.cliPath}: ${outcome.error.message}`);
+    }
+    if (outcome.kind === 'exited') {
+      const { code, signal } = outcome.status;
+      throw new Error(`The Temporal dev server exited before it answered on ${address} (${signal ? `signal ${signal}` : `exit code ${code}`}).${output}`);
+    }
+    throw new Error(`The Temporal dev server did not answer on ${address}: ${errorMessage(outcome.error)}${output}`);
+  }
+  ready = true;
+  log(`Temporal dev server ready on ${address} after ${((Date.now() - startedAt) / 1000).toFixed(1)}s${uiUrl ? `, Web UI at ${uiUrl}` : ''}`);
+
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
+  return {
+    address,
+    uiUrl,
+    process: child,
+    async stop(timeoutMs = 10_000) {
+      if (hasExited()) return;
+      child.kill('SIGTERM');
+      const stopped = await Promise.race([exited.then(() => true), delay(timeoutMs).then(() => false)]);
+      if (!stopped) {
+        log(`The Temporal dev server did not stop within ${timeoutMs} ms; killing it.`);
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+    kill() {
+      if (!hasExited()) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Whether a Temporal frontend answers at `address` within `timeoutMs`. */
+export async function isTemporalReachable(address: string, timeoutMs = 2000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    const current = connection;
+    await current.withDeadline(Math.max(deadline, Date.now() + 100), () => current.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+async function waitUntilAnswering(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  log: (line: string) => void,
+): Promise<void> {
+  const startedAt = Date.now();
+  let lastProgressAt = startedAt;
+  let lastError: unknown;
+  while (Date.now() - startedAt < timeoutMs && !signal.aborted) {
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      // The frontend may answer a moment before the requested namespace is registered.
+      await connection.workflowService.describeNamespace({ namespace });
+      return;
+    } catch (error) {
+      lastError = error;
+    } finally {
+      await connection?.close().catch(() => undefined);
+    }
+    if (Date.now() - lastProgressAt >= PROGRESS_INTERVAL_MS) {
+      lastProgressAt = Date.now();
+      log(`waiting for the Temporal dev server at ${address}… ${Math.round((Date.now() - startedAt) / 1000)}s`);
+    }
+    await delay(POLL_INTERVAL_MS);
+  }
+  throw new Error(`no answer within ${Math.round(timeoutMs / 1000)}s (last error: ${errorMessage(lastError)})`);
+}
+
+function isPortOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host, port });
+    const finish = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+/** A wildcard bind address is reached through loopback. */
+function connectableHost(ip: string): string {
+  if (ip === '0.0.0.0') return '127.0.0.1';
+  if (ip === '::') return '::1';
+  return ip;
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
