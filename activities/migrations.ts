@@ -1,0 +1,70 @@
+import type { Database } from './database';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Run one by one: the embedded database's parameterised protocol takes one statement at a time. */
+  statements: string[];
+}
+
+/** Append only: a migration that has run somewhere is never edited, a new one follows it. */
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'accounts and their history',
+    statements: [
+      `CREATE TABLE accounts (
+        provider text NOT NULL,
+        customer_id text NOT NULL,
+        status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'closed')),
+        reason text,
+        changed_at timestamptz NOT NULL DEFAULT now(),
+        usage_period text,
+        usage_reset_at timestamptz,
+        PRIMARY KEY (provider, customer_id)
+      )`,
+      `CREATE TABLE account_changes (
+        sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        provider text NOT NULL,
+        customer_id text NOT NULL,
+        action text NOT NULL CHECK (action IN ('suspend', 'reinstate', 'reset_usage', 'end_access')),
+        operation_key text NOT NULL,
+        event_id text NOT NULL,
+        reason text NOT NULL,
+        period_key text,
+        status_before text NOT NULL,
+        status_after text NOT NULL,
+        changed boolean NOT NULL,
+        at timestamptz NOT NULL DEFAULT now(),
+        FOREIGN KEY (provider, customer_id) REFERENCES accounts (provider, customer_id),
+        UNIQUE (provider, customer_id, action, operation_key)
+      )`,
+      `COMMENT ON COLUMN account_changes.operation_key IS
+        'What makes the action happen once: the event id, or the billing period for a usage reset'`,
+    ],
+  },
+];
+
+/**
+ * Applies the migrations not yet recorded in `schema_migrations`, all in one transaction. The
+ * advisory lock makes a second process that opens the database at the same moment wait, then
+ * find everything applied.
+ */
+export async function migrate(database: Database, list: Migration[] = migrations): Promise<number[]> {
+  return database.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('billflow.schema_migrations'))`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => row.version));
+    const pending = list.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
+    for (const migration of pending) {
+      for (const statement of migration.statements) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+    }
+    return pending.map((migration) => migration.version);
+  });
+}

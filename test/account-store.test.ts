@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountStore, type AccountChangeInput } from '../activities/account-store';
+import { createAccountActivities } from '../activities/accounts';
+import { openDatabase, type Database } from '../activities/database';
+import { migrate, migrations } from '../activities/migrations';
+import { createPostgresSchema, makeTempDir, testBackends, testDatabaseUrl, type TestDatabase } from './support/database';
+
+/** A customer no other test touches, so that one database serves the whole suite. */
+function change(overrides: Partial<AccountChangeInput> = {}): AccountChangeInput {
+  return {
+    provider: 'gocardless',
+    customerId: `CU${randomUUID()}`,
+    reason: 'mandates.cancelled',
+    eventId: `EV${randomUUID()}`,
+    ...overrides,
+  };
+}
+
+// The same suite on each back-end; PostgreSQL only when BILLFLOW_TEST_DATABASE_URL is set.
+for (const backend of testBackends) {
+  describe.skipIf(backend.unavailable)(`account store on ${backend.kind}`, () => {
+    let testDatabase: TestDatabase;
+    let store: AccountStore;
+
+    beforeAll(async () => {
+      testDatabase = await backend.open();
+      store = new AccountStore(testDatabase.database);
+    });
+
+    afterAll(async () => {
+      await testDatabase?.drop();
+    });
+
+    it('opens the back-end it was asked for', () => {
+      expect(testDatabase.database.kind).toBe(backend.kind);
+    });
+
+    it('knows nothing of a customer it has never seen', async () => {
+      expect(await store.get('gocardless', 'CU-never-seen')).toBeUndefined();
+    });
+
+    it('suspends an account and records why, when and for which event', async () => {
+      const input = change();
+      const before = Date.now();
+      expect(await store.suspend(input)).toEqual({ changed: true });
+
+      const account = await store.get('gocardless', input.customerId);
+      expect(account).toMatchObject({
+        provider: 'gocardless',
+        customerId: input.customerId,
+        status: 'suspended',
+        reason: 'mandates.cancelled',
+        usagePeriod: null,
+      });
+      expect(Date.parse(account!.changedAt)).toBeGreaterThanOrEqual(before - 1000);
+      expect(account!.history).toEqual([
+        {
+          action: 'suspend',
+          reason: 'mandates.cancelled',
+          eventId: input.eventId,
+          periodKey: null,
+          statusBefore: 'active',
+          statusAfter: 'suspended',
+          changed: true,
+          at: account!.changedAt,
+        },
+      ]);
+    });
+
+    it('reinstates a suspended account and keeps both steps in its history', async () => {
+      const suspension = change();
+      await store.suspend(suspension);
+      const reinstatement = change({ customerId: suspension.customerId, reason: 'mandates.reinstated' });
+      expect(await store.reinstate(reinstatement)).toEqual({ changed: true });
+
+      const account = await store.get('gocardless', suspension.customerId);
+      expect(account?.status).toBe('active');
+      expect(account?.reason).toBe('mandates.reinstated');
+      expect(account?.history.map((entry) => [entry.action, entry.eventId, entry.statusAfter])).toEqual([
+        ['suspend', suspension.eventId, 'suspended'],
+        ['reinstate', reinstatement.eventId, 'active'],
+      ]);
+    });
+
+    it('changes nothing and records nothing when the same event suspends again', async () => {
+      const input = change();
+      await store.suspend(input);
+      const first = await store.get('gocardless', input.customerId);
+
+      expect(await store.suspend(input)).toEqual({ changed: false });
+      expect(await store.suspend({ ...input, reason: 'a different reason on redelivery' })).toEqual({ changed: false });
+      expect(await store.get('gocardless', input.customerId)).toEqual(first);
+    });
+
+    it('applies a burst of concurrent duplicates exactly once', async () => {
+      const input = change();
+      const results = await Promise.all(Array.from({ length: 12 }, () => store.suspend(input)));
+      expect(results.filter((result) => result.changed)).toHaveLength(1);
+      expect((await store.get('gocardless', input.customerId))?.history).toHaveLength(1);
+    });
+
+    it('serialises concurrent different events on one account: one suspends, the rest find it suspended', async () => {
+      const customerId = `CU${randomUUID()}`;
+      // The account exists beforehand, so no insert of its row happens to serialise the racers.
+      await store.reinstate(change({ customerId }));
+      const inputs = Array.from({ length: 6 }, () => change({ customerId }));
+      const results = await Promise.all(inputs.map((input) => store.suspend(input)));
+      expect(results.filter((result) => result.changed)).toHaveLength(1);
+
+      const account = await store.get('gocardless', customerId);
+      expect(account?.status).toBe('suspended');
+      const suspensions = account?.history.filter((entry) => entry.action === 'suspend') ?? [];
+      expect(suspensions).toHaveLength(6);
+      expect(suspensions.filter((entry) => entry.changed)).toHaveLength(1);
+      expect(suspensions.slice(1).every((entry) => entry.statusBefore === 'suspended')).toBe(true);
+    });
+
+    it('never lets a late retry of an old suspension undo a later reinstatement', async () => {
+      const suspension = change();
+      await store.suspend(suspension);
+      await store.reinstate(change({ customerId: suspension.customerId, reason: 'mandates.reinstated' }));
+
+      expect(await store.suspend(suspension)).toEqual({ changed: false });
+      expect((await store.get('gocardless', suspension.customerId))?.status).toBe('active');
+    });
+
+    it('records a reinstatement of an account that was never suspended, without changing it', async () => {
+      const input = change({ reason: 'mandates.reinstated' });
+      expect(await store.reinstate(input)).toEqual({ changed: false });
+      const account = await store.get('gocardless', input.customerId);
+      expect(account?.status).toBe('active');
+      expect(account?.history).toMatchObject([{ action: 'reinstate', changed: false, statusBefore: 'active', statusAfter: 'active' }]);
+    });
+
+    it('keeps the same customer id apart across providers', async () => {
+      const input = change();
+      await store.suspend(input);
+      expect(await store.get('recurly', input.customerId)).toBeUndefined();
+      expect(await store.suspend({ ...input, provider: 'recurly' })).toEqual({ changed: true });
+    });
+
+    it('ends access for good: a closed account is neither suspended nor reinstated', async () => {
+      const input = change({ reason: 'subscriptions.finished' });
+      expect(await store.endAccess(input)).toEqual({ changed: true });
+      expect(await store.endAccess(input)).toEqual({ changed: false });
+      expect(await store.reinstate(change({ customerId: input.customerId }))).toEqual({ changed: false });
+      expect(await store.suspend(change({ customerId: input.customerId }))).toEqual({ changed: false });
+      expect((await store.get('gocardless', input.customerId))?.status).toBe('closed');
+    });
+
+    it('resets usage once per billing period, whichever events announce it', async () => {
+      const customerId = `CU${randomUUID()}`;
+      const renewal = { ...change({ customerId, reason: 'subscriptions.payment_created' }), periodKey: '2026-01' };
+      expect(await store.resetUsage(renewal)).toEqual({ changed: true });
+      expect(await store.resetUsage({ ...renewal, eventId: `EV${randomUUID()}` })).toEqual({ changed: false });
+      expect(await store.resetUsage({ ...renewal, eventId: `EV${randomUUID()}`, periodKey: '2026-02' })).toEqual({ changed: true });
+
+      const account = await store.get('gocardless', customerId);
+      expect(account?.usagePeriod).toBe('2026-02');
+      expect(account?.status).toBe('active');
+      expect(account?.history.map((entry) => [entry.periodKey, entry.changed])).toEqual([
+        ['2026-01', true],
+        ['2026-02', true],
+      ]);
+    });
+
+    it('serves the activities, which refuse a change without an event id for good', async () => {
+      const activities = createAccountActivities(store);
+      const input = change();
+      expect(await activities.suspendAccount(input)).toEqual({ changed: true });
+      expect(await activities.suspendAccount(input)).toEqual({ changed: false });
+      expect(await activities.reinstateAccount({ ...input, eventId: `EV${randomUUID()}` })).toEqual({ changed: true });
+      await expect(activities.suspendAccount({ ...input, eventId: '' })).rejects.toMatchObject({
+        nonRetryable: true,
+        type: 'InvalidAccountChange',
+      });
+    });
+
+    it('runs the migrations again without effect and without touching the data', async () => {
+      const input = change();
+      await store.suspend(input);
+      expect(await migrate(testDatabase.database)).toEqual([]);
+      const applied = await testDatabase.database.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(applied.map((row) => row.version)).toEqual(migrations.map((migration) => migration.version));
+      expect((await store.get('gocardless', input.customerId))?.status).toBe('suspended');
+    });
+
+    it('rolls a failed transaction back entirely', async () => {
+      const database = testDatabase.database;
+      const customerId = `CU${randomUUID()}`;
+      await expect(
+        database.transaction(async (tx) => {
+          await tx.query('INSERT INTO accounts (provider, customer_id) VALUES ($1, $2)', ['gocardless', customerId]);
+          await tx.query('INSERT INTO accounts (provider, customer_id, status) VALUES ($1, $2, $3)', ['gocardless', `${customerId}-2`, 'bogus']);
+        }),
+      ).rejects.toThrow(/check constraint/);
+      expect(await store.get('gocardless', customerId)).toBeUndefined();
+    });
+  });
+}
+
+describe('embedded account store on disk', () => {
+  let dataDir: string;
+  afterAll(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps accounts across close and reopen, and migrates only once', async () => {
+    dataDir = await makeTempDir();
+    const input = change();
+    const first = await openDatabase({ dataDir });
+    await new AccountStore(first).suspend(input);
+    await first.close();
+
+    const second = await openDatabase({ dataDir });
+    try {
+      const account = await new AccountStore(second).get('gocardless', input.customerId);
+      expect(account?.status).toBe('suspended');
+      expect(account?.history).toHaveLength(1);
+      expect(await second.query('SELECT version FROM schema_migrations')).toHaveLength(migrations.length);
+      // Still idempotent after the restart: the event is remembered, not just the status.
+      expect(await new AccountStore(second).suspend(input)).toEqual({ changed: false });
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe.skipIf(testDatabaseUrl === undefined)('PostgreSQL opened by several processes at once', () => {
+  it('migrates a fresh schema once while four openers race', async () => {
+    const schema = await createPostgresSchema(testDatabaseUrl!);
+    const opened: Database[] = [];
+    try {
+      opened.push(...(await Promise.all(Array.from({ length: 4 }, () => openDatabase({ databaseUrl: schema.url })))));
+      const applied = await opened[0]!.query<{ version: number }>('SELECT version FROM schema_migrations');
+      expect(applied).toHaveLength(migrations.length);
+
+      const input = change();
+      const results = await Promise.all(opened.map((database) => new AccountStore(database).suspend(input)));
+      expect(results.filter((result) => result.changed)).toHaveLength(1);
+    } finally {
+      await Promise.all(opened.map((database) => database.close()));
+      await schema.drop();
+    }
+  });
+});
