@@ -1,0 +1,109 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * How a provider's HTTP answer becomes a Temporal failure, the same for every provider:
+ * a request the provider refused (4xx other than 409/429) fails for good, because sending it
+ * again cannot succeed; throttling, conflicts, server errors, timeouts and broken connections
+ * are retried, after the delay the provider asked for when it named one.
+ */
+
+export interface HttpErrorAnswer {
+  /** The provider as people name it, e.g. `GoCardless`. */
+  provider: string;
+  /** Method and path, e.g. `GET /mandates/MD123`: says which call failed without any secret. */
+  operation: string;
+  status: number;
+  headers: Headers;
+  /** The provider's own error code, read from its error envelope; becomes the failure's type. */
+  errorType?: string;
+  /** The provider's own explanation, read from its error envelope. */
+  errorMessage?: string;
+  /** Plain JSON from the envelope worth keeping in the workflow history (request id, field errors). */
+  details?: Record<string, unknown>;
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 409 || status === 429 || status >= 500;
+}
+
+export function failureFromErrorAnswer(answer: HttpErrorAnswer): ApplicationFailure {
+  const explanation = answer.errorMessage ? `: ${answer.errorMessage}` : '';
+  const message = `${answer.provider} ${answer.operation} answered HTTP ${answer.status}${explanation}`;
+  const type = answer.errorType ?? `http_${answer.status}`;
+  const details = [{ provider: answer.provider, status: answer.status, ...answer.details }];
+  if (!isRetryableStatus(answer.status)) {
+    return ApplicationFailure.create({ message, type, nonRetryable: true, details });
+  }
+  return ApplicationFailure.create({
+    message,
+    type,
+    nonRetryable: false,
+    details,
+    nextRetryDelay: retryDelayMs(answer.headers, answer.status),
+  });
+}
+
+/** A request that got no HTTP answer: the provider may or may not have acted, so it is retried. */
+export function failureFromRequestError(request: {
+  provider: string;
+  operation: string;
+  error: unknown;
+  timeoutMs: number;
+}): ApplicationFailure {
+  const { provider, operation, error, timeoutMs } = request;
+  const cause = error instanceof Error ? error : undefined;
+  if (cause?.name === 'TimeoutError') {
+    return ApplicationFailure.create({
+      message: `${provider} ${operation} got no answer within ${timeoutMs} ms`,
+      type: 'timeout',
+      nonRetryable: false,
+      cause,
+    });
+  }
+  return ApplicationFailure.create({
+    message: `${provider} ${operation} could not be sent: ${describeNetworkError(error)}`,
+    type: 'network_error',
+    nonRetryable: false,
+    cause,
+  });
+}
+
+/**
+ * A 2xx answer whose body is not what the API documents. Garbage instead of JSON (a proxy's
+ * page, a cut connection) may pass; JSON of the wrong shape will not change on a retry.
+ */
+export function failureFromMalformedAnswer(provider: string, operation: string, problem: string, retryable: boolean): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `${provider} ${operation} answered with an unexpected body: ${problem}`,
+    type: 'malformed_response',
+    nonRetryable: !retryable,
+  });
+}
+
+/**
+ * The wait the provider asked for, in milliseconds: `Retry-After` (seconds or an HTTP date), else
+ * on a 429 `RateLimit-Reset`, which GoCardless sends as an HTTP date and the IETF draft as
+ * seconds. (GoCardless sends the rate-limit headers on every answer, so only a 429 means them.)
+ */
+export function retryDelayMs(headers: Headers, status: number, now: number = Date.now()): number | undefined {
+  const names = status === 429 ? ['retry-after', 'ratelimit-reset'] : ['retry-after'];
+  for (const name of names) {
+    const value = headers.get(name)?.trim();
+    if (!value) continue;
+    if (/^\d+$/.test(value)) return Number(value) * 1000;
+    const at = Date.parse(value);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  return undefined;
+}
+
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // fetch reports "fetch failed" and keeps the useful part (ECONNREFUSED, a TLS error, …) in `cause`.
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code} (${cause.message})` : cause.message;
+  }
+  return error.message;
+}

@@ -1,0 +1,271 @@
+import { createServer } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createGoCardlessActivities } from '../activities/gocardless';
+import { failureFromErrorAnswer, retryDelayMs } from '../activities/http-failures';
+import { startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
+
+/** The failure a call rejected with; fails the test if it resolved or threw something else. */
+async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await call.then(
+    () => undefined,
+    (rejection: unknown) => rejection,
+  );
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  return error as ApplicationFailure;
+}
+
+describe('GoCardless client against the provider sandbox', () => {
+  let sandbox: ProviderSandbox;
+  let gocardless: ReturnType<typeof createGoCardlessActivities>;
+
+  beforeAll(async () => {
+    sandbox = await startProviderSandbox();
+    gocardless = createGoCardlessActivities({ apiUrl: sandbox.gocardlessUrl, accessToken: sandbox.accessToken, timeoutMs: 2000 });
+  });
+
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  beforeEach(() => {
+    sandbox.reset();
+  });
+
+  it('reads a mandate and sends the headers GoCardless requires', async () => {
+    sandbox.seedMandate({ id: 'MD000111', customerId: 'CU000111', status: 'cancelled' });
+
+    expect(await gocardless.getGoCardlessMandate('MD000111')).toEqual({ id: 'MD000111', status: 'cancelled', customerId: 'CU000111' });
+
+    const [request] = sandbox.requests;
+    expect(request).toMatchObject({ method: 'GET', path: '/gocardless/mandates/MD000111', status: 200 });
+    expect(request?.headers).toMatchObject({ authorization: `Bearer ${sandbox.accessToken}`, 'gocardless-version': '2015-07-06' });
+    expect(request?.headers['idempotency-key']).toBeUndefined();
+  });
+
+  it('reads a payment with the mandate and subscription it links to', async () => {
+    sandbox.seedMandate({ id: 'MD000112', customerId: 'CU000112' });
+    sandbox.seedPayment({ id: 'PM000112', mandateId: 'MD000112', subscriptionId: 'SB000112', status: 'failed' });
+
+    expect(await gocardless.getGoCardlessPayment('PM000112')).toEqual({
+      id: 'PM000112',
+      status: 'failed',
+      mandateId: 'MD000112',
+      subscriptionId: 'SB000112',
+    });
+  });
+
+  it('fails for good on 404, typed by the reason GoCardless gives and carrying its message', async () => {
+    const failure = await failureOf(gocardless.getGoCardlessMandate('MD404'));
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.type).toBe('resource_not_found');
+    expect(failure.message).toBe('GoCardless GET /mandates/MD404 answered HTTP 404: Resource not found');
+    expect(failure.details).toEqual([
+      expect.objectContaining({ provider: 'GoCardless', status: 404, errorType: 'invalid_api_usage', requestId: expect.any(String) }),
+    ]);
+  });
+
+  it('fails for good when the access token is wrong', async () => {
+    sandbox.seedMandate({ id: 'MD000113', customerId: 'CU000113' });
+    const impostor = createGoCardlessActivities({ apiUrl: sandbox.gocardlessUrl, accessToken: 'not-the-token' });
+
+    const failure = await failureOf(impostor.getGoCardlessMandate('MD000113'));
+    expect(failure).toMatchObject({ nonRetryable: true, type: 'access_token_not_found' });
+    expect(failure.message).toContain('HTTP 401');
+  });
+
+  it('fails for good without calling out when no access token is configured', async () => {
+    const unconfigured = createGoCardlessActivities({ apiUrl: sandbox.gocardlessUrl, accessToken: '' });
+    const failure = await failureOf(unconfigured.getGoCardlessMandate('MD000114'));
+    expect(failure).toMatchObject({ nonRetryable: true, type: 'missing_configuration' });
+    expect(sandbox.requests).toHaveLength(0);
+  });
+
+  it('retries a 429 after the delay Retry-After asks for', async () => {
+    sandbox.seedMandate({ id: 'MD000115', customerId: 'CU000115' });
+    sandbox.failNext({ provider: 'gocardless', status: 429, retryAfterSeconds: 7 });
+
+    const failure = await failureOf(gocardless.getGoCardlessMandate('MD000115'));
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'rate_limit_exceeded', nextRetryDelay: 7000 });
+
+    // The limit has passed: the retry Temporal would make now succeeds.
+    expect((await gocardless.getGoCardlessMandate('MD000115')).status).toBe('active');
+  });
+
+  it.each([500, 502, 503])('retries a %i on the retry policy schedule', async (status) => {
+    sandbox.seedMandate({ id: 'MD000116', customerId: 'CU000116' });
+    sandbox.failNext({ status });
+
+    const failure = await failureOf(gocardless.getGoCardlessMandate('MD000116'));
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'internal_server_error' });
+    expect(failure.nextRetryDelay).toBeUndefined();
+    expect(sandbox.requests[0]?.status).toBe(status);
+  });
+
+  it('retries a call that gets no answer in time', async () => {
+    sandbox.seedMandate({ id: 'MD000117', customerId: 'CU000117' });
+    sandbox.failNext({ hang: true });
+    const impatient = createGoCardlessActivities({ apiUrl: sandbox.gocardlessUrl, accessToken: sandbox.accessToken, timeoutMs: 150 });
+
+    const started = Date.now();
+    const failure = await failureOf(impatient.getGoCardlessMandate('MD000117'));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'timeout' });
+    expect(failure.message).toBe('GoCardless GET /mandates/MD000117 got no answer within 150 ms');
+  });
+
+  it('retries when nothing listens at the API URL', async () => {
+    const port = await closedPort();
+    const unreachable = createGoCardlessActivities({ apiUrl: `http://127.0.0.1:${port}`, accessToken: 'token' });
+
+    const failure = await failureOf(unreachable.getGoCardlessMandate('MD000118'));
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'network_error' });
+    expect(failure.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('sends the idempotency key it is given, so a repeated retry charges once', async () => {
+    sandbox.seedMandate({ id: 'MD000119', customerId: 'CU000119' });
+    sandbox.seedPayment({ id: 'PM000119', mandateId: 'MD000119', status: 'failed' });
+    const key = 'gocardless:payment:PM000119/retry-1';
+
+    const first = await gocardless.retryGoCardlessPayment({ paymentId: 'PM000119', idempotencyKey: key });
+    const second = await gocardless.retryGoCardlessPayment({ paymentId: 'PM000119', idempotencyKey: key });
+
+    expect(first).toEqual({ id: 'PM000119', status: 'pending_submission', mandateId: 'MD000119', subscriptionId: null });
+    expect(second).toEqual(first);
+    expect(sandbox.state.gocardless.payments.get('PM000119')?.retries).toBe(1);
+    const posts = sandbox.requests.filter((request) => request.method === 'POST');
+    expect(posts.map((request) => request.headers['idempotency-key'])).toEqual([key, key]);
+    expect(posts.map((request) => request.path)).toEqual(['/gocardless/payments/PM000119/actions/retry', '/gocardless/payments/PM000119/actions/retry']);
+    expect(posts[0]?.body).toEqual({ data: {} });
+  });
+
+  it('applies an action once when its first attempt met a server error', async () => {
+    sandbox.seedMandate({ id: 'MD000120', customerId: 'CU000120' });
+    sandbox.failNext({ status: 500 });
+    const cancel = { mandateId: 'MD000120', idempotencyKey: 'gocardless:mandate:MD000120/cancel' };
+
+    expect((await failureOf(gocardless.cancelGoCardlessMandate(cancel))).nonRetryable).toBe(false);
+    expect(await gocardless.cancelGoCardlessMandate(cancel)).toEqual({ id: 'MD000120', status: 'cancelled', customerId: 'CU000120' });
+    expect(await gocardless.cancelGoCardlessMandate(cancel)).toEqual({ id: 'MD000120', status: 'cancelled', customerId: 'CU000120' });
+  });
+
+  it('fails for good when the payment is not in a state to be retried', async () => {
+    sandbox.seedMandate({ id: 'MD000121', customerId: 'CU000121' });
+    sandbox.seedPayment({ id: 'PM000121', mandateId: 'MD000121', status: 'paid_out' });
+
+    const failure = await failureOf(gocardless.retryGoCardlessPayment({ paymentId: 'PM000121', idempotencyKey: 'retry-paid-out' }));
+    expect(failure).toMatchObject({ nonRetryable: true, type: 'retry_failed' });
+    expect(failure.message).toContain('Only failed payments can be retried');
+  });
+});
+
+describe('the provider sandbox, driven over HTTP from another process', () => {
+  let sandbox: ProviderSandbox;
+  const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${sandbox.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const asGoCardlessClient = (idempotencyKey?: string) => ({
+    authorization: `Bearer ${sandbox.accessToken}`,
+    'gocardless-version': '2015-07-06',
+    ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+  });
+
+  beforeAll(async () => {
+    sandbox = await startProviderSandbox({ accessToken: 'sandbox-test-token' });
+  });
+
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  it('seeds a mandate, moves it through cancel and reinstate, and lists what it received', async () => {
+    const seeded = await send('POST', '/_sandbox/gocardless/mandates', { id: 'MD000201', customerId: 'CU000201' });
+    expect(seeded.status).toBe(201);
+
+    const cancelled = await send('POST', '/gocardless/mandates/MD000201/actions/cancel', { data: {} }, asGoCardlessClient('k-cancel'));
+    expect((await cancelled.json()) as unknown).toMatchObject({ mandates: { id: 'MD000201', status: 'cancelled', links: { customer: 'CU000201' } } });
+    const again = await send('POST', '/gocardless/mandates/MD000201/actions/cancel', { data: {} }, asGoCardlessClient('k-cancel-2'));
+    expect(again.status).toBe(422);
+    expect((await again.json()) as unknown).toMatchObject({ error: { type: 'invalid_state', errors: [{ reason: 'cancellation_failed' }] } });
+
+    const reinstated = await send('POST', '/gocardless/mandates/MD000201/actions/reinstate', { data: {} }, asGoCardlessClient('k-reinstate'));
+    expect((await reinstated.json()) as unknown).toMatchObject({ mandates: { status: 'submitted' } });
+
+    const received = (await (await send('GET', '/_sandbox/requests?provider=gocardless')).json()) as { path: string; status: number }[];
+    expect(received.map((request) => [request.path, request.status])).toEqual([
+      ['/gocardless/mandates/MD000201/actions/cancel', 200],
+      ['/gocardless/mandates/MD000201/actions/cancel', 422],
+      ['/gocardless/mandates/MD000201/actions/reinstate', 200],
+    ]);
+  });
+
+  it('sets a payment status and queues faults over HTTP', async () => {
+    await send('POST', '/_sandbox/gocardless/mandates', { id: 'MD000202', customerId: 'CU000202' });
+    await send('POST', '/_sandbox/gocardless/payments', { id: 'PM000202', mandateId: 'MD000202', status: 'confirmed' });
+    expect((await send('PATCH', '/_sandbox/gocardless/payments/PM000202', { status: 'failed' })).status).toBe(200);
+    expect((await send('POST', '/_sandbox/faults', { provider: 'gocardless', status: 429, retryAfterSeconds: 3, count: 2 })).status).toBe(204);
+
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const limited = await send('GET', '/gocardless/payments/PM000202', undefined, asGoCardlessClient());
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('3');
+    }
+    const payment = await send('GET', '/gocardless/payments/PM000202', undefined, asGoCardlessClient());
+    expect((await payment.json()) as unknown).toMatchObject({ payments: { id: 'PM000202', status: 'failed', links: { mandate: 'MD000202' } } });
+  });
+
+  it('refuses bad control calls and requests without the GoCardless version header', async () => {
+    const invalid = await send('POST', '/_sandbox/gocardless/mandates', { status: 'nonsense' });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { error: string }).error).toMatch(/customerId/);
+
+    const unversioned = await send('GET', '/gocardless/mandates/MD000202', undefined, { authorization: `Bearer ${sandbox.accessToken}` });
+    expect(unversioned.status).toBe(400);
+    expect((await unversioned.json()) as unknown).toMatchObject({ error: { errors: [{ reason: 'missing_version_header' }] } });
+
+    expect((await send('POST', '/_sandbox/reset')).status).toBe(204);
+    expect(sandbox.requests).toHaveLength(0);
+    expect(sandbox.state.gocardless.mandates.size).toBe(0);
+  });
+});
+
+describe('HTTP failure classification', () => {
+  const answer = (status: number, headers: Record<string, string> = {}) =>
+    failureFromErrorAnswer({ provider: 'Example', operation: 'GET /thing', status, headers: new Headers(headers) });
+
+  it.each([400, 401, 403, 404, 410, 422])('fails for good on %i', (status) => {
+    expect(answer(status).nonRetryable).toBe(true);
+  });
+
+  it.each([409, 429, 500, 503, 504])('retries %i', (status) => {
+    expect(answer(status).nonRetryable).toBe(false);
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.parse('2026-03-01T12:00:00Z');
+    expect(retryDelayMs(new Headers({ 'retry-after': '30' }), 503, now)).toBe(30_000);
+    expect(retryDelayMs(new Headers({ 'retry-after': 'Sun, 01 Mar 2026 12:00:45 GMT' }), 503, now)).toBe(45_000);
+    expect(retryDelayMs(new Headers({ 'retry-after': 'Sun, 01 Mar 2026 11:00:00 GMT' }), 503, now)).toBe(0);
+    expect(retryDelayMs(new Headers({ 'retry-after': 'soon' }), 503, now)).toBeUndefined();
+  });
+
+  it('reads RateLimit-Reset, as GoCardless sends it, on a 429 only', () => {
+    const now = Date.parse('2026-03-01T12:00:00Z');
+    const headers = new Headers({ 'ratelimit-reset': 'Sun, 01 Mar 2026 12:01:00 GMT' });
+    expect(retryDelayMs(headers, 429, now)).toBe(60_000);
+    expect(retryDelayMs(headers, 500, now)).toBeUndefined();
+  });
+});
+
+/** A port nothing listens on: bound once, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
