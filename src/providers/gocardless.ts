@@ -1,0 +1,157 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { BillingEvent, BillingEventKind, JsonValue } from '../events';
+import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from './types';
+
+/** GoCardless answers a bad signature with 498 ("invalid token") and expects receivers to do the same. */
+const invalidSignature = 498;
+const signatureFormat = /^[0-9a-f]{64}$/i;
+const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+const kinds = new Map(
+  Object.entries<BillingEventKind>({
+    'mandates.created': 'mandate.created',
+    'mandates.active': 'mandate.active',
+    'mandates.cancelled': 'mandate.cancelled',
+    'mandates.failed': 'mandate.failed',
+    'mandates.expired': 'mandate.expired',
+    'mandates.reinstated': 'mandate.reinstated',
+    'mandates.replaced': 'mandate.replaced',
+    'payments.failed': 'payment.failed',
+    'payments.confirmed': 'payment.succeeded',
+    'payments.paid_out': 'payment.succeeded',
+    'payments.cancelled': 'payment.cancelled',
+    'payments.charged_back': 'payment.charged_back',
+    'subscriptions.payment_created': 'subscription.renewed',
+    'subscriptions.cancelled': 'subscription.cancelled',
+    'subscriptions.finished': 'subscription.expired',
+    'subscriptions.paused': 'subscription.paused',
+    'subscriptions.resumed': 'subscription.resumed',
+    'refunds.created': 'refund.created',
+    'refunds.paid': 'refund.paid',
+    'refunds.failed': 'refund.failed',
+  }),
+);
+
+const id = z.string().min(1);
+
+// Loose objects: GoCardless adds fields without notice. Only what billflow relies on is checked, so
+// a new field never turns a genuine batch into a 400 that GoCardless would retry forever.
+const eventSchema = z.looseObject({
+  id,
+  created_at: z.iso.datetime({ offset: true }),
+  resource_type: id,
+  action: id,
+  links: z
+    .looseObject({
+      mandate: id.optional(),
+      new_mandate: id.optional(),
+      payment: id.optional(),
+      subscription: id.optional(),
+      customer: id.optional(),
+      refund: id.optional(),
+    })
+    .default({}),
+  details: z
+    .looseObject({
+      cause: z.string().nullish(),
+      origin: z.string().nullish(),
+      reason_code: z.string().nullish(),
+      scheme: z.string().nullish(),
+      will_attempt_retry: z.boolean().nullish(),
+      not_retried_reason: z.string().nullish(),
+      description: z.string().nullish(),
+    })
+    .default({}),
+});
+
+const bodySchema = z.looseObject({
+  events: z.array(z.unknown()),
+  meta: z.looseObject({ webhook_id: z.string().optional() }).optional(),
+});
+
+function verify(request: WebhookRequest, { webhookSecrets }: { webhookSecrets: string[] }): void {
+  if (webhookSecrets.length === 0) {
+    throw new VerificationError(invalidSignature, 'GoCardless webhook secret is not configured');
+  }
+  const header = request.headers['webhook-signature'];
+  if (header === undefined || header === '') {
+    throw new VerificationError(invalidSignature, 'missing Webhook-Signature header');
+  }
+  if (typeof header !== 'string' || !signatureFormat.test(header)) {
+    throw new VerificationError(invalidSignature, 'malformed Webhook-Signature header');
+  }
+  const signature = Buffer.from(header, 'hex');
+  // Every secret is tried, so the time taken does not tell which one (if any) matched.
+  const matches = webhookSecrets.map((secret) =>
+    timingSafeEqual(createHmac('sha256', secret).update(request.rawBody).digest(), signature),
+  );
+  if (!matches.includes(true)) {
+    throw new VerificationError(invalidSignature, 'Webhook-Signature does not match');
+  }
+}
+
+function parse(request: WebhookRequest): BillingEvent[] {
+  const contentType = request.headers['content-type'] ?? '';
+  if (!jsonContentType.test(contentType)) {
+    throw new MalformedPayloadError('content type must be application/json');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(request.rawBody.toString('utf8'));
+  } catch {
+    throw new MalformedPayloadError('body is not valid JSON');
+  }
+  const body = bodySchema.safeParse(json);
+  if (!body.success) throw new MalformedPayloadError(`body is not a GoCardless batch: ${describe(body.error)}`);
+  return body.data.events.map((raw, index) => {
+    const event = eventSchema.safeParse(raw);
+    if (!event.success) throw new MalformedPayloadError(`events[${index}]: ${describe(event.error)}`);
+    return toBillingEvent(event.data, raw as JsonValue);
+  });
+}
+
+function toBillingEvent(event: z.infer<typeof eventSchema>, payload: JsonValue): BillingEvent {
+  const type = `${event.resource_type}.${event.action}`;
+  const { links, details } = event;
+  const facts = {
+    cause: details.cause,
+    origin: details.origin,
+    reason_code: details.reason_code,
+    scheme: details.scheme,
+    will_attempt_retry: details.will_attempt_retry,
+    not_retried_reason: details.not_retried_reason,
+    description: details.description,
+    new_mandate: links.new_mandate,
+  };
+  return {
+    provider: 'gocardless',
+    id: event.id,
+    type,
+    kind: kinds.get(type) ?? 'unknown',
+    occurredAt: event.created_at,
+    references: definedOnly({
+      mandate: links.mandate,
+      payment: links.payment,
+      subscription: links.subscription,
+      customer: links.customer,
+      refund: links.refund,
+    }),
+    facts: definedOnly(facts),
+    payload,
+  };
+}
+
+function definedOnly<T extends Record<string, unknown>>(record: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as never;
+}
+
+/** The first problem zod found, short enough for a 400 body. */
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return 'invalid';
+  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return `${path}${issue.message}`;
+}
+
+export const gocardless: WebhookProvider<{ webhookSecrets: string[] }> = { name: 'gocardless', verify, parse };
