@@ -1,0 +1,101 @@
+import type { Client } from '@temporalio/client';
+import { billingEventSignal, billingProviderKey } from '../../workflows/definitions';
+import type { BillingEvent } from '../events';
+import type { WorkflowRoute } from '../routing';
+
+/** Temporal did not accept every signal in time: the provider must be told to retry (503). */
+export class TemporalUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TemporalUnavailableError';
+  }
+}
+
+export interface Delivery {
+  event: BillingEvent;
+  route: WorkflowRoute;
+}
+
+/**
+ * Signals every event to its workflow, starting the workflow if it does not run; resolves only
+ * once Temporal has accepted them all. Different workflows are signalled concurrently; events for
+ * the same workflow go one after another, in the order the provider sent them.
+ */
+export async function deliverEvents(
+  client: Client,
+  deliveries: Delivery[],
+  options: { taskQueue: string; deadlineMs: number },
+): Promise<void> {
+  const byWorkflow = new Map<string, Delivery[]>();
+  for (const delivery of deliveries) {
+    const sameWorkflow = byWorkflow.get(delivery.route.workflowId);
+    if (sameWorkflow) sameWorkflow.push(delivery);
+    else byWorkflow.set(delivery.route.workflowId, [delivery]);
+  }
+  await withTemporalDeadline(client, options.deadlineMs, () =>
+    Promise.all(
+      [...byWorkflow.values()].map(async (sameWorkflow) => {
+        for (const delivery of sameWorkflow) await signalWithStart(client, delivery, options.taskQueue);
+      }),
+    ),
+  );
+}
+
+async function signalWithStart(client: Client, { event, route }: Delivery, taskQueue: string): Promise<void> {
+  await client.workflow.signalWithStart(route.workflowType, {
+    workflowId: route.workflowId,
+    taskQueue,
+    args: route.args,
+    signal: billingEventSignal,
+    signalArgs: [event],
+    // A running workflow gets the signal; a closed one is followed by a fresh run.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    typedSearchAttributes: [{ key: billingProviderKey, value: event.provider }],
+  });
+}
+
+/**
+ * Runs `fn`'s Temporal calls under one deadline and gives up when it passes. `withDeadline` alone
+ * is not enough: the SDK's default gRPC retry interceptor re-issues a failed call after a backoff
+ * of up to 5 s and only then notices the deadline, so against an unreachable server a call can
+ * end seconds late. The race below answers on time; the abandoned call settles on its own.
+ */
+export async function withTemporalDeadline<T>(client: Client, deadlineMs: number, fn: () => Promise<T>): Promise<T> {
+  const work = client.connection.withDeadline(Date.now() + deadlineMs, fn);
+  track(client, work);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer from Temporal within ${deadlineMs} ms`)), deadlineMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } catch (error) {
+    if (error instanceof TemporalUnavailableError) throw error;
+    throw new TemporalUnavailableError('Temporal call failed', { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves once every call made through `withTemporalDeadline` on this client has settled, the
+ * abandoned ones included (at most one retry backoff, 5 s, after their deadline). Await it before
+ * closing the connection: the SDK's retry timer throws an uncaught "Channel has been shut down"
+ * when it fires on a closed connection.
+ */
+export async function temporalCallsSettled(client: Client): Promise<void> {
+  await Promise.allSettled([...(pending.get(client.connection) ?? [])]);
+}
+
+const pending = new WeakMap<object, Set<Promise<unknown>>>();
+
+function track(client: Client, work: Promise<unknown>): void {
+  const calls = pending.get(client.connection) ?? new Set();
+  pending.set(client.connection, calls);
+  calls.add(work);
+  work.then(
+    () => calls.delete(work),
+    () => calls.delete(work),
+  );
+}
