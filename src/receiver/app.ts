@@ -1,0 +1,33 @@
+import Router from '@koa/router';
+import type { Client } from '@temporalio/client';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { handleErrors, type ReceiverState } from './errors';
+import { live, ready } from './health';
+import { receiveWebhook } from './webhook';
+
+export interface ReceiverDeps {
+  config: Config;
+  client: Client;
+  logger: Logger;
+}
+
+export function createReceiverApp({ config, client, logger }: ReceiverDeps): Koa<ReceiverState> {
+  // `proxy` stays false: ctx.ip is the socket address until a trusted-proxy setting exists.
+  const app = new Koa<ReceiverState>({ proxy: false });
+  const router = new Router<ReceiverState>();
+  router.post('/webhooks/:provider', receiveWebhook({ config, client }));
+  router.get('/healthz', live);
+  router.get('/readyz', ready(client));
+
+  app.use(handleErrors(logger, { retryAfterSeconds: config.receiver.retryAfterSeconds }));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  // Only what escapes the middleware above lands here: the socket failed while answering, mostly
+  // because the client hung up. Not the receiver's fault, and nothing left to answer.
+  app.on('error', (error: unknown, ctx?: Koa.ParameterizedContext<Partial<ReceiverState>>) => {
+    (ctx?.state.log ?? logger).warn({ err: error }, 'could not finish the answer');
+  });
+  return app;
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { MalformedPayloadError, VerificationError } from '../providers/types';
+import { TemporalUnavailableError } from '../temporal/deliver';
+
+export interface ReceiverState {
+  requestId: string;
+  /** Bound to the request id; handlers rebind it as they learn more (provider, event ids). */
+  log: Logger;
+}
+
+/** A failure the receiver answers with its own status and a short reason that is safe to show. */
+export class ReceiverError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(reason);
+    this.name = 'ReceiverError';
+  }
+}
+
+interface Answer {
+  status: number;
+  reason: string;
+  headers?: Record<string, string>;
+}
+
+function answerFor(error: unknown, retryAfterSeconds: number): Answer | undefined {
+  if (error instanceof ReceiverError || error instanceof VerificationError) return error;
+  if (error instanceof MalformedPayloadError) return error;
+  if (error instanceof TemporalUnavailableError) {
+    return { status: 503, reason: 'Temporal is unavailable', headers: { 'Retry-After': String(retryAfterSeconds) } };
+  }
+  return undefined;
+}
+
+/**
+ * Outermost middleware: gives every request an id (logged on every line, echoed as X-Request-Id),
+ * turns every failure into a JSON answer, and logs one line per request. Nothing thrown below it
+ * reaches Koa's default handler, and no answer carries more than a fixed, short reason.
+ */
+export function handleErrors(logger: Logger, options: { retryAfterSeconds: number }): Middleware<ReceiverState> {
+  return async (ctx, next) => {
+    const started = performance.now();
+    ctx.state.requestId = randomUUID();
+    ctx.state.log = logger.child({ requestId: ctx.state.requestId });
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) ctx.body = { error: 'not found' };
+    } catch (error) {
+      const answer = answerFor(error, options.retryAfterSeconds);
+      ctx.status = answer?.status ?? 500;
+      ctx.body = { error: answer?.reason ?? 'internal error' };
+      ctx.set(answer?.headers ?? {});
+      if (answer === undefined || answer.status >= 500) {
+        ctx.state.log.error({ err: error }, answer?.reason ?? 'unexpected error');
+      } else {
+        ctx.state.log.warn({ reason: answer.reason }, 'request refused');
+      }
+    }
+    const ms = Math.round(performance.now() - started);
+    ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request done');
+  };
+}

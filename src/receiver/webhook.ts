@@ -1,0 +1,56 @@
+import type { RouterMiddleware } from '@koa/router';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { BillingEvent } from '../events';
+import { findProvider } from '../providers';
+import type { WebhookRequest } from '../providers/types';
+import { routeEvent } from '../routing';
+import { deliverEvents, type Delivery } from '../temporal/deliver';
+import { ReceiverError, type ReceiverState } from './errors';
+import { readRawBody } from './raw-body';
+
+/**
+ * `POST /webhooks/:provider`: raw body → verify → parse → route → signal. Answers 200 only once
+ * Temporal holds every routed event, 204 when none of them concerns a workflow; every failure is
+ * thrown and answered by `handleErrors`.
+ */
+export function receiveWebhook({ config, client }: { config: Config; client: Client }): RouterMiddleware<ReceiverState> {
+  return async (ctx) => {
+    const provider = findProvider(ctx.params.provider ?? '');
+    if (provider === undefined) throw new ReceiverError(404, 'unknown provider');
+    ctx.state.log = ctx.state.log.child({ provider: provider.name });
+
+    const request: WebhookRequest = {
+      rawBody: await readRawBody(ctx.req, config.receiver.bodyLimitBytes),
+      headers: ctx.req.headers,
+      query: ctx.query,
+      ip: ctx.ip,
+    };
+    provider.verify(request, config);
+    const events = provider.parse(request);
+
+    const deliveries: Delivery[] = [];
+    const ignored: Pick<BillingEvent, 'id' | 'type' | 'kind'>[] = [];
+    for (const event of events) {
+      const route = routeEvent(event);
+      if (route) deliveries.push({ event, route });
+      else ignored.push({ id: event.id, type: event.type, kind: event.kind });
+    }
+    if (ignored.length > 0) ctx.state.log.info({ ignored, count: ignored.length }, 'events with no workflow: ignored');
+    if (deliveries.length === 0) {
+      ctx.status = 204;
+      return;
+    }
+
+    ctx.state.log = ctx.state.log.child({
+      eventIds: deliveries.map(({ event }) => event.id),
+      workflowIds: [...new Set(deliveries.map(({ route }) => route.workflowId))],
+    });
+    await deliverEvents(client, deliveries, {
+      taskQueue: config.temporal.taskQueue,
+      deadlineMs: config.receiver.signalDeadlineMs,
+    });
+    ctx.state.log.info('events signalled');
+    ctx.body = { accepted: deliveries.length };
+  };
+}
