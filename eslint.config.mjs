@@ -21,6 +21,11 @@ export default tseslint.config(
     },
   },
   {
+    // The bin shim is plain CommonJS that loads the TypeScript CLI through tsx.
+    files: ['bin/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O, no
     // wall clock or randomness outside the SDK, and activities only through proxyActivities.
     files: ['workflows/**/*.ts'],

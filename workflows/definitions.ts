@@ -9,5 +9,3 @@ export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');
 export const billingProviderKey = defineSearchAttributeKey('BillingProvider', 'KEYWORD');
 export const billingCustomerKey = defineSearchAttributeKey('BillingCustomer', 'KEYWORD');
 export const billingStatusKey = defineSearchAttributeKey('BillingStatus', 'KEYWORD');
-
-export const billflowSearchAttributes = [billingProviderKey, billingCustomerKey, billingStatusKey];

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createReceiverApp } from '../receiver/app';
+import { temporalCallsSettled } from '../temporal/deliver';
 
 export interface RunningReceiver {
   url: string;
@@ -28,6 +29,8 @@ export async function startReceiver(config: Config, logger: Logger): Promise<Run
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      // A call abandoned at its deadline may still be retrying inside the SDK: let it settle first.
+      await temporalCallsSettled(client);
       await connection.close();
     },
   };

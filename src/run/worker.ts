@@ -3,6 +3,7 @@ import { createActivities } from '../../activities';
 import { AccountStore } from '../../activities/account-store';
 import { openDatabase } from '../../activities/database';
 import type { Config } from '../config';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { startWorker } from '../temporal/worker';
 
 export interface RunningWorker {
@@ -22,7 +23,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     store: new AccountStore(database),
     gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: config.gocardless.accessToken },
   });
-  const worker = await startWorker(config, activities);
+  const worker = await startWorker(config, activities, logger);
+  // Servers billflow did not start itself (a cluster, docker-compose) learn its search attributes here.
+  await ensureSearchAttributes(worker.connection, config.temporal.namespace);
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker polling');
   const running = worker.running.finally(() => database.close());
   return {

@@ -1,12 +1,14 @@
 import { isGrpcServiceError, type Connection } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { NativeConnection } from '@temporalio/worker';
+import type { SearchAttributeType } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { billingCustomerKey, billingProviderKey, billingStatusKey } from '../../workflows/definitions';
 
 /** The custom search attributes billflow's workflows set, so executions can be found by them in the Web UI. */
 export const billingSearchAttributes = {
-  provider: defineSearchAttributeKey('BillingProvider', SearchAttributeType.KEYWORD),
-  customer: defineSearchAttributeKey('BillingCustomer', SearchAttributeType.KEYWORD),
-  status: defineSearchAttributeKey('BillingStatus', SearchAttributeType.KEYWORD),
+  provider: billingProviderKey,
+  customer: billingCustomerKey,
+  status: billingStatusKey,
 } as const;
 
 const GRPC_ALREADY_EXISTS = 6;
@@ -29,7 +31,7 @@ export function searchAttributeFlags(): string[] {
  * Registers billflow's search attributes on a server billflow did not start itself (a dev server
  * billflow starts gets them from `--search-attribute`). Attributes already there are left alone.
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+export async function ensureSearchAttributes(connection: Connection | NativeConnection, namespace: string): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   const missing = Object.values(billingSearchAttributes).filter(({ name }) => !(customAttributes && name in customAttributes));
   if (missing.length === 0) return;

@@ -1,27 +1,34 @@
+import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { routeTemporalLogs } from './runtime-logging';
 
 export interface BillflowWorker {
   worker: Worker;
+  connection: NativeConnection;
   /** Resolves when the worker has stopped (after `shutdown()`), rejects if it fails. */
   running: Promise<void>;
   shutdown(): Promise<void>;
 }
 
 /** Starts a worker polling billflow's task queue with its workflows and the given activities. */
-export async function startWorker(config: Config, activities: Activities): Promise<BillflowWorker> {
+export async function startWorker(config: Config, activities: Activities, logger: Logger): Promise<BillflowWorker> {
+  routeTemporalLogs(logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
+    // A directory, not require.resolve: the bundler resolves index.ts itself, with or without a TS loader.
+    workflowsPath: path.resolve(__dirname, '../../workflows'),
     activities,
   });
   const running = worker.run().finally(() => connection.close());
   return {
     worker,
+    connection,
     running,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

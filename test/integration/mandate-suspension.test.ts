@@ -1,0 +1,166 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { parse as parseGoCardlessWebhook } from 'gocardless-nodejs/webhooks';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createActivities } from '../../activities';
+import { AccountStore } from '../../activities/account-store';
+import { openDatabase, type Database } from '../../activities/database';
+import { loadConfig, type Config } from '../../src/config';
+import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
+import { startProviderSandbox } from '../../src/sandbox/server';
+import { startWorker, type BillflowWorker } from '../../src/temporal/worker';
+import { mandateStateQuery } from '../../workflows/mandate';
+import { eventually } from '../support/eventually';
+
+const secret = 'integration-test-secret';
+const silent = pino({ level: 'silent' });
+
+/** Signs exactly as GoCardless does, computed here independently of billflow's verifier. */
+function signGoCardless(body: string, key = secret): string {
+  return createHmac('sha256', key).update(body).digest('hex');
+}
+
+function mandateBatch(mandateId: string, events: { id: string; action: string; createdAt: string }[]): string {
+  return JSON.stringify({
+    events: events.map((event) => ({
+      id: event.id,
+      created_at: event.createdAt,
+      resource_type: 'mandates',
+      action: event.action,
+      links: { mandate: mandateId },
+      details: { origin: 'bank', cause: `mandate_${event.action}`, description: 'Test event' },
+      metadata: {},
+    })),
+    meta: { webhook_id: `WB${randomUUID().slice(0, 8)}` },
+  });
+}
+
+async function post(receiver: RunningReceiver, body: string, signature?: string): Promise<Response> {
+  return fetch(`${receiver.url}/webhooks/gocardless`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(signature === undefined ? {} : { 'webhook-signature': signature }) },
+    body,
+  });
+}
+
+describe('GoCardless mandate webhook → Temporal → account store', () => {
+  let sandbox: Awaited<ReturnType<typeof startProviderSandbox>>;
+  let database: Database;
+  let store: AccountStore;
+  let worker: BillflowWorker;
+  let receiver: RunningReceiver;
+  let client: Client;
+  let config: Config;
+
+  beforeAll(async () => {
+    sandbox = await startProviderSandbox({ host: '127.0.0.1' });
+    config = loadConfig({
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: `mandates-${randomUUID()}`,
+      GOCARDLESS_WEBHOOK_SECRET: `old-rotated-secret,${secret}`,
+      GOCARDLESS_ACCESS_TOKEN: sandbox.accessToken,
+      GOCARDLESS_API_URL: sandbox.gocardlessUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
+    database = await openDatabase({});
+    store = new AccountStore(database);
+    worker = await startWorker(config, createActivities({ store, gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: sandbox.accessToken } }), silent);
+    receiver = await startReceiver(config, silent);
+    client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+  });
+
+  afterAll(async () => {
+    await receiver?.close();
+    await worker?.shutdown();
+    await client?.connection.close();
+    await database?.close();
+    await sandbox?.close();
+  });
+
+  it('suspends the account once, however often the cancellation is delivered', async () => {
+    const mandateId = `MD${randomUUID().slice(0, 10).toUpperCase()}`;
+    const customerId = `CU${randomUUID().slice(0, 10).toUpperCase()}`;
+    await sandbox.seedMandate({ id: mandateId, status: 'cancelled', customerId });
+    const body = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'cancelled', createdAt: new Date().toISOString() }]);
+    const signature = signGoCardless(body);
+    // The same bytes and signature are accepted by GoCardless's own client library.
+    expect(parseGoCardlessWebhook(body, secret, signature)).toHaveLength(1);
+
+    const first = await post(receiver, body, signature);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ accepted: 1 });
+
+    const workflowId = `gocardless:mandate:${mandateId}`;
+    const handle = client.workflow.getHandle(workflowId);
+    const description = await handle.describe();
+    expect(description.type).toBe('mandateWorkflow');
+    expect(description.status.name).toBe('RUNNING');
+
+    const account = await eventually(async () => {
+      const found = await store.get('gocardless', customerId);
+      expect(found?.status).toBe('suspended');
+      return found;
+    });
+    expect(account?.history).toHaveLength(1);
+
+    const again = await post(receiver, body, signature);
+    expect(again.status).toBe(200);
+    const state = await eventually(async () => {
+      const current = await handle.query(mandateStateQuery);
+      expect(current.duplicatesDropped).toBe(1);
+      return current;
+    });
+    expect(state.eventsApplied).toBe(1);
+    expect(state.access).toBe('suspended');
+    expect((await store.get('gocardless', customerId))?.history).toHaveLength(1);
+    // The mandate was confirmed with the provider exactly once (the duplicate never reached it).
+    expect(sandbox.requests.filter((request) => request.path === `/gocardless/mandates/${mandateId}`)).toHaveLength(1);
+
+    const searchable = await handle.describe();
+    expect(searchable.typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value])).toEqual(
+      expect.arrayContaining([
+        ['BillingProvider', 'gocardless'],
+        ['BillingCustomer', customerId],
+        ['BillingStatus', 'suspended'],
+      ]),
+    );
+  });
+
+  it('reinstates when the mandate comes back, and ignores a late, older cancellation', async () => {
+    const mandateId = `MD${randomUUID().slice(0, 10).toUpperCase()}`;
+    const customerId = `CU${randomUUID().slice(0, 10).toUpperCase()}`;
+    await sandbox.seedMandate({ id: mandateId, status: 'cancelled', customerId });
+    const cancelledAt = new Date(Date.now() - 60_000).toISOString();
+    const cancellation = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'cancelled', createdAt: cancelledAt }]);
+    expect((await post(receiver, cancellation, signGoCardless(cancellation))).status).toBe(200);
+    await eventually(async () => expect((await store.get('gocardless', customerId))?.status).toBe('suspended'));
+
+    await sandbox.seedMandate({ id: mandateId, status: 'active', customerId });
+    const reinstatement = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'reinstated', createdAt: new Date().toISOString() }]);
+    expect((await post(receiver, reinstatement, signGoCardless(reinstatement))).status).toBe(200);
+    await eventually(async () => expect((await store.get('gocardless', customerId))?.status).toBe('active'));
+
+    // A different cancellation event that happened before the reinstatement arrives late.
+    const late = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'expired', createdAt: cancelledAt }]);
+    expect((await post(receiver, late, signGoCardless(late))).status).toBe(200);
+    const handle = client.workflow.getHandle(`gocardless:mandate:${mandateId}`);
+    const state = await eventually(async () => {
+      const current = await handle.query(mandateStateQuery);
+      expect(current.eventsApplied).toBe(3);
+      return current;
+    });
+    expect(state.access).toBe('active');
+    expect(state.lastEvent?.outcome).toMatch(/older/);
+    expect((await store.get('gocardless', customerId))?.status).toBe('active');
+  });
+
+  it('answers 498 to a forged batch and starts no workflow', async () => {
+    const mandateId = `MD${randomUUID().slice(0, 10).toUpperCase()}`;
+    const body = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'cancelled', createdAt: new Date().toISOString() }]);
+    expect((await post(receiver, body, signGoCardless(body, 'not-the-secret'))).status).toBe(498);
+    expect((await post(receiver, body)).status).toBe(498);
+    await expect(client.workflow.getHandle(`gocardless:mandate:${mandateId}`).describe()).rejects.toThrow(/not found/i);
+  });
+});
