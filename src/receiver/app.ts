@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import type { ReceiverMetrics } from '../metrics';
 import { handleErrors, type ReceiverState } from './errors';
 import { live, ready } from './health';
 import { receiveWebhook } from './webhook';
@@ -11,16 +12,20 @@ export interface ReceiverDeps {
   config: Config;
   client: Client;
   logger: Logger;
+  /** Counted per delivery and served at `GET /metrics` when given. */
+  metrics?: ReceiverMetrics;
 }
 
-export function createReceiverApp({ config, client, logger }: ReceiverDeps): Koa<ReceiverState> {
+export function createReceiverApp({ config, client, logger, metrics }: ReceiverDeps): Koa<ReceiverState> {
   // `proxy` stays false: ctx.ip is the socket address until a trusted-proxy setting exists.
   const app = new Koa<ReceiverState>({ proxy: false });
   const router = new Router<ReceiverState>();
-  router.post('/webhooks/:provider', receiveWebhook({ config, client }));
+  router.post('/webhooks/:provider', receiveWebhook({ config, client, metrics }));
   router.get('/healthz', live);
   router.get('/readyz', ready(client));
+  if (metrics) router.get('/metrics', metrics.serve());
 
+  if (metrics) app.use(metrics.countDeliveries());
   app.use(handleErrors(logger, { retryAfterSeconds: config.receiver.retryAfterSeconds }));
   app.use(router.routes());
   app.use(router.allowedMethods());

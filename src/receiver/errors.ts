@@ -63,6 +63,8 @@ export function handleErrors(logger: Logger, options: { retryAfterSeconds: numbe
       }
     }
     const ms = Math.round(performance.now() - started);
-    ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request done');
+    // Probes and scrapes (successful GETs) come every few seconds: kept out of the info log.
+    const level = ctx.method === 'GET' && ctx.status < 400 ? 'debug' : 'info';
+    ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request done');
   };
 }

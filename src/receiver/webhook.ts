@@ -2,8 +2,9 @@ import type { RouterMiddleware } from '@koa/router';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { BillingEvent } from '../events';
+import type { ReceiverMetrics } from '../metrics';
 import { findProvider } from '../providers';
-import type { WebhookRequest } from '../providers/types';
+import { VerificationError, type WebhookRequest } from '../providers/types';
 import { routeEvent } from '../routing';
 import { deliverEvents, type Delivery } from '../temporal/deliver';
 import { ReceiverError, type ReceiverState } from './errors';
@@ -14,7 +15,7 @@ import { readRawBody } from './raw-body';
  * Temporal holds every routed event, 204 when none of them concerns a workflow; every failure is
  * thrown and answered by `handleErrors`.
  */
-export function receiveWebhook({ config, client }: { config: Config; client: Client }): RouterMiddleware<ReceiverState> {
+export function receiveWebhook({ config, client, metrics }: { config: Config; client: Client; metrics?: ReceiverMetrics }): RouterMiddleware<ReceiverState> {
   return async (ctx) => {
     const provider = findProvider(ctx.params.provider ?? '');
     if (provider === undefined) throw new ReceiverError(404, 'unknown provider');
@@ -26,13 +27,20 @@ export function receiveWebhook({ config, client }: { config: Config; client: Cli
       query: ctx.query,
       ip: ctx.ip,
     };
-    provider.verify(request, config);
+    try {
+      provider.verify(request, config);
+    } catch (error) {
+      if (error instanceof VerificationError) metrics?.verificationFailed(provider.name, error.reason);
+      throw error;
+    }
     const events = provider.parse(request);
+    if (events.length > 0) ctx.state.log = ctx.state.log.child({ eventIds: events.map((event) => event.id) });
 
     const deliveries: Delivery[] = [];
     const ignored: Pick<BillingEvent, 'id' | 'type' | 'kind'>[] = [];
     for (const event of events) {
       const route = routeEvent(event);
+      metrics?.eventParsed(event, route !== undefined);
       if (route) deliveries.push({ event, route });
       else ignored.push({ id: event.id, type: event.type, kind: event.kind });
     }
@@ -43,13 +51,19 @@ export function receiveWebhook({ config, client }: { config: Config; client: Cli
     }
 
     ctx.state.log = ctx.state.log.child({
-      eventIds: deliveries.map(({ event }) => event.id),
       workflowIds: [...new Set(deliveries.map(({ route }) => route.workflowId))],
     });
-    await deliverEvents(client, deliveries, {
-      taskQueue: config.temporal.taskQueue,
-      deadlineMs: config.receiver.signalDeadlineMs,
-    });
+    const signalled = metrics?.signalStarted(provider.name);
+    try {
+      await deliverEvents(client, deliveries, {
+        taskQueue: config.temporal.taskQueue,
+        deadlineMs: config.receiver.signalDeadlineMs,
+      });
+    } catch (error) {
+      signalled?.('unavailable');
+      throw error;
+    }
+    signalled?.('durable');
     ctx.state.log.info('events signalled');
     ctx.body = { accepted: deliveries.length };
   };

@@ -3,12 +3,15 @@ import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { ReceiverMetrics } from '../metrics';
+import { providerNames } from '../providers';
 import { createReceiverApp } from '../receiver/app';
 import { temporalCallsSettled } from '../temporal/deliver';
 
 export interface RunningReceiver {
   url: string;
   port: number;
+  metrics: ReceiverMetrics;
   close(): Promise<void>;
 }
 
@@ -16,7 +19,8 @@ export interface RunningReceiver {
 export async function startReceiver(config: Config, logger: Logger): Promise<RunningReceiver> {
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createReceiverApp({ config, client, logger });
+  const metrics = new ReceiverMetrics(providerNames);
+  const app = createReceiverApp({ config, client, logger, metrics });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -24,6 +28,7 @@ export async function startReceiver(config: Config, logger: Logger): Promise<Run
   return {
     url: `http://${shownHost}:${port}`,
     port,
+    metrics,
     async close() {
       // Stop accepting, let in-flight webhooks finish (each is answered only once durable), then go.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
