@@ -22,6 +22,8 @@ const environmentSchema = z.object({
   GOCARDLESS_WEBHOOK_SECRET: secretList,
   GOCARDLESS_ACCESS_TOKEN: z.string().optional(),
   GOCARDLESS_API_URL: z.string().url().default('https://api-sandbox.gocardless.com'),
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -49,6 +51,13 @@ export interface Config {
     apiUrl: string;
   };
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  /** Port of the provider sandbox `dev` starts when no provider credentials are set. */
+  sandboxPort: number;
+  /**
+   * Port of the worker's Prometheus endpoint (Temporal SDK metrics); 0 turns it off. Unset, the
+   * `worker` and `dev` commands use 9464 and everything else (tests) none.
+   */
+  workerMetricsPort?: number;
 }
 
 export class ConfigError extends Error {
@@ -89,5 +98,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       apiUrl: env.GOCARDLESS_API_URL,
     },
     logLevel: env.LOG_LEVEL,
+    sandboxPort: env.SANDBOX_PORT,
+    workerMetricsPort: env.WORKER_METRICS_PORT,
   };
 }

@@ -3,6 +3,7 @@ import { createActivities } from '../../activities';
 import { AccountStore } from '../../activities/account-store';
 import { openDatabase } from '../../activities/database';
 import type { Config } from '../config';
+import { routeTemporalLogs } from '../temporal/runtime-logging';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { startWorker } from '../temporal/worker';
 
@@ -11,6 +12,9 @@ export interface RunningWorker {
   running: Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long activities in flight may take to finish once shutdown starts, before they are cancelled. */
+const shutdownGraceTime = '10 seconds';
 
 /** Opens the account store and runs billflow's worker on the configured task queue. */
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<RunningWorker> {
@@ -23,7 +27,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     store: new AccountStore(database),
     gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: config.gocardless.accessToken },
   });
-  const worker = await startWorker(config, activities, logger);
+  const metricsBindAddress = workerMetricsAddress(config);
+  routeTemporalLogs(logger, { metricsBindAddress });
+  if (metricsBindAddress) logger.info({ url: `http://${metricsBindAddress}/metrics` }, 'worker metrics (Temporal SDK) served');
+  const worker = await startWorker(config, activities, logger, { shutdownGraceTime });
   // Servers billflow did not start itself (a cluster, docker-compose) learn its search attributes here.
   await ensureSearchAttributes(worker.connection, config.temporal.namespace);
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker polling');
@@ -35,4 +42,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       await running;
     },
   };
+}
+
+/** `host:port` for the SDK's Prometheus exporter, on the receiver's HOST; undefined when off. */
+export function workerMetricsAddress(config: Config): string | undefined {
+  if (!config.workerMetricsPort) return undefined;
+  const host = config.host === 'localhost' ? '127.0.0.1' : config.host;
+  return `${host.includes(':') ? `[${host}]` : host}:${config.workerMetricsPort}`;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
@@ -14,7 +14,12 @@ export interface BillflowWorker {
 }
 
 /** Starts a worker polling billflow's task queue with its workflows and the given activities. */
-export async function startWorker(config: Config, activities: Activities, logger: Logger): Promise<BillflowWorker> {
+export async function startWorker(
+  config: Config,
+  activities: Activities,
+  logger: Logger,
+  options: Pick<WorkerOptions, 'shutdownGraceTime'> = {},
+): Promise<BillflowWorker> {
   routeTemporalLogs(logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
@@ -24,6 +29,7 @@ export async function startWorker(config: Config, activities: Activities, logger
     // A directory, not require.resolve: the bundler resolves index.ts itself, with or without a TS loader.
     workflowsPath: path.resolve(__dirname, '../../workflows'),
     activities,
+    ...options,
   });
   const running = worker.run().finally(() => connection.close());
   return {
