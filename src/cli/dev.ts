@@ -1,18 +1,23 @@
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { startReceiver } from '../run/receiver';
-import { startWorkerProcess } from '../run/worker';
+import { startWorkerProcess, workerMetricsAddress } from '../run/worker';
 import { startProviderSandbox } from '../sandbox/server';
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
 import { startDevServer, isTemporalReachable, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { providerNames } from '../providers';
+import { devWebhookSecret } from './dev-secrets';
+import { stopSignal } from './signals';
 
-/** Webhook secret used by `dev` when none is configured, so local deliveries can be signed. */
-export const devWebhookSecret = 'billflow-dev-secret';
+export { devWebhookSecret };
+
+/** Where `worker` and `dev` serve the Temporal SDK's metrics unless WORKER_METRICS_PORT says otherwise. */
+export const defaultWorkerMetricsPort = 9464;
 
 type Stop = () => Promise<void>;
 
@@ -27,11 +32,15 @@ export async function runDev(config: Config, logger: Logger): Promise<void> {
     const temporal = await ensureTemporal(config, logger);
     if (temporal) stops.push(() => temporal.stop());
 
+    let sandboxUrl: string | undefined;
     if (!config.gocardless.accessToken) {
-      const sandbox = await startProviderSandbox({ host: '127.0.0.1' });
+      const sandbox = await startProviderSandbox({ host: '127.0.0.1', port: config.sandboxPort }).catch((error: unknown) => {
+        throw new Error(`Could not start the provider sandbox on 127.0.0.1:${config.sandboxPort} (set SANDBOX_PORT to another port): ${String(error)}`);
+      });
       stops.push(() => sandbox.close());
       config.gocardless.apiUrl = sandbox.gocardlessUrl;
       config.gocardless.accessToken = sandbox.accessToken;
+      sandboxUrl = sandbox.url;
       logger.info({ url: sandbox.url }, 'no provider credentials set: using the local provider sandbox');
     }
     if (config.gocardless.webhookSecrets.length === 0) {
@@ -39,13 +48,18 @@ export async function runDev(config: Config, logger: Logger): Promise<void> {
       logger.warn(`GOCARDLESS_WEBHOOK_SECRET not set: dev accepts deliveries signed with "${devWebhookSecret}"`);
     }
 
+    if (config.workerMetricsPort === undefined) {
+      // Another billflow may be running: dev goes on without worker metrics rather than fail.
+      config.workerMetricsPort = (await isPortFree(config.host, defaultWorkerMetricsPort)) ? defaultWorkerMetricsPort : 0;
+      if (config.workerMetricsPort === 0) logger.warn(`port ${defaultWorkerMetricsPort} is taken: worker metrics are off (set WORKER_METRICS_PORT)`);
+    }
     const worker = await startWorkerProcess(config, logger);
     stops.push(() => worker.close());
     const receiver = await startReceiver(config, logger);
     stops.push(() => receiver.close());
 
-    printWelcome(config, receiver.url, temporal?.uiUrl);
-    await waitForStopSignal(worker.running);
+    printWelcome(config, receiver.url, temporal?.uiUrl, sandboxUrl);
+    await Promise.race([stopSignal(), worker.running.then(() => Promise.reject(new Error('the worker stopped unexpectedly')))]);
   } finally {
     logger.info('stopping…');
     await stopAll();
@@ -83,7 +97,8 @@ function splitAddress(address: string): { host: string; port: number } {
   return { host, port: Number(match[2]) };
 }
 
-function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undefined): void {
+function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undefined, sandboxUrl: string | undefined): void {
+  const workerMetrics = workerMetricsAddress(config)?.replace(/^(0\.0\.0\.0|\[::\])/, 'localhost');
   const lines = [
     '',
     'billflow is running',
@@ -94,6 +109,10 @@ function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undef
     `  Temporal Web UI:  ${uiUrl ?? `the UI of the server at ${config.temporal.address}`}`,
     `  Temporal server:  ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
     `  Health:           ${receiverUrl}/healthz   ${receiverUrl}/readyz`,
+    `  Metrics:          ${receiverUrl}/metrics${workerMetrics ? `   http://${workerMetrics}/metrics (worker)` : ''}`,
+    ...(sandboxUrl ? [`  Provider sandbox: ${sandboxUrl}/_sandbox (no provider credentials set)`] : []),
+    '',
+    '  Send a test webhook:  npx billflow trigger gocardless mandates.cancelled',
     '',
     '  Ctrl-C stops everything; data is kept in ' + path.resolve(config.dataDir),
     '',
@@ -101,12 +120,11 @@ function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undef
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** Resolves on Ctrl-C or SIGTERM; rejects if the worker dies on its own. */
-function waitForStopSignal(workerRunning: Promise<void>): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onSignal = () => resolve();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    workerRunning.then(() => reject(new Error('the worker stopped unexpectedly')), reject);
+/** Whether nothing listens on host:port yet. */
+function isPortFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
   });
 }

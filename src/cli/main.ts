@@ -4,7 +4,9 @@ import { createLogger } from '../logger';
 import { startReceiver } from '../run/receiver';
 import { startWorkerProcess } from '../run/worker';
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
-import { runDev } from './dev';
+import { defaultWorkerMetricsPort, runDev } from './dev';
+import { stopSignal } from './signals';
+import { triggerCommand } from './trigger';
 
 const program = new Command('billflow')
   .description('Billing-provider webhooks turned into durable business processes on Temporal')
@@ -17,26 +19,33 @@ program
 
 program
   .command('receiver')
-  .description('Run the webhook receiver alone (production)')
+  .description('Run the webhook receiver alone (production); SIGTERM drains the webhooks in flight, then exits')
   .action(() =>
     withConfig(false, async (config, logger) => {
       const receiver = await startReceiver(config, logger);
       logger.info({ url: receiver.url }, 'receiver listening');
-      await stopSignal();
+      const signal = await stopSignal();
+      logger.info({ signal }, 'stopping: no new connections, answering the webhooks in flight');
       await receiver.close();
+      logger.info('receiver stopped');
     }),
   );
 
 program
   .command('worker')
-  .description('Run the Temporal worker alone (production)')
+  .description('Run the Temporal worker alone (production); SIGTERM lets running tasks finish, then exits')
   .action(() =>
     withConfig(false, async (config, logger) => {
+      config.workerMetricsPort ??= defaultWorkerMetricsPort;
       const worker = await startWorkerProcess(config, logger);
-      await Promise.race([stopSignal(), worker.running]);
+      const signal = await Promise.race([stopSignal(), worker.running]);
+      if (signal) logger.info({ signal }, 'stopping: finishing the tasks in progress');
       await worker.close();
+      logger.info('worker stopped');
     }),
   );
+
+program.addCommand(triggerCommand(() => configOrExit()));
 
 program
   .command('temporal-cli')
@@ -48,10 +57,10 @@ program
     }),
   );
 
-async function withConfig(pretty: boolean, run: (config: Config, logger: ReturnType<typeof createLogger>) => Promise<void>): Promise<void> {
-  let config: Config;
+/** The validated config, or a message naming every bad variable and exit code 2. */
+function configOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -59,6 +68,10 @@ async function withConfig(pretty: boolean, run: (config: Config, logger: ReturnT
     }
     throw error;
   }
+}
+
+async function withConfig(pretty: boolean, run: (config: Config, logger: ReturnType<typeof createLogger>) => Promise<void>): Promise<void> {
+  const config = configOrExit();
   const logger = createLogger({ level: config.logLevel, pretty });
   try {
     await run(config, logger);
@@ -66,13 +79,6 @@ async function withConfig(pretty: boolean, run: (config: Config, logger: ReturnT
     logger.error({ err: error }, error instanceof Error ? error.message : 'failed');
     process.exitCode = 1;
   }
-}
-
-function stopSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
 }
 
 program.parseAsync().catch((error: unknown) => {

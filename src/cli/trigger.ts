@@ -1,0 +1,141 @@
+import { Argument, Command, Option } from 'commander';
+import type { Config } from '../config';
+import { findProvider } from '../providers';
+import { routeEvent } from '../routing';
+import { webhookTemplates } from './webhooks';
+import type { BuiltWebhook, SandboxControl, TriggerReferences } from './webhooks/types';
+
+export interface TriggerOptions extends TriggerReferences {
+  url?: string;
+  secret?: string;
+  sandboxUrl?: string;
+  seed: boolean;
+  dryRun: boolean;
+}
+
+export interface TriggerResult {
+  status?: number;
+  body?: string;
+  workflowIds: string[];
+}
+
+type Print = (line: string) => void;
+
+const requestTimeoutMs = 15_000;
+const sandboxProbeTimeoutMs = 1_000;
+
+/** `billflow trigger <provider> <event>`; reads the config lazily, so `--help` works with any environment. */
+export function triggerCommand(loadConfig: () => Config): Command {
+  const providers = [...webhookTemplates.keys()];
+  const eventList = [...webhookTemplates.values()].map((template) => `  ${template.provider}: ${template.events.join(', ')}`).join('\n');
+  return new Command('trigger')
+    .description('Build a realistic webhook for a provider event, sign it as the provider would, and post it to a receiver')
+    .addArgument(new Argument('<provider>', 'the provider to send as').choices(providers))
+    .argument('<event>', "the provider's own event name, e.g. mandates.cancelled")
+    .option('--customer <id>', 'customer id (made up when absent)')
+    .option('--subscription <id>', 'subscription id (made up when the event needs one)')
+    .option('--mandate <id>', 'mandate id (made up when the event needs one)')
+    .option('--invoice <id>', 'invoice id (made up when the event needs one)')
+    .option('--payment <id>', 'payment id (made up when the event needs one)')
+    .option('--url <url>', 'receiver base URL (default: http://localhost:$PORT)')
+    .option('--secret <secret>', "signing secret (default: the provider's configured secret, else the one `billflow dev` accepts)")
+    .option('--sandbox-url <url>', 'provider sandbox to seed (default: http://127.0.0.1:$SANDBOX_PORT, the one `billflow dev` runs)')
+    .option('--no-seed', 'do not seed the provider sandbox')
+    .addOption(new Option('--dry-run', 'print the signed request instead of sending it').default(false))
+    .addHelpText(
+      'after',
+      `\nEvents:\n${eventList}\n\nExamples:\n  billflow trigger gocardless mandates.cancelled\n  billflow trigger gocardless mandates.reinstated --mandate MD000123 --customer CU000123\n  billflow trigger gocardless payments.failed --url http://localhost:3000 --secret "$GOCARDLESS_WEBHOOK_SECRET"`,
+    )
+    .action(async (provider: string, event: string, options: TriggerOptions) => {
+      const result = await trigger(provider, event, options, loadConfig(), (line) => process.stdout.write(`${line}\n`));
+      if (result.status === undefined || result.status >= 300) process.exitCode = 1;
+    });
+}
+
+export async function trigger(providerName: string, event: string, options: TriggerOptions, config: Config, print: Print): Promise<TriggerResult> {
+  const template = webhookTemplates.get(providerName);
+  if (!template) throw new Error(`trigger does not know provider "${providerName}"; known: ${[...webhookTemplates.keys()].join(', ')}`);
+  if (!template.events.includes(event)) {
+    throw new Error(`${providerName} has no event "${event}" trigger can build; known: ${template.events.join(', ')}`);
+  }
+  const secret = options.secret ?? template.defaultSecret(config);
+  if (!secret) throw new Error(`no secret to sign ${providerName} webhooks with: pass --secret`);
+  const references = template.complete(event, options);
+  const webhook = template.build(event, references, secret, new Date());
+  const url = webhookUrl(options.url ?? `http://localhost:${config.port}`, providerName, webhook);
+  const workflowIds = workflowsReached(providerName, webhook);
+
+  if (options.dryRun) {
+    print(`POST ${url}`);
+    for (const [name, value] of Object.entries(webhook.headers)) print(`${name}: ${value}`);
+    print('');
+    print(webhook.body);
+    return { workflowIds };
+  }
+
+  if (options.seed && template.seed) {
+    const sandboxUrl = options.sandboxUrl ?? `http://127.0.0.1:${config.sandboxPort}`;
+    const sandbox = await reachableSandbox(sandboxUrl);
+    if (sandbox) {
+      for (const line of await template.seed(event, references, sandbox)) print(`seeded sandbox: ${line}`);
+    } else {
+      print(`no provider sandbox at ${sandboxUrl}: nothing seeded (the worker asks the provider itself)`);
+    }
+  }
+
+  print(`POST ${url}  ${providerName} ${event}, event ${webhook.eventId}`);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: webhook.headers,
+    body: webhook.body,
+    signal: AbortSignal.timeout(requestTimeoutMs),
+  });
+  const body = await response.text();
+  const statusText = response.statusText && response.statusText !== 'unknown' ? ` ${response.statusText}` : '';
+  print(`${response.status}${statusText}${body ? `  ${body}` : ''}`);
+  const requestId = response.headers.get('x-request-id');
+  if (requestId) print(`request id: ${requestId}`);
+  if (response.ok) {
+    if (workflowIds.length === 0) print('workflow: none (billflow does not route this event to a workflow)');
+    for (const id of workflowIds) print(`workflow: ${id}`);
+  }
+  return { status: response.status, body, workflowIds };
+}
+
+function webhookUrl(base: string, provider: string, webhook: BuiltWebhook): string {
+  const url = new URL(`webhooks/${provider}`, base.endsWith('/') ? base : `${base}/`);
+  for (const [name, value] of Object.entries(webhook.query ?? {})) url.searchParams.set(name, value);
+  return url.toString();
+}
+
+/** The workflows the receiver signals for this delivery: the receiver's own parse and routing. */
+function workflowsReached(providerName: string, webhook: BuiltWebhook): string[] {
+  const provider = findProvider(providerName);
+  if (!provider) return [];
+  const events = provider.parse({ rawBody: Buffer.from(webhook.body), headers: webhook.headers, query: webhook.query ?? {}, ip: '127.0.0.1' });
+  return [...new Set(events.flatMap((event) => routeEvent(event)?.workflowId ?? []))];
+}
+
+async function reachableSandbox(baseUrl: string): Promise<SandboxControl | undefined> {
+  const control = `${baseUrl.replace(/\/$/, '')}/_sandbox`;
+  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    const response = await fetch(`${control}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(requestTimeoutMs),
+    });
+    if (!response.ok) throw new Error(`sandbox ${method} ${path}: ${response.status} ${await response.text()}`);
+    return response;
+  };
+  try {
+    const probe = await fetch(`${control}/requests?provider=none`, { signal: AbortSignal.timeout(sandboxProbeTimeoutMs) });
+    if (!probe.ok) return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    get: async <T>(path: string) => (await (await call('GET', path)).json()) as T,
+    post: async (path, body) => void (await call('POST', path, body)),
+  };
+}

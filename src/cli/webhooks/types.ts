@@ -1,0 +1,43 @@
+import type { Config } from '../../config';
+import type { ProviderName } from '../../events';
+
+/** Ids a triggered event refers to; whatever the user did not give is made up in the provider's style. */
+export interface TriggerReferences {
+  customer?: string;
+  subscription?: string;
+  mandate?: string;
+  invoice?: string;
+  payment?: string;
+}
+
+/** A delivery exactly as the provider would send it: the bytes and the headers that sign them. */
+export interface BuiltWebhook {
+  /** The provider's own id of the event (or the one the receiver derives), for the user to grep for. */
+  eventId: string;
+  body: string;
+  headers: Record<string, string>;
+  /** Query parameters some providers put on the URL. */
+  query?: Record<string, string>;
+}
+
+/** Talks to the `/_sandbox` control routes of the provider sandbox `billflow dev` runs. */
+export interface SandboxControl {
+  get<T>(path: string): Promise<T>;
+  post(path: string, body: unknown): Promise<void>;
+}
+
+export interface WebhookTemplate {
+  provider: ProviderName;
+  /** The provider's event names `trigger` can build, for `--help` and validation. */
+  events: readonly string[];
+  /** What the receiver configured with `config` accepts: its secret, or `dev`'s stand-in. */
+  defaultSecret(config: Config): string | undefined;
+  /** Fills in missing references, so that seeding and the payload agree on them. */
+  complete(event: string, references: TriggerReferences): Required<Pick<TriggerReferences, 'customer'>> & TriggerReferences;
+  build(event: string, references: TriggerReferences, secret: string, now: Date): BuiltWebhook;
+  /**
+   * Puts into the sandbox what the workflow will look up for this event (e.g. the mandate, already
+   * cancelled, for `mandates.cancelled`); returns one line per thing seeded.
+   */
+  seed?(event: string, references: TriggerReferences, sandbox: SandboxControl): Promise<string[]>;
+}
