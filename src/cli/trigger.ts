@@ -48,7 +48,7 @@ export function triggerCommand(loadConfig: () => Config): Command {
     )
     .action(async (provider: string, event: string, options: TriggerOptions) => {
       const result = await trigger(provider, event, options, loadConfig(), (line) => process.stdout.write(`${line}\n`));
-      if (result.status === undefined || result.status >= 300) process.exitCode = 1;
+      if (result.status !== undefined && result.status >= 300) process.exitCode = 1;
     });
 }
 
