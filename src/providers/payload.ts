@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import type { JsonValue } from '../events';
+import { MalformedPayloadError, type WebhookRequest } from './types';
+
+const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const xmlType = /^(?:application|text)\/(?:[\w.+-]+\+)?xml\s*(?:;|$)/i;
+const formType = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
+
+function contentType(request: WebhookRequest): string {
+  return request.headers['content-type'] ?? '';
+}
+
+export const isJson = (request: WebhookRequest): boolean => jsonType.test(contentType(request));
+export const isXml = (request: WebhookRequest): boolean => xmlType.test(contentType(request));
+export const isForm = (request: WebhookRequest): boolean => formType.test(contentType(request));
+
+/** The body as JSON; a 400 when it is not. */
+export function jsonBody(request: WebhookRequest): unknown {
+  try {
+    return JSON.parse(request.rawBody.toString('utf8'));
+  } catch {
+    throw new MalformedPayloadError('body is not valid JSON');
+  }
+}
+
+/** Validates with zod; a 400 naming the first problem otherwise. */
+export function validate<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new MalformedPayloadError(`body is not ${what}: ${describe(result.error)}`);
+  return result.data;
+}
+
+/** The first problem zod found, short enough for a 400 body. */
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return 'invalid';
+  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return `${path}${issue.message}`;
+}
+
+export function definedOnly<T extends Record<string, unknown>>(record: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as never;
+}
+
+/** Ids arrive as strings or numbers (Recurly invoice numbers, CCBill account numbers): always a string here. */
+export function idOf(value: unknown): string | undefined {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+/** Unix seconds as ISO-8601; null and absent stay as they are. */
+export function isoFromUnixSeconds(value: number | null | undefined): string | null | undefined {
+  return typeof value === 'number' ? new Date(value * 1000).toISOString() : value;
+}
+
+/** A stable, short id for providers that send none: the same inputs give the same id on every delivery. */
+export function derivedId(prefix: string, parts: readonly string[]): string {
+  return `${prefix}:${createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32)}`;
+}
+
+export function asJson(value: unknown): JsonValue {
+  return value as JsonValue;
+}
