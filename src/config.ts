@@ -1,10 +1,65 @@
 import { z } from 'zod';
+import type { ProviderName } from './events';
+import { parseBasicCredentialList, type BasicCredentials } from './providers/basic-auth';
+import { ccbillWebhookIps } from './providers/ccbill';
+import { parseIpAllowList } from './providers/ip-allow-list';
+import { recurlyWebhookIps } from './providers/recurly';
 
 /** Comma-separated values; several are accepted at once so a secret can be rotated without downtime. */
 const secretList = z
   .string()
   .optional()
   .transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean));
+
+/** `user:password[,user:password…]`; several for rotation. Errors never repeat the value. */
+const credentialList = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    try {
+      return parseBasicCredentialList(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** Comma-separated IPs and CIDR ranges; unset means the provider's published list. */
+const ipList = (published: readonly string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const entries = value === undefined ? [...published] : value.split(',').map((part) => part.trim()).filter(Boolean);
+      try {
+        parseIpAllowList(entries);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+      return entries;
+    });
+
+/** How many proxies in front of the receiver append to X-Forwarded-For: `false` (0), `true` (1) or a number. */
+const proxyHops = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const text = (value ?? 'false').trim().toLowerCase();
+    if (text === 'false') return 0;
+    if (text === 'true') return 1;
+    if (/^\d{1,2}$/.test(text)) return Number(text);
+    ctx.addIssue({ code: 'custom', message: 'must be false, true or the number of trusted proxies' });
+    return z.NEVER;
+  });
+
+const providerNameValues = ['gocardless', 'recurly', 'stripe', 'ccbill', 'billforward'] as const satisfies readonly ProviderName[];
+
+const providerList = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((part) => part.trim().toLowerCase()).filter(Boolean))
+  .pipe(z.array(z.enum(providerNameValues)));
 
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -25,6 +80,16 @@ const environmentSchema = z.object({
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: proxyHops,
+  BILLFLOW_INSECURE_ALLOW_UNVERIFIED: providerList,
+  RECURLY_WEBHOOK_SECRET: secretList,
+  RECURLY_WEBHOOK_BASIC_AUTH: credentialList,
+  RECURLY_ALLOWED_IPS: ipList(recurlyWebhookIps),
+  RECURLY_SIGNATURE_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
+  STRIPE_WEBHOOK_SECRET: secretList,
+  STRIPE_SIGNATURE_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
+  CCBILL_ALLOWED_IPS: ipList(ccbillWebhookIps),
+  BILLFORWARD_WEBHOOK_BASIC_AUTH: credentialList,
 });
 
 export interface Config {
@@ -44,6 +109,26 @@ export interface Config {
     /** Time allowed for all signals of one delivery; well under the providers' 5–10 s timeouts. */
     signalDeadlineMs: number;
     retryAfterSeconds: number;
+    /** Proxies trusted to append the client address to X-Forwarded-For; 0: the socket address is the client. */
+    trustProxyHops: number;
+  };
+  /** Providers whose webhooks are accepted without verification (local development only). */
+  insecureAllowUnverified: ProviderName[];
+  recurly: {
+    webhookSecrets: string[];
+    signatureToleranceSeconds: number;
+    basicAuth: BasicCredentials[];
+    allowedIps: string[];
+  };
+  stripe: {
+    webhookSecrets: string[];
+    signatureToleranceSeconds: number;
+  };
+  ccbill: {
+    allowedIps: string[];
+  };
+  billforward: {
+    basicAuth: BasicCredentials[];
   };
   gocardless: {
     webhookSecrets: string[];
@@ -91,7 +176,21 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       bodyLimitBytes: env.WEBHOOK_BODY_LIMIT,
       signalDeadlineMs: env.SIGNAL_DEADLINE_MS,
       retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+      trustProxyHops: env.TRUST_PROXY,
     },
+    insecureAllowUnverified: [...new Set(env.BILLFLOW_INSECURE_ALLOW_UNVERIFIED)],
+    recurly: {
+      webhookSecrets: env.RECURLY_WEBHOOK_SECRET,
+      signatureToleranceSeconds: env.RECURLY_SIGNATURE_TOLERANCE_SECONDS,
+      basicAuth: env.RECURLY_WEBHOOK_BASIC_AUTH,
+      allowedIps: env.RECURLY_ALLOWED_IPS,
+    },
+    stripe: {
+      webhookSecrets: env.STRIPE_WEBHOOK_SECRET,
+      signatureToleranceSeconds: env.STRIPE_SIGNATURE_TOLERANCE_SECONDS,
+    },
+    ccbill: { allowedIps: env.CCBILL_ALLOWED_IPS },
+    billforward: { basicAuth: env.BILLFORWARD_WEBHOOK_BASIC_AUTH },
     gocardless: {
       webhookSecrets: env.GOCARDLESS_WEBHOOK_SECRET,
       accessToken: env.GOCARDLESS_ACCESS_TOKEN,

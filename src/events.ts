@@ -9,6 +9,8 @@ export const billingEventKinds = [
   'payment.cancelled',
   'payment.charged_back',
   'subscription.created',
+  /** A change that is neither a renewal nor an end: plan, quantity, billing details, … */
+  'subscription.updated',
   'subscription.renewed',
   'subscription.cancelled',
   'subscription.expired',

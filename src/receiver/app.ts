@@ -17,8 +17,16 @@ export interface ReceiverDeps {
 }
 
 export function createReceiverApp({ config, client, logger, metrics }: ReceiverDeps): Koa<ReceiverState> {
-  // `proxy` stays false: ctx.ip is the socket address until a trusted-proxy setting exists.
-  const app = new Koa<ReceiverState>({ proxy: false });
+  // Behind N trusted proxies ctx.ip is the address the outermost one saw (the Nth entry from the
+  // right of X-Forwarded-For); without them it is the socket's, and X-Forwarded-For is ignored.
+  const hops = config.receiver.trustProxyHops;
+  const app = new Koa<ReceiverState>({ proxy: hops > 0, maxIpsCount: hops });
+  if (config.insecureAllowUnverified.length > 0) {
+    logger.warn(
+      { providers: config.insecureAllowUnverified },
+      'BILLFLOW_INSECURE_ALLOW_UNVERIFIED: webhooks of these providers are accepted WITHOUT verification; never set it in production',
+    );
+  }
   const router = new Router<ReceiverState>();
   router.post('/webhooks/:provider', receiveWebhook({ config, client, metrics }));
   router.get('/healthz', live);

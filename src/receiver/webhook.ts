@@ -20,6 +20,7 @@ export function receiveWebhook({ config, client, metrics }: { config: Config; cl
     const provider = findProvider(ctx.params.provider ?? '');
     if (provider === undefined) throw new ReceiverError(404, 'unknown provider');
     ctx.state.log = ctx.state.log.child({ provider: provider.name });
+    if (config.insecureAllowUnverified.includes(provider.name)) ctx.state.log = ctx.state.log.child({ unverified: true });
 
     const request: WebhookRequest = {
       rawBody: await readRawBody(ctx.req, config.receiver.bodyLimitBytes),
