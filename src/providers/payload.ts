@@ -5,7 +5,8 @@ import { MalformedPayloadError, type WebhookRequest } from './types';
 
 const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const xmlType = /^(?:application|text)\/(?:[\w.+-]+\+)?xml\s*(?:;|$)/i;
-const formType = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
+// CCBill's guide names its URL-encoded format `application/x-www-form-encoded`; accepted as well.
+const formType = /^application\/x-www-form-(?:url)?encoded\s*(?:;|$)/i;
 
 function contentType(request: WebhookRequest): string {
   return request.headers['content-type'] ?? '';

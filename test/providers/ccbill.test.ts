@@ -93,6 +93,12 @@ describe('ccbill.parse', () => {
     expect(parseOne(ccbill, delivery(entry(name))).kind).toBe(kind);
   });
 
+  it('accepts the content type as CCBill\'s guide spells it (application/x-www-form-encoded)', () => {
+    const form = entry('form-derived/RenewalFailure.form-urlencoded.txt');
+    const spelled = request(fixture('ccbill', file(form)), { 'content-type': 'application/x-www-form-encoded' }, { query: { eventType: 'RenewalFailure' } });
+    expect(parseOne(ccbill, spelled).id).toBe(parseOne(ccbill, delivery(form)).id);
+  });
+
   it('reads numbers as ids (clientAccnum sent as a JSON number)', () => {
     expect(parseOne(ccbill, delivery(entry('openrails/Cancellation.json')))).toMatchObject({ facts: { clientAccnum: '945280', reason: 'Failed rebill', source: 'failedRB' } });
   });
