@@ -1,5 +1,6 @@
 import { Argument, Command, Option } from 'commander';
 import type { Config } from '../config';
+import type { BillingEvent } from '../events';
 import { findProvider } from '../providers';
 import { routeEvent } from '../routing';
 import { webhookTemplates } from './webhooks';
@@ -17,6 +18,11 @@ export interface TriggerResult {
   status?: number;
   body?: string;
   workflowIds: string[];
+  /** Ids of the events as the receiver reads them (derived ones included). */
+  eventIds: string[];
+  /** The delivery as built and signed. */
+  webhook: BuiltWebhook;
+  url: string;
 }
 
 type Print = (line: string) => void;
@@ -38,7 +44,7 @@ export function triggerCommand(loadConfig: () => Config): Command {
     .option('--invoice <id>', 'invoice id (made up when the event needs one)')
     .option('--payment <id>', 'payment id (made up when the event needs one)')
     .option('--url <url>', 'receiver base URL (default: http://localhost:$PORT)')
-    .option('--secret <secret>', "signing secret (default: the provider's configured secret, else the one `billflow dev` accepts)")
+    .option('--secret <secret>', "HMAC secret, or user:password for Basic-auth providers (default: the provider's configured one, else what `billflow dev` accepts)")
     .option('--sandbox-url <url>', 'provider sandbox to seed (default: http://127.0.0.1:$SANDBOX_PORT, the one `billflow dev` runs)')
     .option('--no-seed', 'do not seed the provider sandbox')
     .addOption(new Option('--dry-run', 'print the signed request instead of sending it').default(false))
@@ -58,19 +64,21 @@ export async function trigger(providerName: string, event: string, options: Trig
   if (!template.events.includes(event)) {
     throw new Error(`${providerName} has no event "${event}" trigger can build; known: ${template.events.join(', ')}`);
   }
-  const secret = options.secret ?? template.defaultSecret(config);
-  if (!secret) throw new Error(`no secret to sign ${providerName} webhooks with: pass --secret`);
+  const secret = options.secret ?? template.defaultSecret(config) ?? '';
+  if (!secret && template.signing !== 'none') throw new Error(`no secret to sign ${providerName} webhooks with: pass --secret`);
   const references = template.complete(event, options);
   const webhook = template.build(event, references, secret, new Date());
   const url = webhookUrl(options.url ?? `http://localhost:${config.port}`, providerName, webhook);
-  const workflowIds = workflowsReached(providerName, webhook);
+  const events = parsedAsTheReceiverWould(providerName, webhook);
+  const eventIds = events.map((parsed) => parsed.id);
+  const workflowIds = [...new Set(events.flatMap((parsed) => routeEvent(parsed)?.workflowId ?? []))];
 
   if (options.dryRun) {
     print(`POST ${url}`);
     for (const [name, value] of Object.entries(webhook.headers)) print(`${name}: ${value}`);
     print('');
     print(webhook.body);
-    return { workflowIds };
+    return { workflowIds, eventIds, webhook, url };
   }
 
   if (options.seed && template.seed) {
@@ -83,7 +91,7 @@ export async function trigger(providerName: string, event: string, options: Trig
     }
   }
 
-  print(`POST ${url}  ${providerName} ${event}, event ${webhook.eventId}`);
+  print(`POST ${url}  ${providerName} ${event}, event ${eventIds.join(', ')}`);
   const response = await fetch(url, {
     method: 'POST',
     headers: webhook.headers,
@@ -99,7 +107,7 @@ export async function trigger(providerName: string, event: string, options: Trig
     if (workflowIds.length === 0) print('workflow: none (billflow does not route this event to a workflow)');
     for (const id of workflowIds) print(`workflow: ${id}`);
   }
-  return { status: response.status, body, workflowIds };
+  return { status: response.status, body, workflowIds, eventIds, webhook, url };
 }
 
 function webhookUrl(base: string, provider: string, webhook: BuiltWebhook): string {
@@ -108,15 +116,15 @@ function webhookUrl(base: string, provider: string, webhook: BuiltWebhook): stri
   return url.toString();
 }
 
-/** The workflows the receiver signals for this delivery: the receiver's own parse and routing. */
-function workflowsReached(providerName: string, webhook: BuiltWebhook): string[] {
+/** The events the receiver reads from this delivery, with its own parser: their ids and workflows are what it reaches. */
+function parsedAsTheReceiverWould(providerName: string, webhook: BuiltWebhook): BillingEvent[] {
   const provider = findProvider(providerName);
   if (!provider) return [];
-  const events = provider.parse({ rawBody: Buffer.from(webhook.body), headers: webhook.headers, query: webhook.query ?? {}, ip: '127.0.0.1' });
-  return [...new Set(events.flatMap((event) => routeEvent(event)?.workflowId ?? []))];
+  return provider.parse({ rawBody: Buffer.from(webhook.body), headers: webhook.headers, query: webhook.query ?? {}, ip: '127.0.0.1' });
 }
 
-async function reachableSandbox(baseUrl: string): Promise<SandboxControl | undefined> {
+/** The control routes of the sandbox at `baseUrl`, or undefined when nothing answers there. */
+export async function reachableSandbox(baseUrl: string): Promise<SandboxControl | undefined> {
   const control = `${baseUrl.replace(/\/$/, '')}/_sandbox`;
   const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
     const response = await fetch(`${control}${path}`, {

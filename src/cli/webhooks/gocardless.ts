@@ -73,6 +73,9 @@ async function seed(event: string, references: TriggerReferences, sandbox: Sandb
 export const gocardlessWebhooks: WebhookTemplate = {
   provider: 'gocardless',
   events: Object.keys(shapes),
+  example: 'mandates.cancelled',
+  signing: 'secret',
+  receiverEnvironment: (secret) => ({ GOCARDLESS_WEBHOOK_SECRET: secret }),
   defaultSecret: (config) => config.gocardless.webhookSecrets[0] ?? devWebhookSecret,
   complete: (event, references) => ({
     ...references,
@@ -82,11 +85,11 @@ export const gocardlessWebhooks: WebhookTemplate = {
     subscription: references.subscription ?? (resourceOf(event) === 'subscriptions' ? upperId('SB') : undefined),
   }),
   build(event, references, secret, now) {
-    const eventId = upperId('EV');
+
     const body = JSON.stringify({
       events: [
         {
-          id: eventId,
+          id: upperId('EV'),
           created_at: now.toISOString(),
           resource_type: resourceOf(event),
           action: actionOf(event),
@@ -99,7 +102,6 @@ export const gocardlessWebhooks: WebhookTemplate = {
       meta: { webhook_id: upperId('WB') },
     });
     return {
-      eventId,
       body,
       headers: {
         'content-type': 'application/json',

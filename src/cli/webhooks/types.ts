@@ -12,8 +12,6 @@ export interface TriggerReferences {
 
 /** A delivery exactly as the provider would send it: the bytes and the headers that sign them. */
 export interface BuiltWebhook {
-  /** The provider's own id of the event (or the one the receiver derives), for the user to grep for. */
-  eventId: string;
   body: string;
   headers: Record<string, string>;
   /** Query parameters some providers put on the URL. */
@@ -30,6 +28,12 @@ export interface WebhookTemplate {
   provider: ProviderName;
   /** The provider's event names `trigger` can build, for `--help` and validation. */
   events: readonly string[];
+  /** An event that reaches a workflow: the one the help shows and the tests send. */
+  example: string;
+  /** What `--secret` is: an HMAC key, `user:password` for HTTP Basic, or nothing (IP allow-list). */
+  signing: 'secret' | 'basic' | 'none';
+  /** Variables that make a receiver accept deliveries signed with `secret` (tests, docs). */
+  receiverEnvironment(secret: string): Record<string, string>;
   /** What the receiver configured with `config` accepts: its secret, or `dev`'s stand-in. */
   defaultSecret(config: Config): string | undefined;
   /** Fills in missing references, so that seeding and the payload agree on them. */

@@ -1,0 +1,121 @@
+import { createHmac } from 'node:crypto';
+import { devWebhookSecret } from '../dev-secrets';
+import { mixedId } from './ids';
+import type { TriggerReferences, WebhookTemplate } from './types';
+
+const day = 86_400;
+type StripeObject = Record<string, unknown>;
+
+function invoice(references: TriggerReferences, now: number, paid: boolean): StripeObject {
+  return {
+    id: references.invoice,
+    object: 'invoice',
+    customer: references.customer,
+    amount_due: 2000,
+    amount_paid: paid ? 2000 : 0,
+    amount_remaining: paid ? 0 : 2000,
+    currency: 'usd',
+    attempt_count: 1,
+    attempted: true,
+    billing_reason: 'subscription_cycle',
+    collection_method: 'charge_automatically',
+    status: paid ? 'paid' : 'open',
+    next_payment_attempt: paid ? null : now + 3 * day,
+    period_start: now - 30 * day,
+    period_end: now,
+    // API 2025-03-31 and later name the subscription here rather than in `subscription`.
+    parent: { type: 'subscription_details', subscription_details: { subscription: references.subscription, metadata: {} } },
+    created: now,
+    livemode: false,
+  };
+}
+
+function subscription(references: TriggerReferences, now: number, fields: StripeObject): StripeObject {
+  return {
+    id: references.subscription,
+    object: 'subscription',
+    customer: references.customer,
+    status: 'active',
+    cancel_at_period_end: false,
+    cancel_at: null,
+    canceled_at: null,
+    ended_at: null,
+    collection_method: 'charge_automatically',
+    currency: 'usd',
+    latest_invoice: references.invoice,
+    items: {
+      object: 'list',
+      data: [{ id: mixedId('si_'), object: 'subscription_item', current_period_start: now, current_period_end: now + 30 * day, quantity: 1 }],
+    },
+    created: now - 90 * day,
+    livemode: false,
+    ...fields,
+  };
+}
+
+/** `data.object` (and `previous_attributes`) of each event, shaped as Stripe's API version 2025-03-31 sends them. */
+const objects: Record<string, (references: TriggerReferences, now: number) => { object: StripeObject; previous?: StripeObject }> = {
+  'invoice.payment_failed': (references, now) => ({ object: invoice(references, now, false) }),
+  'invoice.paid': (references, now) => ({ object: invoice(references, now, true) }),
+  'invoice.payment_succeeded': (references, now) => ({ object: invoice(references, now, true) }),
+  'customer.subscription.created': (references, now) => ({ object: subscription(references, now, { status: 'incomplete' }) }),
+  'customer.subscription.updated': (references, now) => ({
+    object: subscription(references, now, { cancel_at_period_end: true, cancel_at: now + 30 * day, canceled_at: now }),
+    previous: { cancel_at_period_end: false, cancel_at: null, canceled_at: null },
+  }),
+  'customer.subscription.deleted': (references, now) => ({ object: subscription(references, now, { status: 'canceled', canceled_at: now, ended_at: now }) }),
+  'customer.subscription.paused': (references, now) => ({ object: subscription(references, now, { status: 'paused' }) }),
+  'customer.subscription.resumed': (references, now) => ({ object: subscription(references, now, { status: 'active' }) }),
+  'customer.deleted': (references, now) => ({ object: { id: references.customer, object: 'customer', email: 'jenny.rosen@example.com', created: now - 90 * day, livemode: false } }),
+  'charge.refunded': (references, now) => ({
+    object: { id: references.payment, object: 'charge', customer: references.customer, invoice: references.invoice, amount: 2000, amount_refunded: 2000, refunded: true, currency: 'usd', status: 'succeeded', created: now - day },
+  }),
+  'charge.dispute.created': (references, now) => ({
+    object: { id: mixedId('du_'), object: 'dispute', charge: references.payment, amount: 2000, currency: 'usd', reason: 'fraudulent', status: 'needs_response', created: now },
+  }),
+};
+
+export const stripeWebhooks: WebhookTemplate = {
+  provider: 'stripe',
+  events: Object.keys(objects),
+  example: 'invoice.payment_failed',
+  signing: 'secret',
+  receiverEnvironment: (secret) => ({ STRIPE_WEBHOOK_SECRET: secret }),
+  defaultSecret: (config) => config.stripe.webhookSecrets[0] ?? devWebhookSecret,
+  complete: (_event, references) => ({
+    ...references,
+    customer: references.customer ?? mixedId('cus_'),
+    subscription: references.subscription ?? mixedId('sub_', 24),
+    invoice: references.invoice ?? mixedId('in_', 24),
+    payment: references.payment ?? mixedId('ch_', 24),
+  }),
+  build(event, references, secret, now) {
+    const created = Math.floor(now.getTime() / 1000);
+    const built = objects[event]?.(references, created) ?? { object: {} };
+    const id = mixedId('evt_', 24);
+    const body = JSON.stringify(
+      {
+        id,
+        object: 'event',
+        api_version: '2025-03-31.basil',
+        created,
+        data: { object: built.object, ...(built.previous ? { previous_attributes: built.previous } : {}) },
+        livemode: false,
+        pending_webhooks: 1,
+        request: { id: null, idempotency_key: null },
+        type: event,
+      },
+      null,
+      2,
+    );
+    const signature = createHmac('sha256', secret).update(`${created}.${body}`).digest('hex');
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        'stripe-signature': `t=${created},v1=${signature}`,
+      },
+    };
+  },
+};
