@@ -43,10 +43,7 @@ export async function runDev(config: Config, logger: Logger): Promise<void> {
       sandboxUrl = sandbox.url;
       logger.info({ url: sandbox.url }, 'no provider credentials set: using the local provider sandbox');
     }
-    if (config.gocardless.webhookSecrets.length === 0) {
-      config.gocardless.webhookSecrets = [devWebhookSecret];
-      logger.warn(`GOCARDLESS_WEBHOOK_SECRET not set: dev accepts deliveries signed with "${devWebhookSecret}"`);
-    }
+    acceptLocalDeliveries(config, logger);
 
     if (config.workerMetricsPort === undefined) {
       // Another billflow may be running: dev goes on without worker metrics rather than fail.
@@ -118,6 +115,36 @@ function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undef
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/**
+ * Makes `billflow trigger` work against dev out of the box: every provider whose webhook secret
+ * or credentials are not configured accepts the dev secret, and CCBill (which signs nothing)
+ * accepts deliveries from this machine. Never done outside `dev`.
+ */
+function acceptLocalDeliveries(config: Config, logger: Logger): void {
+  const standIns: string[] = [];
+  for (const [variable, settings] of [
+    ['GOCARDLESS_WEBHOOK_SECRET', config.gocardless],
+    ['STRIPE_WEBHOOK_SECRET', config.stripe],
+    ['RECURLY_WEBHOOK_SECRET', config.recurly],
+  ] as const) {
+    if (settings.webhookSecrets.length > 0) continue;
+    settings.webhookSecrets = [devWebhookSecret];
+    standIns.push(variable);
+  }
+  if (config.billforward.basicAuth.length === 0) {
+    config.billforward.basicAuth = [{ user: 'billflow', password: devWebhookSecret }];
+    standIns.push('BILLFORWARD_WEBHOOK_BASIC_AUTH');
+  }
+  if (standIns.length > 0) {
+    logger.warn(`${standIns.join(', ')} not set: dev accepts deliveries signed with "${devWebhookSecret}" (Basic: billflow:${devWebhookSecret})`);
+  }
+  const loopback = ['127.0.0.1', '::1'].filter((ip) => !config.ccbill.allowedIps.includes(ip));
+  if (loopback.length > 0) {
+    config.ccbill.allowedIps = [...config.ccbill.allowedIps, ...loopback];
+    logger.info('dev accepts CCBill deliveries from this machine too');
+  }
 }
 
 /** Whether nothing listens on host:port yet. */
