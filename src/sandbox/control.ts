@@ -1,12 +1,12 @@
 import { Router } from '@koa/router';
 import { z } from 'zod';
 import type { Faults } from './faults';
-import type { GoCardlessSandbox } from './gocardless';
 import { readJsonBody } from './json-body';
 import type { RequestLog } from './request-log';
 
 const faultSchema = z.object({
   provider: z.string().min(1).optional(),
+  method: z.string().min(1).optional(),
   count: z.number().int().positive().optional(),
   status: z.number().int().min(400).max(599).optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
@@ -17,7 +17,7 @@ const faultSchema = z.object({
  * Routes under `/_sandbox` that drive the sandbox from outside the process: seed provider state,
  * queue faults, read the requests received, start over.
  */
-export function controlRoutes(parts: { gocardless: GoCardlessSandbox; faults: Faults; log: RequestLog; reset(): void }): Router {
+export function controlRoutes(parts: { providers: { control(): Router }[]; faults: Faults; log: RequestLog; reset(): void }): Router {
   const router = new Router({ prefix: '/_sandbox' });
   router.use(async (ctx, next) => {
     try {
@@ -40,6 +40,6 @@ export function controlRoutes(parts: { gocardless: GoCardlessSandbox; faults: Fa
     parts.reset();
     ctx.status = 204;
   });
-  router.use(parts.gocardless.control().routes());
+  for (const provider of parts.providers) router.use(provider.control().routes());
   return router;
 }

@@ -4,6 +4,8 @@ import type { Context, Middleware } from 'koa';
 export interface Fault {
   /** Only requests to this provider (e.g. `gocardless`); any provider when absent. */
   provider?: string;
+  /** Only requests with this method (e.g. `PUT`, to let the read before an action through); any when absent. */
+  method?: string;
   /** How many requests in a row; 1 when absent. */
   count?: number;
   /** The HTTP status to answer, e.g. 429 or 500. */
@@ -34,7 +36,7 @@ export class Faults {
 
   middleware(provider: string, renderError: ErrorRenderer): Middleware {
     return async (ctx, next) => {
-      const fault = this.take(provider);
+      const fault = this.take(provider, ctx.method);
       if (!fault) return next();
       if (fault.hang) {
         await this.hold(ctx);
@@ -46,8 +48,10 @@ export class Faults {
     };
   }
 
-  private take(provider: string): Fault | undefined {
-    const index = this.queue.findIndex(({ fault }) => fault.provider === undefined || fault.provider === provider);
+  private take(provider: string, method: string): Fault | undefined {
+    const index = this.queue.findIndex(
+      ({ fault }) => (fault.provider === undefined || fault.provider === provider) && (fault.method === undefined || fault.method.toUpperCase() === method),
+    );
     const slot = this.queue[index];
     if (!slot) return undefined;
     slot.remaining -= 1;

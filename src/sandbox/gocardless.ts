@@ -23,7 +23,9 @@ export const paymentStatuses = [
   'pending_customer_approval', 'pending_submission', 'submitted', 'confirmed', 'paid_out',
   'cancelled', 'customer_approval_denied', 'failed', 'charged_back',
 ] as const;
+export const subscriptionStatuses = ['pending_customer_approval', 'customer_approval_denied', 'active', 'finished', 'cancelled', 'paused'] as const;
 export type MandateStatus = (typeof mandateStatuses)[number];
+export type SubscriptionStatus = (typeof subscriptionStatuses)[number];
 export type PaymentStatus = (typeof paymentStatuses)[number];
 
 export interface SandboxMandate {
@@ -45,6 +47,17 @@ export interface SandboxPayment {
   createdAt: string;
 }
 
+export interface SandboxSubscription {
+  id: string;
+  status: SubscriptionStatus;
+  mandateId: string;
+  amount: number;
+  currency: string;
+  /** `YYYY-MM-DD` of the next payment GoCardless will create. */
+  nextChargeDate: string;
+  createdAt: string;
+}
+
 export const mandateSeed = z.object({
   id: z.string().min(1).optional(),
   customerId: z.string().min(1),
@@ -58,7 +71,15 @@ export const paymentSeed = z.object({
   amount: z.number().int().positive().default(1500),
   currency: z.string().length(3).default('GBP'),
 });
+export const subscriptionSeed = z.object({
+  id: z.string().min(1).optional(),
+  mandateId: z.string().min(1),
+  status: z.enum(subscriptionStatuses).default('active'),
+  amount: z.number().int().positive().default(1500),
+  currency: z.string().length(3).default('GBP'),
+});
 export type MandateSeed = z.input<typeof mandateSeed>;
+export type SubscriptionSeed = z.input<typeof subscriptionSeed>;
 export type PaymentSeed = z.input<typeof paymentSeed>;
 
 const cancellableMandates: readonly MandateStatus[] = ['pending_customer_approval', 'pending_submission', 'submitted', 'active', 'suspended_by_payer'];
@@ -77,6 +98,7 @@ interface KeptAnswer {
 export class GoCardlessSandbox {
   readonly mandates = new Map<string, SandboxMandate>();
   readonly payments = new Map<string, SandboxPayment>();
+  readonly subscriptions = new Map<string, SandboxSubscription>();
   private readonly answers = new Map<string, KeptAnswer>();
 
   /** Creates the mandate, or replaces the one with the same id. */
@@ -96,6 +118,36 @@ export class GoCardlessSandbox {
     return payment;
   }
 
+  /** Creates the subscription, or replaces the one with the same id. */
+  seedSubscription(seed: SubscriptionSeed): SandboxSubscription {
+    const { id = newId('SB'), ...fields } = subscriptionSeed.parse(seed);
+    const existing = this.subscriptions.get(id);
+    const subscription = {
+      id,
+      ...fields,
+      nextChargeDate: existing?.nextChargeDate ?? chargeDate(Date.now() + 30 * 24 * 3600 * 1000),
+      createdAt: existing?.createdAt ?? new Date().toISOString(),
+    };
+    this.subscriptions.set(id, subscription);
+    return subscription;
+  }
+
+  /** The charge date comes: GoCardless creates the period's payment, which is collected or fails as told. */
+  renewSubscription(id: string, outcome: 'succeed' | 'decline'): { subscription: SandboxSubscription; payment: SandboxPayment } {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) throw new Error(`no sandbox subscription ${id}`);
+    if (subscription.status !== 'active') throw new Error(`a ${subscription.status} subscription creates no payments`);
+    const payment = this.seedPayment({
+      mandateId: subscription.mandateId,
+      subscriptionId: subscription.id,
+      amount: subscription.amount,
+      currency: subscription.currency,
+      status: outcome === 'succeed' ? 'confirmed' : 'failed',
+    });
+    subscription.nextChargeDate = chargeDate(Date.parse(subscription.nextChargeDate) + 30 * 24 * 3600 * 1000);
+    return { subscription, payment };
+  }
+
   setPaymentStatus(id: string, status: PaymentStatus): SandboxPayment {
     const payment = this.payments.get(id);
     if (!payment) throw new Error(`no sandbox payment ${id}`);
@@ -113,6 +165,7 @@ export class GoCardlessSandbox {
   reset(): void {
     this.mandates.clear();
     this.payments.clear();
+    this.subscriptions.clear();
     this.answers.clear();
   }
 
@@ -165,6 +218,19 @@ export class GoCardlessSandbox {
       payment.retries += 1;
       ctx.body = { payments: paymentJson(payment) };
     });
+    router.get('/subscriptions/:id', (ctx) => {
+      const subscription = this.findSubscription(ctx, ctx.params.id);
+      if (subscription) ctx.body = { subscriptions: subscriptionJson(subscription) };
+    });
+    router.post('/subscriptions/:id/actions/cancel', (ctx) => {
+      const subscription = this.findSubscription(ctx, ctx.params.id);
+      if (!subscription) return;
+      if (['cancelled', 'finished', 'customer_approval_denied'].includes(subscription.status)) {
+        return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The subscription is not in a cancellable state');
+      }
+      subscription.status = 'cancelled';
+      ctx.body = { subscriptions: subscriptionJson(subscription) };
+    });
     router.all('/{*rest}', (ctx) => renderError(ctx, 404, 'invalid_api_usage', 'path_not_found', 'Path not found'));
     return router;
   }
@@ -187,6 +253,24 @@ export class GoCardlessSandbox {
     router.patch('/payments/:id', async (ctx) => {
       const { status } = z.object({ status: z.enum(paymentStatuses) }).parse(await readJsonBody(ctx));
       ctx.body = this.setPaymentStatus(ctx.params.id ?? '', status);
+    });
+    router.post('/subscriptions', async (ctx) => {
+      ctx.status = 201;
+      ctx.body = this.seedSubscription(subscriptionSeed.parse(await readJsonBody(ctx)));
+    });
+    router.patch('/subscriptions/:id', async (ctx) => {
+      const { status } = z.object({ status: z.enum(subscriptionStatuses) }).parse(await readJsonBody(ctx));
+      const subscription = this.subscriptions.get(ctx.params.id ?? '');
+      if (!subscription) throw new Error(`no sandbox subscription ${ctx.params.id}`);
+      subscription.status = status;
+      ctx.body = subscription;
+    });
+    router.post('/subscriptions/:id/renew', async (ctx) => {
+      const { outcome } = z.object({ outcome: z.enum(['succeed', 'decline']).default('succeed') }).parse(await readJsonBody(ctx));
+      ctx.body = this.renewSubscription(ctx.params.id ?? '', outcome);
+    });
+    router.get('/subscriptions', (ctx) => {
+      ctx.body = [...this.subscriptions.values()];
     });
     router.get('/mandates', (ctx) => {
       ctx.body = [...this.mandates.values()];
@@ -228,6 +312,12 @@ export class GoCardlessSandbox {
     const mandate = id === undefined ? undefined : this.mandates.get(id);
     if (!mandate) renderError(ctx, 404, 'invalid_api_usage', 'resource_not_found', 'Resource not found');
     return mandate;
+  }
+
+  private findSubscription(ctx: Context, id: string | undefined): SandboxSubscription | undefined {
+    const subscription = id === undefined ? undefined : this.subscriptions.get(id);
+    if (!subscription) renderError(ctx, 404, 'invalid_api_usage', 'resource_not_found', 'Resource not found');
+    return subscription;
   }
 
   private findPayment(ctx: Context, id: string | undefined): SandboxPayment | undefined {
@@ -308,6 +398,25 @@ function paymentJson(payment: SandboxPayment) {
       ...(payment.subscriptionId === undefined ? {} : { subscription: payment.subscriptionId }),
     },
   };
+}
+
+function subscriptionJson(subscription: SandboxSubscription) {
+  return {
+    id: subscription.id,
+    created_at: subscription.createdAt,
+    amount: subscription.amount,
+    currency: subscription.currency,
+    status: subscription.status,
+    interval_unit: 'monthly',
+    interval: 1,
+    upcoming_payments: subscription.status === 'active' ? [{ charge_date: subscription.nextChargeDate, amount: subscription.amount }] : [],
+    metadata: {},
+    links: { mandate: subscription.mandateId },
+  };
+}
+
+function chargeDate(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
 }
 
 function newId(prefix: string): string {

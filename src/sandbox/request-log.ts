@@ -41,6 +41,8 @@ export class RequestLog {
         at: new Date().toISOString(),
       };
       this.entries.push(entry);
+      // The stream is read now: handlers that need the body take it from here.
+      ctx.state.rawBody = text;
       try {
         await next();
       } finally {
