@@ -11,7 +11,7 @@ import { failureFromErrorAnswer, failureFromMalformedAnswer, failureFromRequestE
  *   retried activity a second, distinct request;
  * - sends through `got`, which retries GETs on its own and has no timeout by default, hiding
  *   attempts from Temporal's retry policy and its history.
- * The three calls below are small enough that typed fetch reads better than working around that.
+ * The calls below are small enough that typed fetch reads better than working around that.
  */
 
 export const GOCARDLESS_API_VERSION = '2015-07-06';
@@ -39,6 +39,15 @@ export interface GoCardlessPayment {
   subscriptionId: string | null;
 }
 
+export interface GoCardlessSubscription {
+  id: string;
+  /** `pending_customer_approval`, `customer_approval_denied`, `active`, `finished`, `cancelled`, `paused`. */
+  status: string;
+  mandateId: string;
+  /** The charge date (`YYYY-MM-DD`) of the next payment, when one is scheduled. */
+  nextChargeDate: string | null;
+}
+
 export interface GoCardlessAction {
   /** Derive it from the workflow id and the step, so a retried activity repeats the same request. */
   idempotencyKey: string;
@@ -53,6 +62,15 @@ const paymentEnvelope = z.object({
     id: z.string(),
     status: z.string(),
     links: z.object({ mandate: z.string(), subscription: z.string().optional() }),
+  }),
+});
+
+const subscriptionEnvelope = z.object({
+  subscriptions: z.object({
+    id: z.string(),
+    status: z.string(),
+    links: z.object({ mandate: z.string() }),
+    upcoming_payments: z.array(z.object({ charge_date: z.string() })).optional(),
   }),
 });
 
@@ -82,6 +100,23 @@ export function createGoCardlessActivities(options: GoCardlessOptions) {
       const path = `/payments/${encodeURIComponent(input.paymentId)}/actions/retry`;
       return toPayment(await call('POST', path, paymentEnvelope, input.idempotencyKey));
     },
+    async getGoCardlessSubscription(subscriptionId: string): Promise<GoCardlessSubscription> {
+      return toSubscription(await call('GET', `/subscriptions/${encodeURIComponent(subscriptionId)}`, subscriptionEnvelope));
+    },
+    /** No further payments are created; ones already submitted still complete. */
+    async cancelGoCardlessSubscription(input: { subscriptionId: string } & GoCardlessAction): Promise<GoCardlessSubscription> {
+      const path = `/subscriptions/${encodeURIComponent(input.subscriptionId)}/actions/cancel`;
+      return toSubscription(await call('POST', path, subscriptionEnvelope, input.idempotencyKey));
+    },
+  };
+}
+
+function toSubscription({ subscriptions }: z.infer<typeof subscriptionEnvelope>): GoCardlessSubscription {
+  return {
+    id: subscriptions.id,
+    status: subscriptions.status,
+    mandateId: subscriptions.links.mandate,
+    nextChargeDate: subscriptions.upcoming_payments?.[0]?.charge_date ?? null,
   };
 }
 

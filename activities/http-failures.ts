@@ -52,19 +52,45 @@ export function failureFromRequestError(request: {
 }): ApplicationFailure {
   const { provider, operation, error, timeoutMs } = request;
   const cause = error instanceof Error ? error : undefined;
-  if (cause?.name === 'TimeoutError') {
-    return ApplicationFailure.create({
-      message: `${provider} ${operation} got no answer within ${timeoutMs} ms`,
-      type: 'timeout',
-      nonRetryable: false,
-      cause,
-    });
-  }
+  if (cause?.name === 'TimeoutError') return timeoutFailure({ provider, operation, timeoutMs, cause });
   return ApplicationFailure.create({
     message: `${provider} ${operation} could not be sent: ${describeNetworkError(error)}`,
     type: 'network_error',
     nonRetryable: false,
     cause,
+  });
+}
+
+/** No answer within the call's deadline: the provider may or may not have acted, so it is retried. */
+export function timeoutFailure(request: { provider: string; operation: string; timeoutMs: number; cause?: Error }): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `${request.provider} ${request.operation} got no answer within ${request.timeoutMs} ms`,
+    type: 'timeout',
+    nonRetryable: false,
+    cause: request.cause,
+  });
+}
+
+/** The failure type every provider's refused payment gets, whatever the provider's own code. */
+export const PAYMENT_DECLINED = 'payment_declined';
+
+/**
+ * The provider refused the payment itself (card declined, insufficient funds). Sending the same
+ * request again cannot change that, so it fails for good; the provider's code stays in `details`.
+ */
+export function paymentDeclinedFailure(answer: {
+  provider: string;
+  operation: string;
+  declineCode: string;
+  declineMessage?: string;
+  details?: Record<string, unknown>;
+}): ApplicationFailure {
+  const explanation = answer.declineMessage ? `: ${answer.declineMessage}` : '';
+  return ApplicationFailure.create({
+    message: `${answer.provider} ${answer.operation} was declined (${answer.declineCode})${explanation}`,
+    type: PAYMENT_DECLINED,
+    nonRetryable: true,
+    details: [{ provider: answer.provider, declineCode: answer.declineCode, declineMessage: answer.declineMessage ?? null, ...answer.details }],
   });
 }
 

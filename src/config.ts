@@ -77,6 +77,22 @@ const environmentSchema = z.object({
   GOCARDLESS_WEBHOOK_SECRET: secretList,
   GOCARDLESS_ACCESS_TOKEN: z.string().optional(),
   GOCARDLESS_API_URL: z.string().url().default('https://api-sandbox.gocardless.com'),
+  RECURLY_API_KEY: z.string().optional(),
+  RECURLY_API_URL: z.string().url().default('https://v3.recurly.com'),
+  STRIPE_API_KEY: z.string().optional(),
+  STRIPE_API_URL: z
+    .string()
+    .url()
+    .default('https://api.stripe.com')
+    .refine((value) => ['', '/'].includes(new URL(value).pathname), 'must be an origin without a path: the stripe SDK requests /v1/… at its root'),
+  BILLFORWARD_ACCESS_TOKEN: z.string().optional(),
+  BILLFORWARD_API_URL: z.string().url().default('https://api-sandbox.billforward.net/v1'),
+  CCBILL_DATALINK_URL: z.string().url().default('https://datalink.ccbill.com/utils/subscriptionManagement.cgi'),
+  CCBILL_DATALINK_USERNAME: z.string().optional(),
+  CCBILL_DATALINK_PASSWORD: z.string().optional(),
+  CCBILL_CLIENT_ACCNUM: z.string().regex(/^\d{6}$/, 'must be the 6-digit main account number').optional(),
+  CCBILL_CLIENT_SUBACC: z.string().regex(/^\d{4}$/, 'must be the 4-digit sub-account number').optional(),
+  BILLFLOW_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -115,19 +131,32 @@ export interface Config {
   /** Providers whose webhooks are accepted without verification (local development only). */
   insecureAllowUnverified: ProviderName[];
   recurly: {
+    /** Private API key for the activities; unset, their Recurly calls fail (non-retryable). */
+    apiKey?: string;
+    apiUrl: string;
     webhookSecrets: string[];
     signatureToleranceSeconds: number;
     basicAuth: BasicCredentials[];
     allowedIps: string[];
   };
   stripe: {
+    apiKey?: string;
+    /** An origin: the stripe SDK takes host, port and protocol only. */
+    apiUrl: string;
     webhookSecrets: string[];
     signatureToleranceSeconds: number;
   };
   ccbill: {
+    datalinkUrl: string;
+    datalinkUsername?: string;
+    datalinkPassword?: string;
+    clientAccnum?: string;
+    clientSubacc?: string;
     allowedIps: string[];
   };
   billforward: {
+    accessToken?: string;
+    apiUrl: string;
     basicAuth: BasicCredentials[];
   };
   gocardless: {
@@ -136,6 +165,8 @@ export interface Config {
     apiUrl: string;
   };
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  /** Bearer token guarding `GET /accounts/…`; unset, that route answers 503 (fails closed). */
+  apiToken?: string;
   /** Port of the provider sandbox `dev` starts when no provider credentials are set. */
   sandboxPort: number;
   /**
@@ -180,23 +211,39 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     insecureAllowUnverified: [...new Set(env.BILLFLOW_INSECURE_ALLOW_UNVERIFIED)],
     recurly: {
+      apiKey: env.RECURLY_API_KEY,
+      apiUrl: env.RECURLY_API_URL,
       webhookSecrets: env.RECURLY_WEBHOOK_SECRET,
       signatureToleranceSeconds: env.RECURLY_SIGNATURE_TOLERANCE_SECONDS,
       basicAuth: env.RECURLY_WEBHOOK_BASIC_AUTH,
       allowedIps: env.RECURLY_ALLOWED_IPS,
     },
     stripe: {
+      apiKey: env.STRIPE_API_KEY,
+      apiUrl: env.STRIPE_API_URL,
       webhookSecrets: env.STRIPE_WEBHOOK_SECRET,
       signatureToleranceSeconds: env.STRIPE_SIGNATURE_TOLERANCE_SECONDS,
     },
-    ccbill: { allowedIps: env.CCBILL_ALLOWED_IPS },
-    billforward: { basicAuth: env.BILLFORWARD_WEBHOOK_BASIC_AUTH },
+    ccbill: {
+      datalinkUrl: env.CCBILL_DATALINK_URL,
+      datalinkUsername: env.CCBILL_DATALINK_USERNAME,
+      datalinkPassword: env.CCBILL_DATALINK_PASSWORD,
+      clientAccnum: env.CCBILL_CLIENT_ACCNUM,
+      clientSubacc: env.CCBILL_CLIENT_SUBACC,
+      allowedIps: env.CCBILL_ALLOWED_IPS,
+    },
+    billforward: {
+      accessToken: env.BILLFORWARD_ACCESS_TOKEN,
+      apiUrl: env.BILLFORWARD_API_URL,
+      basicAuth: env.BILLFORWARD_WEBHOOK_BASIC_AUTH,
+    },
     gocardless: {
       webhookSecrets: env.GOCARDLESS_WEBHOOK_SECRET,
       accessToken: env.GOCARDLESS_ACCESS_TOKEN,
       apiUrl: env.GOCARDLESS_API_URL,
     },
     logLevel: env.LOG_LEVEL,
+    apiToken: env.BILLFLOW_API_TOKEN,
     sandboxPort: env.SANDBOX_PORT,
     workerMetricsPort: env.WORKER_METRICS_PORT,
   };

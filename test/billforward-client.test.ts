@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createBillForwardActivities } from '../activities/billforward';
+import { startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
+import { failureOf } from './support/failures';
+
+describe('BillForward client against the provider sandbox', () => {
+  let sandbox: ProviderSandbox;
+  let billforward: ReturnType<typeof createBillForwardActivities>;
+  const calls = () => sandbox.requests.filter((request) => request.provider === 'billforward').map((request) => `${request.method} ${request.path} ${request.status}`);
+
+  beforeAll(async () => {
+    sandbox = await startProviderSandbox();
+    billforward = createBillForwardActivities({ apiUrl: sandbox.billforwardUrl, accessToken: sandbox.accessToken, timeoutMs: 2000 });
+  });
+
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  beforeEach(() => {
+    sandbox.reset();
+  });
+
+  it('reads a notification, parsing the entity and changes BillForward double-encodes', async () => {
+    sandbox.state.billforward.seedNotification({
+      id: 'NOT-1',
+      domain: 'Invoice',
+      action: 'PaymentFailed',
+      entityId: 'INV-1',
+      entity: { id: 'INV-1', state: 'Unpaid' },
+      changes: { state: ['Pending', 'Unpaid'] },
+    });
+
+    expect(await billforward.getBillForwardNotification('NOT-1')).toEqual({
+      id: 'NOT-1',
+      domain: 'Invoice',
+      action: 'PaymentFailed',
+      entityId: 'INV-1',
+      entity: { id: 'INV-1', state: 'Unpaid' },
+      changes: { state: ['Pending', 'Unpaid'] },
+      created: expect.any(String),
+    });
+    expect(sandbox.requests[0]?.headers.authorization).toBe(`Bearer ${sandbox.accessToken}`);
+  });
+
+  it('executes an unpaid invoice, and on a repeat finds it paid and does not execute again', async () => {
+    sandbox.state.billforward.seedSubscription({ id: 'SUB-2', accountId: 'ACC-2', state: 'AwaitingPayment' });
+    sandbox.state.billforward.seedInvoice({ id: 'INV-2', accountId: 'ACC-2', subscriptionId: 'SUB-2' });
+
+    expect(await billforward.executeBillForwardInvoice({ invoiceId: 'INV-2' })).toEqual({ id: 'INV-2', state: 'Paid', subscriptionId: 'SUB-2', accountId: 'ACC-2' });
+    expect(await billforward.executeBillForwardInvoice({ invoiceId: 'INV-2' })).toMatchObject({ state: 'Paid' });
+
+    expect(sandbox.state.billforward.invoices.get('INV-2')?.executions).toBe(1);
+    expect(sandbox.state.billforward.subscriptions.get('SUB-2')?.state).toBe('Paid');
+    expect(calls()).toEqual(['GET /billforward/invoices/INV-2 200', 'POST /billforward/invoices/INV-2/execute 200', 'GET /billforward/invoices/INV-2 200']);
+    expect(sandbox.requests[1]?.body).toEqual({ executionType: 'Automatic' });
+  });
+
+  it('leaves an invoice whose payment failed Unpaid, and tries again when asked again', async () => {
+    sandbox.state.billforward.seedInvoice({ id: 'INV-3', accountId: 'ACC-3', nextOutcome: 'decline' });
+
+    expect((await billforward.executeBillForwardInvoice({ invoiceId: 'INV-3' })).state).toBe('Unpaid');
+    sandbox.state.billforward.invoices.get('INV-3')!.nextOutcome = 'succeed';
+    expect((await billforward.executeBillForwardInvoice({ invoiceId: 'INV-3' })).state).toBe('Paid');
+    expect(sandbox.state.billforward.invoices.get('INV-3')?.executions).toBe(2);
+  });
+
+  it('fails for good on a voided invoice without executing it', async () => {
+    sandbox.state.billforward.seedInvoice({ id: 'INV-4', accountId: 'ACC-4', state: 'Voided' });
+    expect(await failureOf(billforward.executeBillForwardInvoice({ invoiceId: 'INV-4' }))).toMatchObject({ nonRetryable: true, type: 'invoice_voided' });
+    expect(calls()).toEqual(['GET /billforward/invoices/INV-4 200']);
+  });
+
+  it('cancels once: a repeated cancel finds the subscription cancelled', async () => {
+    sandbox.state.billforward.seedSubscription({ id: 'SUB-5', accountId: 'ACC-5' });
+
+    expect(await billforward.cancelBillForwardSubscription({ subscriptionId: 'SUB-5' })).toMatchObject({ id: 'SUB-5', state: 'Cancelled' });
+    expect(await billforward.cancelBillForwardSubscription({ subscriptionId: 'SUB-5' })).toMatchObject({ state: 'Cancelled' });
+    expect(calls().filter((call) => call.startsWith('POST'))).toEqual(['POST /billforward/subscriptions/SUB-5/cancel 200']);
+    expect(sandbox.requests.find((request) => request.method === 'POST')?.body).toEqual({ subscriptionID: 'SUB-5', serviceEnd: 'Immediate', source: 'billflow' });
+  });
+
+  it('cancels at period end: the subscription runs until the renewal, which cancels it', async () => {
+    sandbox.state.billforward.seedSubscription({ id: 'SUB-6', accountId: 'ACC-6' });
+    expect((await billforward.cancelBillForwardSubscription({ subscriptionId: 'SUB-6', atPeriodEnd: true })).state).toBe('Paid');
+    sandbox.state.billforward.renew('SUB-6', 'succeed');
+    expect((await billforward.getBillForwardSubscription('SUB-6')).state).toBe('Cancelled');
+  });
+
+  it('freezes and resumes, each once', async () => {
+    sandbox.state.billforward.seedSubscription({ id: 'SUB-7', accountId: 'ACC-7' });
+    expect((await billforward.freezeBillForwardSubscription({ subscriptionId: 'SUB-7' })).frozen).toBe(true);
+    expect((await billforward.freezeBillForwardSubscription({ subscriptionId: 'SUB-7' })).frozen).toBe(true);
+    expect((await billforward.resumeBillForwardSubscription({ subscriptionId: 'SUB-7' })).frozen).toBe(false);
+    expect((await billforward.resumeBillForwardSubscription({ subscriptionId: 'SUB-7' })).frozen).toBe(false);
+    expect(calls().filter((call) => call.startsWith('POST'))).toEqual(['POST /billforward/subscriptions/SUB-7/freeze 200', 'POST /billforward/subscriptions/SUB-7/resume 200']);
+  });
+
+  it('fails for good on 404 and on a wrong token, typed by BillForward\'s errorType', async () => {
+    const missing = await failureOf(billforward.getBillForwardInvoice('INV-404'));
+    expect(missing).toMatchObject({ nonRetryable: true, type: 'NotFound' });
+    expect(missing.message).toBe('BillForward GET /invoices/INV-404 answered HTTP 404: No Invoice found with ID INV-404');
+
+    const impostor = createBillForwardActivities({ apiUrl: sandbox.billforwardUrl, accessToken: 'wrong' });
+    expect(await failureOf(impostor.getBillForwardInvoice('INV-404'))).toMatchObject({ nonRetryable: true, type: 'Oauth' });
+  });
+
+  it('fails for good without calling out when no token is configured', async () => {
+    const unconfigured = createBillForwardActivities({ apiUrl: sandbox.billforwardUrl, accessToken: '' });
+    expect(await failureOf(unconfigured.getBillForwardSubscription('SUB-x'))).toMatchObject({ nonRetryable: true, type: 'missing_configuration' });
+    expect(sandbox.requests).toHaveLength(0);
+  });
+
+  it('retries a 429 after the delay Retry-After asks for, then succeeds', async () => {
+    sandbox.state.billforward.seedSubscription({ id: 'SUB-8', accountId: 'ACC-8' });
+    sandbox.failNext({ provider: 'billforward', status: 429, retryAfterSeconds: 2 });
+
+    expect(await failureOf(billforward.getBillForwardSubscription('SUB-8'))).toMatchObject({ nonRetryable: false, type: 'RateLimit', nextRetryDelay: 2000 });
+    expect((await billforward.getBillForwardSubscription('SUB-8')).state).toBe('Paid');
+  });
+
+  it('retries a 5xx met while executing; the retry finds the state and executes once', async () => {
+    sandbox.state.billforward.seedInvoice({ id: 'INV-9', accountId: 'ACC-9' });
+    sandbox.failNext({ provider: 'billforward', status: 502 });
+
+    expect(await failureOf(billforward.executeBillForwardInvoice({ invoiceId: 'INV-9' }))).toMatchObject({ nonRetryable: false, type: 'ServerError' });
+    expect((await billforward.executeBillForwardInvoice({ invoiceId: 'INV-9' })).state).toBe('Paid');
+    expect(sandbox.state.billforward.invoices.get('INV-9')?.executions).toBe(1);
+  });
+
+  it('retries a call that gets no answer in time', async () => {
+    sandbox.failNext({ provider: 'billforward', hang: true });
+    const impatient = createBillForwardActivities({ apiUrl: sandbox.billforwardUrl, accessToken: sandbox.accessToken, timeoutMs: 150 });
+    const failure = await failureOf(impatient.getBillForwardInvoice('INV-slow'));
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'timeout' });
+    expect(failure.message).toBe('BillForward GET /invoices/INV-slow got no answer within 150 ms');
+  });
+});
