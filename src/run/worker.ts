@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
 import { AccountStore } from '../../activities/account-store';
-import { openDatabase } from '../../activities/database';
+import { openDatabase, type Database } from '../../activities/database';
 import type { Config } from '../config';
 import { routeTemporalLogs } from '../temporal/runtime-logging';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -16,16 +16,27 @@ export interface RunningWorker {
 /** How long activities in flight may take to finish once shutdown starts, before they are cancelled. */
 const shutdownGraceTime = '10 seconds';
 
+export interface WorkerProcessOptions {
+  /** An account store opened by the caller (who closes it); else the worker opens its own from the config. */
+  store?: AccountStore;
+}
+
 /** Opens the account store and runs billflow's worker on the configured task queue. */
-export async function startWorkerProcess(config: Config, logger: Logger): Promise<RunningWorker> {
+export async function startWorkerProcess(config: Config, logger: Logger, options: WorkerProcessOptions = {}): Promise<RunningWorker> {
   if (!config.gocardless.accessToken) {
     throw new Error('GOCARDLESS_ACCESS_TOKEN is not set: the worker cannot confirm mandates with GoCardless.');
   }
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  logger.info({ database: database.kind }, 'account store ready');
+  let store = options.store;
+  let database: Database | undefined;
+  if (!store) {
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    logger.info({ database: database.kind }, 'account store ready');
+    store = new AccountStore(database);
+  }
   const activities = createActivities({
-    store: new AccountStore(database),
+    store,
     gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: config.gocardless.accessToken },
+    providerApis: { recurly: config.recurly, stripe: config.stripe, billforward: config.billforward, ccbill: config.ccbill },
   });
   const metricsBindAddress = workerMetricsAddress(config);
   routeTemporalLogs(logger, { metricsBindAddress });
@@ -34,7 +45,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // Servers billflow did not start itself (a cluster, docker-compose) learn its search attributes here.
   await ensureSearchAttributes(worker.connection, config.temporal.namespace);
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker polling');
-  const running = worker.running.finally(() => database.close());
+  const running = worker.running.finally(() => database?.close());
   return {
     running,
     async close() {
