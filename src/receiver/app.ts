@@ -2,8 +2,10 @@ import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import type { AccountStore } from '../../activities/account-store';
 import type { Config } from '../config';
 import type { ReceiverMetrics } from '../metrics';
+import { accountLookup } from './accounts';
 import { handleErrors, type ReceiverState } from './errors';
 import { live, ready } from './health';
 import { receiveWebhook } from './webhook';
@@ -14,9 +16,11 @@ export interface ReceiverDeps {
   logger: Logger;
   /** Counted per delivery and served at `GET /metrics` when given. */
   metrics?: ReceiverMetrics;
+  /** Read by `GET /accounts/:provider/:customerId`; without it that route answers 503. */
+  accounts?: AccountStore;
 }
 
-export function createReceiverApp({ config, client, logger, metrics }: ReceiverDeps): Koa<ReceiverState> {
+export function createReceiverApp({ config, client, logger, metrics, accounts }: ReceiverDeps): Koa<ReceiverState> {
   // Behind N trusted proxies ctx.ip is the address the outermost one saw (the Nth entry from the
   // right of X-Forwarded-For); without them it is the socket's, and X-Forwarded-For is ignored.
   const hops = config.receiver.trustProxyHops;
@@ -31,6 +35,7 @@ export function createReceiverApp({ config, client, logger, metrics }: ReceiverD
   router.post('/webhooks/:provider', receiveWebhook({ config, client, metrics }));
   router.get('/healthz', live);
   router.get('/readyz', ready(client));
+  router.get('/accounts/:provider/:customerId', accountLookup({ apiToken: config.apiToken, accounts }));
   if (metrics) router.get('/metrics', metrics.serve());
 
   if (metrics) app.use(metrics.countDeliveries());

@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { AccountStore } from '../../activities/account-store';
+import { openDatabase, type Database } from '../../activities/database';
 import type { Config } from '../config';
 import { ReceiverMetrics } from '../metrics';
 import { providerNames } from '../providers';
@@ -15,12 +17,22 @@ export interface RunningReceiver {
   close(): Promise<void>;
 }
 
+export interface ReceiverOptions {
+  /** The account store `GET /accounts/…` reads; pass the worker's when both run in one process. */
+  accounts?: AccountStore;
+}
+
 /** Starts the HTTP receiver. It comes up even while Temporal is down: /readyz tells, webhooks get 503. */
-export async function startReceiver(config: Config, logger: Logger): Promise<RunningReceiver> {
+export async function startReceiver(config: Config, logger: Logger, options: ReceiverOptions = {}): Promise<RunningReceiver> {
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = new ReceiverMetrics(providerNames);
-  const app = createReceiverApp({ config, client, logger, metrics });
+  // A PostgreSQL store is shared by every process. The embedded one can be opened by one process
+  // only — the worker's — so a receiver on its own serves `/accounts` only with DATABASE_URL.
+  let database: Database | undefined;
+  if (!options.accounts && config.apiToken && config.databaseUrl) database = await openDatabase({ databaseUrl: config.databaseUrl });
+  const accounts = options.accounts ?? (database && new AccountStore(database));
+  const app = createReceiverApp({ config, client, logger, metrics, accounts });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -37,6 +49,7 @@ export async function startReceiver(config: Config, logger: Logger): Promise<Run
       // A call abandoned at its deadline may still be retrying inside the SDK: let it settle first.
       await temporalCallsSettled(client);
       await connection.close();
+      await database?.close();
     },
   };
 }

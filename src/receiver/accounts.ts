@@ -1,0 +1,42 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RouterMiddleware } from '@koa/router';
+import type { AccountStore } from '../../activities/account-store';
+import type { ProviderName } from '../events';
+import { ReceiverError, type ReceiverState } from './errors';
+
+/**
+ * `GET /accounts/:provider/:customerId` — what the merchant's app asks before serving a customer:
+ * the account's status, why and since when, its usage period and every change with its event.
+ * The customer is the provider's id as billflow records it (GoCardless customer, Recurly account
+ * code, Stripe customer, BillForward account, CCBill subscription). Two path segments rather than
+ * one `provider:customer` id, so customer ids may hold any character (encoded).
+ *
+ * Guarded by `Authorization: Bearer <BILLFLOW_API_TOKEN>`. Fails closed: without a token or
+ * without a store the route answers 503 and reveals nothing.
+ */
+export function accountLookup(options: { apiToken?: string; accounts?: AccountStore }): RouterMiddleware<ReceiverState> {
+  const expected = options.apiToken ? digest(options.apiToken) : undefined;
+  return async (ctx) => {
+    if (!expected || !options.accounts) {
+      throw new ReceiverError(503, expected ? 'account store not available in this process' : 'account API not configured: set BILLFLOW_API_TOKEN');
+    }
+    if (!authorized(ctx.get('Authorization'), expected)) {
+      throw new ReceiverError(401, 'unauthorized', { 'WWW-Authenticate': 'Bearer realm="billflow"' });
+    }
+    // An unknown provider has no accounts either: one answer for both reveals nothing more.
+    const account = await options.accounts.get((ctx.params.provider ?? '') as ProviderName, ctx.params.customerId ?? '');
+    if (!account) throw new ReceiverError(404, 'no account recorded for this customer');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = account;
+  };
+}
+
+/** Compares digests, equal in length whatever was sent, in constant time. */
+function authorized(header: string, expected: Buffer): boolean {
+  const match = /^Bearer (.+)$/i.exec(header.trim());
+  return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected);
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
