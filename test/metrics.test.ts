@@ -59,9 +59,10 @@ describe('GET /metrics on the receiver', () => {
       const body = batch('mandates.cancelled');
       statuses.push((await post(receiver, body, { 'webhook-signature': sign(body) })).status);
     }
-    const mixed = batch('mandates.reinstated', 'payments.failed', 'creditors.updated');
+    // Refunds concern no workflow (billflow ignores them); `creditors.updated` is a kind it does not know.
+    const mixed = batch('mandates.reinstated', 'refunds.created', 'creditors.updated');
     statuses.push((await post(receiver, mixed, { 'webhook-signature': sign(mixed) })).status);
-    const ignoredOnly = batch('payments.failed');
+    const ignoredOnly = batch('refunds.created');
     statuses.push((await post(receiver, ignoredOnly, { 'webhook-signature': sign(ignoredOnly) })).status);
     for (let i = 0; i < 2; i += 1) {
       const forged = batch('mandates.cancelled');
@@ -88,7 +89,7 @@ describe('GET /metrics on the receiver', () => {
       ['billflow_webhook_verification_failures_total', { provider: 'gocardless', reason: 'missing Webhook-Signature header' }, 1],
       ['billflow_webhook_events_total', { provider: 'gocardless', kind: 'mandate.cancelled', outcome: 'routed' }, 3],
       ['billflow_webhook_events_total', { provider: 'gocardless', kind: 'mandate.reinstated', outcome: 'routed' }, 1],
-      ['billflow_webhook_events_total', { provider: 'gocardless', kind: 'payment.failed', outcome: 'ignored' }, 2],
+      ['billflow_webhook_events_total', { provider: 'gocardless', kind: 'refund.created', outcome: 'ignored' }, 2],
       ['billflow_webhook_events_total', { provider: 'gocardless', kind: 'unknown', outcome: 'ignored' }, 1],
       ['billflow_signal_duration_seconds_count', { provider: 'gocardless', outcome: 'durable' }, 4],
       ['billflow_signal_duration_seconds_bucket', { provider: 'gocardless', outcome: 'durable', le: '+Inf' }, 4],
