@@ -1,4 +1,4 @@
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command } from 'commander';
 import type { Config } from '../config';
 import type { BillingEvent } from '../events';
 import { findProvider } from '../providers';
@@ -11,7 +11,7 @@ export interface TriggerOptions extends TriggerReferences {
   secret?: string;
   sandboxUrl?: string;
   seed: boolean;
-  dryRun: boolean;
+  dryRun?: boolean;
 }
 
 export interface TriggerResult {
@@ -33,7 +33,7 @@ const sandboxProbeTimeoutMs = 1_000;
 /** `billflow trigger <provider> <event>`; reads the config lazily, so `--help` works with any environment. */
 export function triggerCommand(loadConfig: () => Config): Command {
   const providers = [...webhookTemplates.keys()];
-  const eventList = [...webhookTemplates.values()].map((template) => `  ${template.provider}: ${template.events.join(', ')}`).join('\n');
+  const eventList = [...webhookTemplates.values()].map((template) => wrap(`${template.provider}: ${template.events.join(', ')}`)).join('\n');
   return new Command('trigger')
     .description('Build a realistic webhook for a provider event, sign it as the provider would, and post it to a receiver')
     .addArgument(new Argument('<provider>', 'the provider to send as').choices(providers))
@@ -47,10 +47,10 @@ export function triggerCommand(loadConfig: () => Config): Command {
     .option('--secret <secret>', "HMAC secret, or user:password for Basic-auth providers (default: the provider's configured one, else what `billflow dev` accepts)")
     .option('--sandbox-url <url>', 'provider sandbox to seed (default: http://127.0.0.1:$SANDBOX_PORT, the one `billflow dev` runs)')
     .option('--no-seed', 'do not seed the provider sandbox')
-    .addOption(new Option('--dry-run', 'print the signed request instead of sending it').default(false))
+    .option('--dry-run', 'print the signed request instead of sending it')
     .addHelpText(
       'after',
-      `\nEvents:\n${eventList}\n\nExamples:\n  billflow trigger gocardless mandates.cancelled\n  billflow trigger gocardless mandates.reinstated --mandate MD000123 --customer CU000123\n  billflow trigger gocardless payments.failed --url http://localhost:3000 --secret "$GOCARDLESS_WEBHOOK_SECRET"`,
+      `\nEvents:\n${eventList}\n\nExamples:\n  billflow trigger gocardless mandates.cancelled\n  billflow trigger gocardless mandates.reinstated --mandate MD000123 --customer CU000123\n  billflow trigger stripe invoice.payment_failed --customer cus_123 --subscription sub_123\n  billflow trigger billforward Subscription.Cancelled --secret user:password\n  billflow trigger gocardless payments.failed --url https://billflow.example.com --secret "$GOCARDLESS_WEBHOOK_SECRET" --no-seed\n  billflow trigger recurly subscription.canceled --dry-run`,
     )
     .action(async (provider: string, event: string, options: TriggerOptions) => {
       const result = await trigger(provider, event, options, loadConfig(), (line) => process.stdout.write(`${line}\n`));
@@ -108,6 +108,20 @@ export async function trigger(providerName: string, event: string, options: Trig
     for (const id of workflowIds) print(`workflow: ${id}`);
   }
   return { status: response.status, body, workflowIds, eventIds, webhook, url };
+}
+
+/** Indented lines of at most 100 characters, broken after commas. */
+function wrap(text: string, width = 100): string {
+  const lines: string[] = [];
+  let line = ' ';
+  for (const word of text.split(' ')) {
+    if (line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = '    ';
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line].join('\n');
 }
 
 function webhookUrl(base: string, provider: string, webhook: BuiltWebhook): string {
