@@ -106,6 +106,11 @@ export async function trigger(providerName: string, event: string, options: Trig
   if (response.ok) {
     if (workflowIds.length === 0) print('workflow: none (billflow does not route this event to a workflow)');
     for (const id of workflowIds) print(`workflow: ${id}`);
+    // Against `billflow dev`, the Web UI is local too: point at the workflow's executions there.
+    if (workflowIds.length > 0 && ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname)) {
+      const query = workflowIds.map((id) => `WorkflowId="${id}"`).join(' OR ');
+      print(`Web UI: http://localhost:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(query)}`);
+    }
   }
   return { status: response.status, body, workflowIds, eventIds, webhook, url };
 }

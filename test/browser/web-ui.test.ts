@@ -42,13 +42,16 @@ describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chro
   const mandateId = upperId('MD');
   const activeMandateId = upperId('MD');
   const workflowId = `gocardless:mandate:${mandateId}`;
+  const printed: string[] = [];
 
   beforeAll(async () => {
     // A dev server of its own: the shared one runs headless.
-    server = await startDevServer({ cliPath: inject('temporalCliPath'), port: await getFreePort(), uiPort: await getFreePort() });
+    const uiPort = await getFreePort();
+    server = await startDevServer({ cliPath: inject('temporalCliPath'), port: await getFreePort(), uiPort });
     sandbox = await startProviderSandbox({ host: '127.0.0.1' });
     config = loadConfig({
       TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_UI_PORT: String(uiPort),
       // The server is this test's own: the task queue can read as it does under `npm run dev`.
       TEMPORAL_TASK_QUEUE: 'billflow',
       GOCARDLESS_WEBHOOK_SECRET: secret,
@@ -66,7 +69,7 @@ describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chro
     // What a user does after `npm run dev`: trigger a cancellation (the sandbox is seeded with the
     // mandate, already cancelled), plus a reinstatement of another mandate that must stay out of the filtered list.
     const options = { url: receiver.url, sandboxUrl: sandbox.url, secret, seed: true, dryRun: false };
-    const print = () => undefined;
+    const print = (line: string) => printed.push(line);
     const cancelled = await trigger('gocardless', 'mandates.cancelled', { ...options, mandate: mandateId, customer: customerId }, config, print);
     expect(cancelled.status).toBe(200);
     expect(cancelled.workflowIds).toEqual([workflowId]);
@@ -138,5 +141,15 @@ describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chro
     const page = await browser.newPage();
     await openFilteredList(page, `BillingCustomer="${customerId}"`);
     await expect(page.getByRole('link', { name: workflowId }).count()).resolves.toBeGreaterThan(0);
+  });
+
+  it('opens from the link `trigger` prints, which finds the workflow by its id', async () => {
+    const link = printed.find((line) => line.startsWith('Web UI: '))?.slice('Web UI: '.length);
+    expect(link).toContain('WorkflowId');
+    const page = await browser.newPage();
+    await eventually(async () => {
+      await page.goto(link ?? '', { waitUntil: 'domcontentloaded' });
+      await page.getByRole('link', { name: workflowId }).first().waitFor({ timeout: 10_000 });
+    }, 60_000, 1_000);
   });
 });
