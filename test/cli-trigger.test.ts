@@ -5,7 +5,6 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities } from '../activities';
 import { AccountStore } from '../activities/account-store';
 import { openDatabase, type Database } from '../activities/database';
 import { webhookTemplates } from '../src/cli/webhooks';
@@ -13,8 +12,8 @@ import type { WebhookTemplate } from '../src/cli/webhooks/types';
 import { loadConfig, type Config } from '../src/config';
 import { providerNames } from '../src/providers';
 import { startReceiver, type RunningReceiver } from '../src/run/receiver';
-import { startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
-import { startWorker, type BillflowWorker } from '../src/temporal/worker';
+import { startWorkerProcess, type RunningWorker } from '../src/run/worker';
+import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
 import { eventually } from './support/eventually';
 
 const bin = path.resolve(__dirname, '../bin/billflow.js');
@@ -51,7 +50,7 @@ const workflowsIn = (stdout: string) => [...stdout.matchAll(/^workflow: (\S+:\S+
 describe('billflow trigger against a running receiver', () => {
   let sandbox: ProviderSandbox;
   let database: Database;
-  let worker: BillflowWorker;
+  let worker: RunningWorker;
   let receiver: RunningReceiver;
   let client: Client;
   let config: Config;
@@ -62,21 +61,20 @@ describe('billflow trigger against a running receiver', () => {
       ...Object.assign({}, ...templates.map((template) => template.receiverEnvironment(secretFor(template)))),
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_TASK_QUEUE: `trigger-${randomUUID()}`,
-      GOCARDLESS_ACCESS_TOKEN: sandbox.accessToken,
-      GOCARDLESS_API_URL: sandbox.gocardlessUrl,
+      // Every provider's API is the sandbox, as under `billflow dev` without credentials.
+      ...sandboxProviderSettings(sandbox, {}),
       PORT: '0',
       HOST: '127.0.0.1',
     });
     database = await openDatabase({});
-    const activities = createActivities({ store: new AccountStore(database), gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: sandbox.accessToken } });
-    worker = await startWorker(config, activities, silent);
+    worker = await startWorkerProcess(config, silent, { store: new AccountStore(database) });
     receiver = await startReceiver(config, silent);
     client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
   });
 
   afterAll(async () => {
     await receiver?.close();
-    await worker?.shutdown();
+    await worker?.close();
     await client?.connection.close();
     await database?.close();
     await sandbox?.close();
@@ -113,15 +111,25 @@ describe('billflow trigger against a running receiver', () => {
     await eventually(async () => expect(await statusOf()).toBe('active'));
   });
 
-  it.each(templates.map((template) => [template.provider, template] as const))('%s: the example event is accepted and reaches the workflows it names', async (provider, template) => {
-    const { code, stdout } = await billflowTrigger([provider, template.example, '--url', receiver.url, '--secret', secretFor(template), '--sandbox-url', sandbox.url]);
-    expect(code, stdout).toBe(0);
-    expect(stdout).toMatch(new RegExp(`^POST ${receiver.url}/webhooks/${provider}\\S*  ${provider} ${template.example.replace('.', '\\.')}, event \\S+`, 'm'));
-    expect(stdout).toMatch(/^20[04]\b/m);
-    const workflows = workflowsIn(stdout);
-    if (workflows.length === 0) expect(stdout).toContain('workflow: none');
-    for (const id of workflows) await expect(client.workflow.getHandle(id).describe()).resolves.toMatchObject({ workflowId: id });
-  });
+  it.each(templates.map((template) => [template.provider, template] as const))(
+    '%s: the example event seeds the sandbox, is accepted, and every workflow it reaches takes it up',
+    async (provider, template) => {
+      const { code, stdout } = await billflowTrigger([provider, template.example, '--url', receiver.url, '--secret', secretFor(template), '--sandbox-url', sandbox.url]);
+      expect(code, stdout).toBe(0);
+      expect(stdout).toMatch(/^seeded sandbox: /m);
+      expect(stdout).toMatch(new RegExp(`^POST ${receiver.url}/webhooks/${provider}\\S*  ${provider} ${template.example.replace('.', '\\.')}, event \\S+`, 'm'));
+      expect(stdout).toMatch(/^20[04]\b/m);
+      const workflows = workflowsIn(stdout);
+      if (workflows.length === 0) expect(stdout).toContain('workflow: none');
+      for (const id of workflows) {
+        // The workflow confirmed the event with the (sandboxed) provider and published its state.
+        await eventually(async () => {
+          const attributes = (await client.workflow.getHandle(id).describe()).typedSearchAttributes.getAll();
+          expect(attributes.map((pair) => pair.key.name)).toContain('BillingStatus');
+        });
+      }
+    },
+  );
 
   it.each(templates.filter((template) => template.signing !== 'none').map((template) => [template.provider, template] as const))(
     '%s: signed with the wrong secret, it is refused and trigger exits 1',

@@ -3,10 +3,10 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { Config } from '../config';
+import { loadConfig, type Config } from '../config';
 import { startReceiver } from '../run/receiver';
 import { startWorkerProcess, workerMetricsAddress } from '../run/worker';
-import { startProviderSandbox } from '../sandbox/server';
+import { sandboxProviderSettings, startProviderSandbox } from '../sandbox/server';
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
 import { startDevServer, isTemporalReachable, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
@@ -33,15 +33,21 @@ export async function runDev(config: Config, logger: Logger): Promise<void> {
     if (temporal) stops.push(() => temporal.stop());
 
     let sandboxUrl: string | undefined;
-    if (!config.gocardless.accessToken) {
+    const withoutCredentials = providersWithoutApiCredentials(config);
+    if (withoutCredentials.length > 0) {
       const sandbox = await startProviderSandbox({ host: '127.0.0.1', port: config.sandboxPort }).catch((error: unknown) => {
         throw new Error(`Could not start the provider sandbox on 127.0.0.1:${config.sandboxPort} (set SANDBOX_PORT to another port): ${String(error)}`);
       });
       stops.push(() => sandbox.close());
-      config.gocardless.apiUrl = sandbox.gocardlessUrl;
-      config.gocardless.accessToken = sandbox.accessToken;
+      // The same variables, plus the sandbox's URLs and credentials for the providers that have none.
+      const sandboxed = loadConfig({ ...process.env, ...sandboxProviderSettings(sandbox, process.env) });
+      config.gocardless = sandboxed.gocardless;
+      config.recurly = sandboxed.recurly;
+      config.stripe = sandboxed.stripe;
+      config.billforward = sandboxed.billforward;
+      config.ccbill = sandboxed.ccbill;
       sandboxUrl = sandbox.url;
-      logger.info({ url: sandbox.url }, 'no provider credentials set: using the local provider sandbox');
+      logger.info({ url: sandbox.url, providers: withoutCredentials }, 'no API credentials for these providers: their APIs are the local provider sandbox');
     }
     acceptLocalDeliveries(config, logger);
 
@@ -107,7 +113,7 @@ function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undef
     `  Temporal server:  ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
     `  Health:           ${receiverUrl}/healthz   ${receiverUrl}/readyz`,
     `  Metrics:          ${receiverUrl}/metrics${workerMetrics ? `   http://${workerMetrics}/metrics (worker)` : ''}`,
-    ...(sandboxUrl ? [`  Provider sandbox: ${sandboxUrl}/_sandbox (no provider credentials set)`] : []),
+    ...(sandboxUrl ? [`  Provider sandbox: ${sandboxUrl}/_sandbox (stands in for the APIs of providers without credentials)`] : []),
     '',
     '  Send a test webhook:  npx billflow trigger gocardless mandates.cancelled',
     '',
@@ -115,6 +121,17 @@ function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undef
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+function providersWithoutApiCredentials(config: Config): string[] {
+  const missing = {
+    gocardless: !config.gocardless.accessToken,
+    recurly: !config.recurly.apiKey,
+    stripe: !config.stripe.apiKey,
+    billforward: !config.billforward.accessToken,
+    ccbill: !config.ccbill.datalinkUsername && !config.ccbill.datalinkPassword,
+  };
+  return Object.entries(missing).flatMap(([provider, isMissing]) => (isMissing ? [provider] : []));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { devWebhookSecret } from '../dev-secrets';
-import type { TriggerReferences, WebhookTemplate } from './types';
+import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from './types';
 
 const organizationId = '958C9C72-FDB6-4BDB-9C23-4894B4201D6E';
 const bfId = () => randomUUID().toUpperCase();
@@ -49,6 +49,35 @@ const shapes: Record<string, Shape> = {
   'Account.Deleted': { domain: 'Account', entity: (references, now) => ({ '@type': 'account', id: references.customer, organizationID: organizationId, deleted: true, updated: now }) },
 };
 
+/** The subscription (and invoice) at BillForward once the event has happened. */
+const sandboxStates: Record<string, { subscription?: string; frozen?: boolean; invoice?: string }> = {
+  'Invoice.Paid': { invoice: 'Paid' },
+  'Invoice.Unpaid': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
+  'Invoice.PaymentFailed': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
+  'Subscription.Provisioned': { subscription: 'Provisioned' },
+  'Subscription.Updated': { subscription: 'AwaitingPayment' },
+  'Subscription.Cancelled': { subscription: 'Cancelled' },
+  'Subscription.Expired': { subscription: 'Expired' },
+  'Subscription.Paused': { subscription: 'Paid', frozen: true },
+  'Subscription.Resumed': { subscription: 'Paid', frozen: false },
+};
+
+async function seed(event: string, { customer, subscription, invoice }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const state = sandboxStates[event];
+  if (!state || !customer || !subscription) return [];
+  const seeded: string[] = [];
+  if (state.subscription || !(await sandboxHas(sandbox, '/billforward/subscriptions', subscription))) {
+    const subscriptionState = state.subscription ?? 'Paid';
+    await sandbox.post('/billforward/subscriptions', { id: subscription, accountId: customer, state: subscriptionState, frozen: state.frozen ?? false });
+    seeded.push(`subscription ${subscription} (${subscriptionState}${state.frozen ? ', frozen' : ''}, account ${customer})`);
+  }
+  if (state.invoice && invoice) {
+    await sandbox.post('/billforward/invoices', { id: invoice, accountId: customer, subscriptionId: subscription, state: state.invoice, cost: 20 });
+    seeded.push(`invoice ${invoice} (${state.invoice}, subscription ${subscription})`);
+  }
+  return seeded;
+}
+
 export const billforwardWebhooks: WebhookTemplate = {
   provider: 'billforward',
   events: Object.keys(shapes),
@@ -92,4 +121,5 @@ export const billforwardWebhooks: WebhookTemplate = {
       headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
     };
   },
+  seed,
 };

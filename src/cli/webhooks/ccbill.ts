@@ -1,5 +1,5 @@
 import { digitsId } from './ids';
-import type { TriggerReferences, WebhookTemplate } from './types';
+import type { SandboxControl, TriggerReferences, WebhookTemplate } from './types';
 
 type Fields = Record<string, string>;
 
@@ -21,6 +21,23 @@ const bodies: Record<string, (references: TriggerReferences, now: Date) => Field
   Void: (references) => ({ ...money, transactionId: references.payment ?? '', reason: 'Void' }),
   Refund: (references) => ({ ...money, ...card, transactionId: references.payment ?? '', reason: 'Customer request' }),
 };
+
+/** DataLink's subscription status once the event has happened: 2 active, 1 cancelled (runs to its end), 0 inactive. */
+const statusCodes: Record<string, 0 | 1 | 2> = {
+  NewSaleSuccess: 2,
+  RenewalSuccess: 2,
+  RenewalFailure: 2,
+  UserReactivation: 2,
+  Cancellation: 1,
+  Expiration: 0,
+};
+
+async function seed(event: string, { subscription }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const statusCode = statusCodes[event];
+  if (statusCode === undefined || !subscription) return [];
+  await sandbox.post('/ccbill/subscriptions', { id: subscription, statusCode });
+  return [`subscription ${subscription} (status ${statusCode})`];
+}
 
 export const ccbillWebhooks: WebhookTemplate = {
   provider: 'ccbill',
@@ -51,4 +68,5 @@ export const ccbillWebhooks: WebhookTemplate = {
       query: { eventType: event, eventGroupType: 'Subscription' },
     };
   },
+  seed,
 };

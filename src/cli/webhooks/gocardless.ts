@@ -1,13 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { devWebhookSecret } from '../dev-secrets';
 import { upperId } from './ids';
-import type { SandboxControl, TriggerReferences, WebhookTemplate } from './types';
+import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from './types';
 
 interface EventShape {
   details: Record<string, string | boolean>;
   /** Sandbox state the workflow confirms before it acts. */
   mandateStatus?: string;
   paymentStatus?: string;
+  subscriptionStatus?: string;
 }
 
 // Details as GoCardless documents them for each event (origin, cause, scheme, reason code).
@@ -24,12 +25,12 @@ const shapes: Record<string, EventShape> = {
   'payments.paid_out': { details: { origin: 'gocardless', cause: 'payment_paid_out', description: 'The payment has been paid out by GoCardless.' }, paymentStatus: 'paid_out' },
   'payments.cancelled': { details: { origin: 'api', cause: 'payment_cancelled', description: 'The payment was cancelled.' }, paymentStatus: 'cancelled' },
   'payments.charged_back': { details: { origin: 'bank', cause: 'payment_charged_back', scheme: 'bacs', reason_code: 'DDICA-1', description: 'The customer asked their bank to refund the payment.' }, paymentStatus: 'charged_back' },
-  'subscriptions.created': { details: { origin: 'api', cause: 'subscription_created', description: 'Subscription created via the API.' } },
-  'subscriptions.payment_created': { details: { origin: 'gocardless', cause: 'payment_created', description: 'Payment created by a subscription.' }, paymentStatus: 'pending_submission' },
-  'subscriptions.cancelled': { details: { origin: 'api', cause: 'subscription_cancelled', description: 'The subscription was cancelled.' } },
-  'subscriptions.finished': { details: { origin: 'gocardless', cause: 'subscription_finished', description: 'The subscription has finished.' } },
-  'subscriptions.paused': { details: { origin: 'api', cause: 'subscription_paused', description: 'The subscription was paused.' } },
-  'subscriptions.resumed': { details: { origin: 'api', cause: 'subscription_resumed', description: 'The subscription was resumed.' } },
+  'subscriptions.created': { details: { origin: 'api', cause: 'subscription_created', description: 'Subscription created via the API.' }, subscriptionStatus: 'active' },
+  'subscriptions.payment_created': { details: { origin: 'gocardless', cause: 'payment_created', description: 'Payment created by a subscription.' }, paymentStatus: 'pending_submission', subscriptionStatus: 'active' },
+  'subscriptions.cancelled': { details: { origin: 'api', cause: 'subscription_cancelled', description: 'The subscription was cancelled.' }, subscriptionStatus: 'cancelled' },
+  'subscriptions.finished': { details: { origin: 'gocardless', cause: 'subscription_finished', description: 'The subscription has finished.' }, subscriptionStatus: 'finished' },
+  'subscriptions.paused': { details: { origin: 'api', cause: 'subscription_paused', description: 'The subscription was paused.' }, subscriptionStatus: 'paused' },
+  'subscriptions.resumed': { details: { origin: 'api', cause: 'subscription_resumed', description: 'The subscription was resumed.' }, subscriptionStatus: 'active' },
 };
 
 const resourceOf = (event: string): string => event.slice(0, event.indexOf('.'));
@@ -52,20 +53,20 @@ async function seed(event: string, references: TriggerReferences, sandbox: Sandb
   const { customer, mandate, payment, subscription } = references;
   if (!shape || !customer || !mandate) return [];
   const seeded: string[] = [];
-  if (shape.mandateStatus) {
-    await sandbox.post('/gocardless/mandates', { id: mandate, customerId: customer, status: shape.mandateStatus });
-    seeded.push(`mandate ${mandate} (${shape.mandateStatus}, customer ${customer})`);
-  } else if (shape.paymentStatus) {
-    // A payment needs its mandate; an existing one keeps its status.
-    const mandates = await sandbox.get<{ id: string }[]>('/gocardless/mandates');
-    if (!mandates.some(({ id }) => id === mandate)) {
-      await sandbox.post('/gocardless/mandates', { id: mandate, customerId: customer, status: 'active' });
-      seeded.push(`mandate ${mandate} (active, customer ${customer})`);
-    }
+  // The resource the event is about gets the state it announces; what it hangs off is created once.
+  if (shape.mandateStatus || !(await sandboxHas(sandbox, '/gocardless/mandates', mandate))) {
+    const status = shape.mandateStatus ?? 'active';
+    await sandbox.post('/gocardless/mandates', { id: mandate, customerId: customer, status });
+    seeded.push(`mandate ${mandate} (${status}, customer ${customer})`);
+  }
+  if (subscription && (shape.subscriptionStatus || !(await sandboxHas(sandbox, '/gocardless/subscriptions', subscription)))) {
+    const status = shape.subscriptionStatus ?? 'active';
+    await sandbox.post('/gocardless/subscriptions', { id: subscription, mandateId: mandate, status });
+    seeded.push(`subscription ${subscription} (${status}, mandate ${mandate})`);
   }
   if (shape.paymentStatus && payment) {
     await sandbox.post('/gocardless/payments', { id: payment, mandateId: mandate, subscriptionId: subscription, status: shape.paymentStatus });
-    seeded.push(`payment ${payment} (${shape.paymentStatus}, mandate ${mandate})`);
+    seeded.push(`payment ${payment} (${shape.paymentStatus}${subscription ? `, subscription ${subscription}` : `, mandate ${mandate}`})`);
   }
   return seeded;
 }
@@ -82,7 +83,8 @@ export const gocardlessWebhooks: WebhookTemplate = {
     customer: references.customer ?? upperId('CU'),
     mandate: references.mandate ?? upperId('MD'),
     payment: references.payment ?? (resourceOf(event) === 'payments' || event === 'subscriptions.payment_created' ? upperId('PM') : undefined),
-    subscription: references.subscription ?? (resourceOf(event) === 'subscriptions' ? upperId('SB') : undefined),
+    // Payments belong to a subscription here, as most do: the resolver finds it through the payment.
+    subscription: references.subscription ?? (resourceOf(event) === 'mandates' ? undefined : upperId('SB')),
   }),
   build(event, references, secret, now) {
 

@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { devWebhookSecret } from '../dev-secrets';
 import { hexId } from './ids';
-import type { WebhookTemplate } from './types';
+import type { SandboxControl, TriggerReferences, WebhookTemplate } from './types';
 
 /** Recurly's JSON notifications (v3): ids only, the details are fetched through the API. */
 const events = [
@@ -22,6 +22,26 @@ const events = [
 
 const siteId = 'qc326l1hl8k9';
 const recurlyId = () => `r${hexId(11).replace(/[0-9]/g, (digit) => 'abcdefghij'[Number(digit)] ?? digit)}`;
+
+/** The subscription's state at Recurly once the event has happened. */
+const subscriptionStates: Record<string, string> = {
+  'subscription.created': 'active',
+  'subscription.renewed': 'active',
+  'subscription.updated': 'active',
+  'subscription.canceled': 'canceled',
+  'subscription.expired': 'expired',
+  'subscription.reactivated': 'active',
+  'subscription.paused': 'paused',
+  'subscription.resumed': 'active',
+};
+
+async function seed(event: string, { customer, subscription }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const state = subscriptionStates[event];
+  if (!state || !customer || !subscription) return [];
+  // Keyed by the uuid as its id too, so triggering again for it updates the same record.
+  await sandbox.post('/recurly/subscriptions', { id: subscription, uuid: subscription, accountCode: customer, state });
+  return [`subscription ${subscription} (${state}, account ${customer})`];
+}
 
 export const recurlyWebhooks: WebhookTemplate = {
   provider: 'recurly',
@@ -65,4 +85,5 @@ export const recurlyWebhooks: WebhookTemplate = {
       },
     };
   },
+  seed,
 };

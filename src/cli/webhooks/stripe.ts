@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { devWebhookSecret } from '../dev-secrets';
 import { mixedId } from './ids';
-import type { TriggerReferences, WebhookTemplate } from './types';
+import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from './types';
 
 const day = 86_400;
 type StripeObject = Record<string, unknown>;
@@ -75,6 +75,33 @@ const objects: Record<string, (references: TriggerReferences, now: number) => { 
   }),
 };
 
+/** The sandbox's subscription (and invoice) as they stand once the event has happened. */
+const sandboxStates: Record<string, { subscription?: { status: string; cancelAtPeriodEnd?: boolean }; invoice?: string }> = {
+  'invoice.payment_failed': { subscription: { status: 'past_due' }, invoice: 'open' },
+  'invoice.paid': { subscription: { status: 'active' }, invoice: 'paid' },
+  'invoice.payment_succeeded': { subscription: { status: 'active' }, invoice: 'paid' },
+  'customer.subscription.created': { subscription: { status: 'active' } },
+  'customer.subscription.updated': { subscription: { status: 'active', cancelAtPeriodEnd: true } },
+  'customer.subscription.deleted': { subscription: { status: 'canceled' } },
+  'customer.subscription.paused': { subscription: { status: 'paused' } },
+  'customer.subscription.resumed': { subscription: { status: 'active' } },
+};
+
+async function seed(event: string, { customer, subscription, invoice }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const state = sandboxStates[event];
+  if (!state || !customer || !subscription) return [];
+  const seeded: string[] = [];
+  if (state.subscription) {
+    await sandbox.post('/stripe/subscriptions', { id: subscription, customerId: customer, ...state.subscription });
+    seeded.push(`subscription ${subscription} (${state.subscription.status}${state.subscription.cancelAtPeriodEnd ? ', cancels at period end' : ''}, customer ${customer})`);
+  }
+  if (state.invoice && invoice && (state.invoice !== 'open' || !(await sandboxHas(sandbox, '/stripe/invoices', invoice)))) {
+    await sandbox.post('/stripe/invoices', { id: invoice, customerId: customer, subscriptionId: subscription, status: state.invoice, amountDue: 2000 });
+    seeded.push(`invoice ${invoice} (${state.invoice}, subscription ${subscription})`);
+  }
+  return seeded;
+}
+
 export const stripeWebhooks: WebhookTemplate = {
   provider: 'stripe',
   events: Object.keys(objects),
@@ -118,4 +145,5 @@ export const stripeWebhooks: WebhookTemplate = {
       },
     };
   },
+  seed,
 };

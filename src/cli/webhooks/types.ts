@@ -45,3 +45,9 @@ export interface WebhookTemplate {
    */
   seed?(event: string, references: TriggerReferences, sandbox: SandboxControl): Promise<string[]>;
 }
+
+/** Whether the sandbox's `GET <listPath>` (under /_sandbox) holds a record with this id. */
+export async function sandboxHas(sandbox: SandboxControl, listPath: string, id: string): Promise<boolean> {
+  const records = await sandbox.get<{ id: string; uuid?: string }[]>(listPath);
+  return records.some((record) => record.id === id || record.uuid === id);
+}
