@@ -1,0 +1,137 @@
+// Ingest: signed webhooks posted to billflow's receiver vs the raw Temporal client doing the same
+// signal-with-start calls, at the same concurrency, against one dev server, in alternating rounds.
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { ProviderName } from '../src/events';
+import { billingEventSignal, billingProviderKey } from '../workflows/definitions';
+import { cpuMeter, describeCpu } from './lib/cpu';
+import { closedLoop, keepAliveAgent, median, perSecond, percentile, postWebhook, type LoadResult } from './lib/load';
+import { formatRatio, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
+import { billflowEnvironment, connectClient, scratchDirectory, startProviderSandbox, startReceiverChild, startTemporal, uniqueTaskQueue } from './lib/stack';
+import { allProviders, seededRandom, webhookMix, type PreparedWebhook } from './lib/webhooks';
+
+export const ingestOptions = {
+  webhooks: { quick: 1500, full: 10_000, help: 'webhooks per path and round' },
+  concurrency: { quick: 32, full: 64, help: 'calls in flight' },
+  entities: { quick: 300, full: 2000, help: 'entities (mandates, subscriptions) per provider the webhooks are spread over' },
+  rounds: { quick: 2, full: 3, help: 'rounds; each runs the raw client and the receiver once, in alternating order' },
+  seed: { quick: 7, full: 7, help: 'seed of the mix' },
+} as const;
+
+type IngestOptions = ReturnType<typeof readOptions<keyof typeof ingestOptions>>;
+
+const target = 0.95;
+const phaseTimeLimitMs = 180_000;
+
+/** The same calls the receiver makes, made directly: one signal-with-start per routed event. */
+async function signalDirectly(client: Client, taskQueue: string, webhook: PreparedWebhook): Promise<true> {
+  for (const { event, route } of webhook.deliveries) {
+    await client.workflow.signalWithStart(route.workflowType, {
+      workflowId: route.workflowId,
+      taskQueue,
+      args: route.args,
+      signal: billingEventSignal,
+      signalArgs: [event],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [{ key: billingProviderKey, value: event.provider }],
+    });
+  }
+  return true;
+}
+
+function describeLoad(name: string, result: LoadResult): string {
+  const failures = result.failed ? `, ${result.failed} failed ${JSON.stringify(result.failures)}` : '';
+  return `${name}: ${round(perSecond(result.ok, result.elapsedMs))} accepted/s, p50 ${round(median(result.latencies), 1)} ms, p99 ${round(percentile(result.latencies, 99), 1)} ms${failures}`;
+}
+
+function merge(results: LoadResult[]): LoadResult {
+  return {
+    ok: results.reduce((sum, result) => sum + result.ok, 0),
+    failed: results.reduce((sum, result) => sum + result.failed, 0),
+    failures: Object.assign({}, ...results.map((result) => result.failures)),
+    latencies: results.flatMap((result) => result.latencies),
+    elapsedMs: results.reduce((sum, result) => sum + result.elapsedMs, 0),
+    startedAt: Math.min(...results.map((result) => result.startedAt)),
+    endedAt: Math.max(...results.map((result) => result.endedAt)),
+    truncated: results.some((result) => result.truncated),
+  };
+}
+
+export async function ingest(options: IngestOptions, providers: readonly ProviderName[] = allProviders): Promise<BenchResult> {
+  const scratch = await scratchDirectory('bench-ingest');
+  const temporal = await startTemporal();
+  const sandbox = await startProviderSandbox();
+  const taskQueue = uniqueTaskQueue('bench-ingest');
+  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data') });
+  const profileDir = path.join(scratch.dir, 'profiles');
+  const receiver = await startReceiverChild(env, path.join(scratch.dir, 'receiver.log'), options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const client = await connectClient(temporal.address);
+  const agent = keepAliveAgent(options.concurrency);
+  const random = seededRandom(options.seed);
+  const mix = (webhooks: number) => webhookMix({ webhooks, entities: options.entities, providers, random });
+  const viaReceiver = (webhooks: PreparedWebhook[]) =>
+    closedLoop(webhooks, options.concurrency, async (webhook) => {
+      const answer = await postWebhook(agent, receiver.url, webhook);
+      return answer.status >= 200 && answer.status < 300 ? true : String(answer.status);
+    }, phaseTimeLimitMs);
+  const viaClient = (webhooks: PreparedWebhook[]) => closedLoop(webhooks, options.concurrency, (webhook) => signalDirectly(client, taskQueue, webhook), phaseTimeLimitMs);
+  const pids = { receiver: receiver.child.process.pid, temporal: temporal.process.pid };
+
+  try {
+    const first = mix(1);
+    progress(`ingest: providers ${first.providers.join(', ')}${first.skipped.length ? ` (not routed yet: ${first.skipped.join(', ')})` : ''}; ${options.webhooks} webhooks × ${options.rounds} rounds per path, concurrency ${options.concurrency}`);
+    progress('ingest: warm-up');
+    await viaClient(mix(200).webhooks);
+    await viaReceiver(mix(200).webhooks);
+
+    const raw: LoadResult[] = [];
+    const received: LoadResult[] = [];
+    const cpu: Record<'raw' | 'receiver', Record<string, number>[]> = { raw: [], receiver: [] };
+    for (let roundIndex = 0; roundIndex < options.rounds; roundIndex += 1) {
+      const order = roundIndex % 2 === 0 ? (['raw', 'receiver'] as const) : (['receiver', 'raw'] as const);
+      for (const path of order) {
+        const webhooks = mix(options.webhooks).webhooks;
+        const meter = cpuMeter(pids);
+        const result = path === 'raw' ? await viaClient(webhooks) : await viaReceiver(webhooks);
+        cpu[path].push(meter.stop());
+        (path === 'raw' ? raw : received).push(result);
+        progress(`round ${roundIndex + 1}: ${describeLoad(path === 'raw' ? 'raw client' : 'receiver', result)} (cpu: ${describeCpu(cpu[path].at(-1) ?? {})})`);
+      }
+    }
+    const rawAll = merge(raw);
+    const receiverAll = merge(received);
+    const rawRate = perSecond(rawAll.ok, rawAll.elapsedMs);
+    const receiverRate = perSecond(receiverAll.ok, receiverAll.elapsedMs);
+    const ratio = receiverRate / rawRate;
+    const met = ratio >= target && receiverAll.failed === 0;
+    const receiverCpuPerWebhook = (cpu.receiver.reduce((sum, used) => sum + (used.receiver ?? 0), 0) * 1000) / Math.max(1, receiverAll.ok);
+    progress(`receiver process CPU: ${round(receiverCpuPerWebhook, 2)} ms per webhook`);
+    if (options.cpuProf) progress(`receiver CPU profiles in ${profileDir} (kept)`);
+    const figure = `receiver ${round(receiverRate)}/s (p50 ${round(median(receiverAll.latencies), 1)} ms, p99 ${round(percentile(receiverAll.latencies, 99), 1)} ms) vs raw client ${round(rawRate)}/s (p50 ${round(median(rawAll.latencies), 1)} ms, p99 ${round(percentile(rawAll.latencies, 99), 1)} ms)`;
+    const summary = `ingest: ${figure}, ${options.concurrency} in flight, ${first.providers.length} providers → ratio ${formatRatio(ratio)} (target ≥ ${target}: ${verdict(met)})${receiverAll.failed ? `; ${receiverAll.failed} not accepted ${JSON.stringify(receiverAll.failures)}` : ''}`;
+    return {
+      name: 'ingest',
+      summary,
+      rows: [
+        {
+          what: `Ingest: signed webhooks (${first.providers.join(', ')}) → receiver vs raw client signal-with-start, ${options.concurrency} in flight`,
+          command: `npm run bench -- ingest${options.full ? ' --full' : ''}`,
+          figure,
+          ratio,
+          target: `≥ ${target}`,
+          met,
+        },
+      ],
+    };
+  } finally {
+    agent.destroy();
+    await receiver.child.stop();
+    await client.connection.close();
+    await sandbox.close();
+    await temporal.stop();
+    if (!options.cpuProf) await scratch.remove();
+  }
+}
+
+runAlone(module, () => ingest(readOptions(process.argv.slice(2), ingestOptions)));

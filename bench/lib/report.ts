@@ -1,0 +1,103 @@
+import os from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** One row of the final table (and of the README's). */
+export interface Row {
+  what: string;
+  command: string;
+  figure: string;
+  /** billflow's figure over the baseline's (or the figure over its own target quantity). */
+  ratio?: number;
+  target: string;
+  /** Undefined: nothing to compare against (throughput only). */
+  met?: boolean;
+}
+
+export interface BenchResult {
+  name: string;
+  /** The one line this benchmark prints, with its ratio. */
+  summary: string;
+  rows: Row[];
+}
+
+export function formatRatio(ratio: number | undefined): string {
+  return ratio === undefined || !Number.isFinite(ratio) ? '—' : `${ratio.toFixed(2)}×`;
+}
+
+export function verdict(met: boolean | undefined): string {
+  return met === undefined ? 'n/a' : met ? 'met' : 'NOT met';
+}
+
+export function round(value: number, digits = 0): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '—';
+}
+
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+export function machine(): string {
+  return `${os.cpus().length} cores (shared), ${Math.round(os.totalmem() / 1024 ** 3)} GB, Node ${process.versions.node}`;
+}
+
+export function markdownTable(rows: readonly Row[]): string {
+  const header = '| what | command | machine | figure | ratio | target met? |';
+  const line = '| --- | --- | --- | --- | --- | --- |';
+  const body = rows.map(
+    (row) => `| ${row.what} | \`${row.command}\` | ${machine()} | ${row.figure} | ${formatRatio(row.ratio)} | ${row.target}: ${verdict(row.met)} |`,
+  );
+  return [header, line, ...body].join('\n');
+}
+
+/**
+ * The command line of one benchmark: `--full` takes the issue's sizes, every size can be set on its
+ * own; numbers only, all bounded.
+ */
+export function readOptions<Names extends string>(
+  argv: string[],
+  defaults: Record<Names, { quick: number; full: number; help: string }>,
+): Record<Names, number> & { full: boolean; cpuProf: boolean } {
+  const numeric = Object.fromEntries(Object.keys(defaults).map((name) => [name, { type: 'string' as const }]));
+  const config: ParseArgsConfig = {
+    args: argv,
+    options: { ...numeric, full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, help: { type: 'boolean' } },
+    strict: true,
+    allowPositionals: false,
+  };
+  const { values } = parseArgs(config);
+  if (values.help) {
+    const lines = Object.entries<{ quick: number; full: number; help: string }>(defaults).map(
+      ([name, spec]) => `  --${name} <n>   ${spec.help} (quick ${spec.quick}, --full ${spec.full})`,
+    );
+    process.stdout.write(['Options:', '  --full          the issue\'s sizes', '  --cpu-prof      write CPU profiles of billflow\'s processes', ...lines, ''].join('\n'));
+    process.exit(0);
+  }
+  const full = values.full === true;
+  const result: Record<string, number | boolean> = { full, cpuProf: values['cpu-prof'] === true };
+  for (const [name, spec] of Object.entries<{ quick: number; full: number }>(defaults)) {
+    const given = values[name];
+    const value = typeof given === 'string' ? Number(given) : full ? spec.full : spec.quick;
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+    result[name] = value;
+  }
+  return result as Record<Names, number> & { full: boolean; cpuProf: boolean };
+}
+
+/** Runs a benchmark's `main` when its file is run directly; prints its summary line last. */
+export function runAlone(module: NodeModule, main: () => Promise<BenchResult>): void {
+  if (require.main !== module) return;
+  main().then(
+    (result) => {
+      process.stdout.write(`${result.summary}\n`);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+export function progress(line: string): void {
+  process.stderr.write(`  · ${line}\n`);
+}

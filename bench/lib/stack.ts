@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { getFreePort } from '../../src/free-port';
+import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../src/sandbox/server';
+import { findOrBuildTemporalCli } from '../../src/temporal/cli-binary';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { spawnTypeScript, waitFor, type Child } from './processes';
+import { receiverEnvironment } from './webhooks';
+
+export type Log = (line: string) => void;
+
+/** A scratch directory for one run: logs, the dev server's database, the account store. */
+export async function scratchDirectory(name: string): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), `billflow-${name}-`));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface TemporalOptions {
+  /** Persist to this SQLite file (so that a SIGKILLed server restarts with its state); in memory when absent. */
+  dbFile?: string;
+  /** The same port again after a restart, so that connected clients find it. */
+  port?: number;
+  cliPath?: string;
+  log?: Log;
+}
+
+/** A Temporal dev server of the run's own: nobody else's workflows load it. */
+export async function startTemporal(options: TemporalOptions = {}): Promise<DevServer> {
+  const cliPath = options.cliPath ?? (await findOrBuildTemporalCli({ log: options.log }));
+  return startDevServer({ cliPath, dbFile: options.dbFile, port: options.port ?? (await getFreePort()), log: options.log });
+}
+
+export async function connectClient(address: string): Promise<Client> {
+  return new Client({ connection: await Connection.connect({ address }) });
+}
+
+export function uniqueTaskQueue(name: string): string {
+  return `${name}-${randomUUID().slice(0, 8)}`;
+}
+
+export interface EnvironmentOptions {
+  temporalAddress: string;
+  taskQueue: string;
+  sandbox: ProviderSandbox;
+  /** The worker's embedded account store lives under it (BILLFLOW_DATA_DIR). */
+  dataDir: string;
+  logLevel?: string;
+  extra?: Record<string, string>;
+}
+
+/** What `billflow receiver` and `billflow worker` read: every provider's secret, the sandbox's APIs. */
+export function billflowEnvironment(options: EnvironmentOptions): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: options.temporalAddress,
+    TEMPORAL_TASK_QUEUE: options.taskQueue,
+    HOST: '127.0.0.1',
+    BILLFLOW_DATA_DIR: options.dataDir,
+    LOG_LEVEL: options.logLevel ?? 'info',
+    WORKER_METRICS_PORT: '0',
+    // The senders here retry within seconds, not the half minute a provider is asked to wait.
+    RETRY_AFTER_SECONDS: '1',
+    ...receiverEnvironment(),
+    ...sandboxProviderSettings(options.sandbox, {}),
+    ...options.extra,
+  };
+}
+
+export { startProviderSandbox };
+
+export interface ReceiverChild {
+  url: string;
+  child: Child;
+}
+
+/** `billflow receiver` in a process of its own, as in production. */
+export async function startReceiverChild(env: Record<string, string>, logFile: string, nodeFlags: string[] = []): Promise<ReceiverChild> {
+  const port = await getFreePort();
+  const child = spawnTypeScript('bin/billflow.js', ['receiver'], { env: { ...env, PORT: String(port) }, logFile, nodeFlags });
+  const url = `http://127.0.0.1:${port}`;
+  await Promise.race([
+    waitFor(async () => ((await fetch(`${url}/healthz`)).ok ? true : undefined), 60_000, `receiver did not come up (log: ${logFile})`),
+    child.exited.then(() => {
+      throw new Error(`receiver exited before it listened (log: ${logFile})`);
+    }),
+  ]);
+  return { url, child };
+}
+
+export interface WorkerMemory {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+export interface WorkerChild {
+  child: Child;
+  memory(): Promise<WorkerMemory>;
+  /** Rows in the account store's change log (every suspend/reinstate/reset/end applied). */
+  accountChanges(): Promise<number>;
+  /** The Temporal SDK's Prometheus text, when the worker serves it. */
+  metricsUrl?: string;
+}
+
+/**
+ * billflow's worker (`startWorkerProcess`, what `billflow worker` runs) in a child process that can
+ * be SIGKILLed, answering memory and account-store questions over IPC.
+ */
+export async function startWorkerChild(env: Record<string, string>, logFile: string, options: { nodeFlags?: string[]; metrics?: boolean } = {}): Promise<WorkerChild> {
+  const metricsPort = options.metrics ? await getFreePort() : 0;
+  const child = spawnTypeScript('bench/lib/worker-child.ts', [], {
+    env: { ...env, WORKER_METRICS_PORT: String(metricsPort) },
+    logFile,
+    ipc: true,
+    nodeFlags: options.nodeFlags,
+  });
+  const pending = new Map<number, (value: unknown) => void>();
+  let nextId = 0;
+  const ready = new Promise<void>((resolve, reject) => {
+    child.process.on('message', (message: { id?: number; type: string; value?: unknown }) => {
+      if (message.type === 'ready') resolve();
+      else if (message.id !== undefined) pending.get(message.id)?.(message.value);
+    });
+    void child.exited.then(({ code, signal }) => reject(new Error(`worker exited (${signal ?? code}) before it polled (log: ${logFile})`)));
+  });
+  await ready;
+  const ask = <T>(type: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => reject(new Error(`worker did not answer ${type}`)), 30_000);
+      pending.set(id, (value) => {
+        clearTimeout(timer);
+        pending.delete(id);
+        resolve(value as T);
+      });
+      child.process.send({ id, type });
+    });
+  return {
+    child,
+    memory: () => ask<WorkerMemory>('memory'),
+    accountChanges: () => ask<number>('accountChanges'),
+    metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}/metrics` : undefined,
+  };
+}

@@ -1,0 +1,135 @@
+// Worker keeps up: events applied by billflow's workflows per second vs events the receiver accepted
+// per second, in the same run (webhooks posted at full speed while the worker applies them).
+import path from 'node:path';
+import type { MandateSeed } from '../src/sandbox/gocardless';
+import type { ProviderName } from '../src/events';
+import { cpuMeter, describeCpu } from './lib/cpu';
+import { closedLoop, keepAliveAgent, perSecond, postWebhook } from './lib/load';
+import { formatRatio, megabytes, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
+import {
+  billflowEnvironment,
+  connectClient,
+  scratchDirectory,
+  startProviderSandbox,
+  startReceiverChild,
+  startTemporal,
+  startWorkerChild,
+  uniqueTaskQueue,
+} from './lib/stack';
+import { allProviders, seededRandom, webhookMix, type PreparedWebhook } from './lib/webhooks';
+import { chainFacts, mapLimit, queryState, workerQuiet } from './lib/workflows';
+
+export const workerOptions = {
+  webhooks: { quick: 1000, full: 5000, help: 'webhooks posted' },
+  concurrency: { quick: 32, full: 64, help: 'webhooks in flight' },
+  entities: { quick: 100, full: 500, help: 'entities per provider' },
+  seed: { quick: 11, full: 11, help: 'seed of the mix' },
+} as const;
+
+type WorkerOptions = ReturnType<typeof readOptions<keyof typeof workerOptions>>;
+
+const target = 0.9;
+
+/**
+ * Events whose effects the local sandbox can back: GoCardless cancellations are confirmed with the
+ * (seeded) provider and suspend the account; the others are applied to the workflow's state.
+ */
+export const workerEvents: Partial<Record<ProviderName, readonly string[]>> = {
+  gocardless: ['mandates.cancelled', 'mandates.active'],
+  stripe: ['invoice.paid', 'customer.subscription.created', 'customer.subscription.updated'],
+  recurly: ['subscription.created', 'subscription.updated'],
+  billforward: ['Subscription.Provisioned', 'Subscription.Updated'],
+  ccbill: ['UserReactivation'],
+};
+
+/** Puts every GoCardless mandate of the webhooks into the sandbox, cancelled, so that confirmations succeed. */
+export function seedMandates(sandbox: Awaited<ReturnType<typeof startProviderSandbox>>, webhooks: readonly PreparedWebhook[], status: MandateSeed['status'] = 'cancelled'): void {
+  for (const webhook of webhooks) {
+    for (const event of webhook.events) {
+      const mandate = event.references.mandate;
+      if (event.provider === 'gocardless' && mandate) sandbox.seedMandate({ id: mandate, customerId: `CU${mandate.slice(2)}`, status });
+    }
+  }
+}
+
+export async function workerKeepsUp(options: WorkerOptions): Promise<BenchResult> {
+  const scratch = await scratchDirectory('bench-worker');
+  const temporal = await startTemporal();
+  const sandbox = await startProviderSandbox();
+  const taskQueue = uniqueTaskQueue('bench-worker');
+  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data') });
+  const profileDir = path.join(scratch.dir, 'profiles');
+  const nodeFlags = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const worker = await startWorkerChild(env, path.join(scratch.dir, 'worker.log'), { metrics: true, nodeFlags });
+  const receiver = await startReceiverChild(env, path.join(scratch.dir, 'receiver.log'));
+  const client = await connectClient(temporal.address);
+  const agent = keepAliveAgent(options.concurrency);
+  try {
+    const mix = webhookMix({ webhooks: options.webhooks, entities: options.entities, providers: allProviders, events: workerEvents, random: seededRandom(options.seed) });
+    seedMandates(sandbox, mix.webhooks);
+    // Distinct events: a provider without event ids (CCBill) gets one derived from the content, so two
+    // identical deliveries in the same second are one event, applied once.
+    const eventIds = new Map<string, Set<string>>();
+    for (const webhook of mix.webhooks) {
+      for (const { event, route } of webhook.deliveries) eventIds.set(route.workflowId, (eventIds.get(route.workflowId) ?? new Set()).add(event.id));
+    }
+    const events = [...eventIds.values()].reduce((sum, ids) => sum + ids.size, 0);
+    const workflows = new Map(mix.webhooks.flatMap((webhook) => webhook.deliveries.map(({ route }) => [route.workflowId, route.workflowType] as const)));
+    progress(`worker: ${options.webhooks} webhooks (${mix.providers.join(', ')}) to ${workflows.size} workflows, ${options.concurrency} in flight`);
+
+    const meter = cpuMeter({ worker: worker.child.process.pid, receiver: receiver.child.process.pid, temporal: temporal.process.pid });
+    const load = await closedLoop(
+      mix.webhooks,
+      options.concurrency,
+      async (webhook) => {
+        const answer = await postWebhook(agent, receiver.url, webhook);
+        return answer.status >= 200 && answer.status < 300 ? true : String(answer.status);
+      },
+      600_000,
+    );
+    const acceptedRate = perSecond(events, load.endedAt - load.startedAt);
+    progress(`worker: receiver accepted ${load.ok}/${mix.webhooks.length} webhooks (${events} distinct events) in ${round((load.endedAt - load.startedAt) / 1000, 1)} s (${round(acceptedRate)} events/s)`);
+    const quiet = await workerQuiet(worker.metricsUrl as string, 3000, options.full ? 900_000 : 300_000);
+    const cpu = meter.stop();
+    const memory = await worker.memory();
+
+    const ids = [...workflows.keys()];
+    const facts = await mapLimit(ids, 8, (id) => chainFacts(client, id));
+    const states = await mapLimit(ids, 8, (id) => queryState(client, workflows.get(id) as string, id));
+    const applied = states.reduce((sum, state) => sum + (state.eventsApplied ?? 0), 0);
+    const short = ids.filter((id, index) => (states[index]?.eventsApplied ?? 0) !== eventIds.get(id)?.size);
+    if (short.length > 0) progress(`worker: ${short.length} workflows applied fewer events than sent, e.g. ${short.slice(0, 3).map((id) => `${id} (${JSON.stringify(states[ids.indexOf(id)])})`).join(', ')}`);
+    const failedTasks = facts.reduce((sum, fact) => sum + fact.workflowTaskFailures, 0);
+    const lastApplied = Math.max(...facts.map((fact) => fact.lastTaskCompletedAt ?? 0));
+    const appliedRate = perSecond(applied, lastApplied - load.startedAt);
+    const ratio = appliedRate / acceptedRate;
+    const met = ratio >= target && applied === events && load.failed === 0;
+    progress(`worker: applied ${applied}/${events} events by ${round((lastApplied - load.startedAt) / 1000, 1)} s${quiet ? '' : ' (did not go quiet in time)'}; ${failedTasks} failed workflow tasks; cpu: ${describeCpu(cpu)}; worker RSS ${megabytes(memory.rss)}, heap ${megabytes(memory.heapUsed)}`);
+    if (options.cpuProf) progress(`worker CPU profile in ${profileDir} after it stops (kept)`);
+    const figure = `applied ${round(appliedRate)} events/s vs accepted ${round(acceptedRate)} events/s (${applied}/${events} applied, ${failedTasks} failed workflow tasks, ${workflows.size} workflows)`;
+    return {
+      name: 'worker-keeps-up',
+      summary: `worker keeps up: ${figure} → ratio ${formatRatio(ratio)} (target ≥ ${target}: ${verdict(met)})`,
+      rows: [
+        {
+          what: `Worker keeps up: events applied/s vs accepted/s (${mix.providers.join(', ')}; ${options.concurrency} webhooks in flight)`,
+          command: `npm run bench -- worker${options.full ? ' --full' : ''}`,
+          figure,
+          ratio,
+          target: `≥ ${target}`,
+          met,
+        },
+      ],
+    };
+  } finally {
+    agent.destroy();
+    await receiver.child.stop();
+    await worker.child.stop();
+    await client.connection.close();
+    await sandbox.close();
+    await temporal.stop();
+    if (!options.cpuProf) await scratch.remove();
+  }
+}
+
+runAlone(module, () => workerKeepsUp(readOptions(process.argv.slice(2), workerOptions)));
