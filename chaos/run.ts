@@ -1,0 +1,240 @@
+// The crash test: a provider-like sender delivers webhooks (duplicates, shuffled) while the Temporal dev
+// server and the worker are SIGKILLed and restarted; then every event, effect and final state is checked,
+// and forged requests are thrown at a receiver.
+import path from 'node:path';
+import { AccountStore } from '../activities/account-store';
+import { openDatabase } from '../activities/database';
+import { getFreePort } from '../src/free-port';
+import type { DevServer } from '../src/temporal/dev-server';
+import { keepAliveAgent } from '../bench/lib/load';
+import { delay } from '../bench/lib/processes';
+import { describeSender, sendLikeProvider, type SenderStats } from '../bench/lib/sender';
+import {
+  billflowEnvironment,
+  connectClient,
+  scratchDirectory,
+  startProviderSandbox,
+  startReceiverChild,
+  startTemporal,
+  startWorkerChild,
+  uniqueTaskQueue,
+  type ReceiverChild,
+  type WorkerChild,
+} from '../bench/lib/stack';
+import { seededRandom } from '../bench/lib/webhooks';
+import { mapLimit, queryState, workerQuiet } from '../bench/lib/workflows';
+import { fuzzReceiver, type FuzzReport } from './fuzz';
+import { buildScenario, seedSandbox, type Scenario } from './scenario';
+import { observe, verify, type Verdict } from './verify';
+
+export interface ChaosOptions {
+  webhooks: number;
+  duplicateShare: number;
+  maxBatch: number;
+  stripeShare: number;
+  concurrency: number;
+  workerKills: number;
+  temporalKills: number;
+  /** Forged and fuzzed requests thrown at a receiver afterwards; 0 skips them. */
+  fuzzRequests: number;
+  seed: number;
+  /** Everything (sending, draining, checking) must finish within this; the run fails otherwise. */
+  timeLimitMs: number;
+  cliPath?: string;
+  log: (line: string) => void;
+}
+
+export interface ChaosReport {
+  sender: SenderStats;
+  verdict: Verdict;
+  fuzz?: FuzzReport;
+  faults: string[];
+  unexpectedWorkerExits: number;
+  elapsedMs: number;
+  /** The counts line: sent, 2xx, 503, retried, applied, duplicates suppressed, lost. */
+  counts: string;
+  passed: boolean;
+}
+
+interface Fault {
+  /** Share of deliveries answered 2xx when it strikes. */
+  at: number;
+  target: 'worker' | 'temporal';
+}
+
+/** Kills spread over the sending, the two kinds interleaved. */
+function faultPlan(workerKills: number, temporalKills: number): Fault[] {
+  const kinds: Fault['target'][] = [];
+  for (let i = 0; i < Math.max(workerKills, temporalKills); i += 1) {
+    if (i < workerKills) kinds.push('worker');
+    if (i < temporalKills) kinds.push('temporal');
+  }
+  return kinds.map((target, index) => ({ target, at: (index + 1) / (kinds.length + 1) }));
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const deadline = started + options.timeLimitMs;
+  const log = options.log;
+  const scratch = await scratchDirectory('chaos');
+  const dbFile = path.join(scratch.dir, 'temporal.db');
+  const port = await getFreePort();
+  let temporal: DevServer = await startTemporal({ dbFile, port, cliPath: options.cliPath });
+  const sandbox = await startProviderSandbox();
+  const taskQueue = uniqueTaskQueue('chaos');
+  const dataDir = path.join(scratch.dir, 'data');
+  const env = billflowEnvironment({
+    temporalAddress: temporal.address,
+    taskQueue,
+    sandbox,
+    dataDir,
+    extra: {
+      // The sender repeats the very bytes it was given: Stripe's signed timestamps must stay valid.
+      STRIPE_SIGNATURE_TOLERANCE_SECONDS: '86400',
+      // One retry, a second after the failure, so that dunning acts within the run.
+      BILLFLOW_DUNNING_SCHEDULE: '1s',
+    },
+  });
+  const scenario: Scenario = buildScenario({
+    webhooks: options.webhooks,
+    duplicateShare: options.duplicateShare,
+    maxBatch: options.maxBatch,
+    stripeShare: options.stripeShare,
+    random: seededRandom(options.seed),
+  });
+  seedSandbox(sandbox, scenario);
+  log(
+    `scenario: ${scenario.webhooks.length} deliveries (${scenario.duplicates} repeats), ${scenario.mandates.length} GoCardless mandates, ` +
+      `${scenario.dunning.length} Stripe failed payments${scenario.dunning.length ? '' : ' (Stripe dunning not routed here)'}, ${[...scenario.expected.values()].reduce((sum, entry) => sum + entry.eventIds.size, 0)} events`,
+  );
+
+  const logs = (name: string) => path.join(scratch.dir, `${name}.log`);
+  let workerStarts = 0;
+  const startWorker = () => startWorkerChild(env, logs(`worker-${++workerStarts}`), { metrics: true });
+  let worker: WorkerChild = await startWorker();
+  let unexpectedWorkerExits = 0;
+  let expectingExit = false;
+  const watch = (child: WorkerChild) =>
+    void child.child.exited.then(({ code, signal }) => {
+      if (!expectingExit) {
+        unexpectedWorkerExits += 1;
+        log(`worker exited on its own (${signal ?? code}); see ${child.child.logFile}`);
+      }
+    });
+  watch(worker);
+  let receiver: ReceiverChild | undefined = await startReceiverChild(env, logs('receiver'));
+  const agent = keepAliveAgent(options.concurrency);
+  const faults: string[] = [];
+  let sender: SenderStats | undefined;
+  let fuzz: FuzzReport | undefined;
+  const client = await connectClient(temporal.address);
+  try {
+    const plan = faultPlan(options.workerKills, options.temporalKills);
+    let accepted = 0;
+    let lastShown = 0;
+    const sending = sendLikeProvider(scenario.webhooks, {
+      baseUrl: receiver.url,
+      agent,
+      concurrency: options.concurrency,
+      initialBackoffMs: 250,
+      maxBackoffMs: 4000,
+      maxAttempts: 200,
+      timeLimitMs: Math.max(10_000, deadline - Date.now() - 60_000),
+      requestTimeoutMs: 15_000,
+      onAnswer: (stats) => {
+        accepted = stats.ok;
+        if (stats.attempts - lastShown >= Math.max(500, scenario.webhooks.length / 10)) {
+          lastShown = stats.attempts;
+          log(`sender: ${describeSender(stats)}`);
+        }
+      },
+    });
+    let sendingDone = false;
+    void sending.finally(() => (sendingDone = true));
+
+    for (const fault of plan) {
+      while (!sendingDone && accepted < fault.at * scenario.webhooks.length) await delay(25);
+      const when = `${accepted}/${scenario.webhooks.length} delivered`;
+      if (fault.target === 'worker') {
+        expectingExit = true;
+        await worker.child.kill();
+        expectingExit = false;
+        await delay(500);
+        const down = Date.now();
+        worker = await startWorker();
+        watch(worker);
+        faults.push(`worker SIGKILLed at ${when}, polling again after ${((Date.now() - down) / 1000).toFixed(1)} s`);
+      } else {
+        const killed = temporal;
+        const gone = new Promise((resolve) => killed.process.once('exit', resolve));
+        killed.kill();
+        await gone;
+        await delay(1000);
+        const down = Date.now();
+        temporal = await startTemporal({ dbFile, port, cliPath: options.cliPath });
+        faults.push(`Temporal dev server SIGKILLed at ${when}, answering again after ${((Date.now() - down) / 1000).toFixed(1)} s (${((Date.now() - down) / 1000 + 1).toFixed(1)} s down)`);
+      }
+      log(faults.at(-1) as string);
+    }
+    const sent = await sending;
+    sender = sent.stats;
+    log(`sender: ${describeSender(sender)}`);
+
+    // Drain: wait for the worker to go quiet, then for every workflow to have applied its events
+    // (activities cut off by a kill are retried only once their 30 s timeout passes).
+    const pending = new Set(scenario.expected.keys());
+    while (pending.size > 0 && Date.now() < deadline - 30_000) {
+      await workerQuiet(worker.metricsUrl as string, 2000, Math.min(30_000, deadline - Date.now()));
+      await mapLimit([...pending], 8, async (id) => {
+        const entry = scenario.expected.get(id);
+        try {
+          const state = await queryState(client, entry?.workflowType ?? '', id);
+          const dunningOpen = Array.isArray(state.dunning) && state.dunning.length > 0;
+          if ((state.eventsApplied ?? 0) >= (entry?.eventIds.size ?? 0) && !dunningOpen) pending.delete(id);
+        } catch {
+          // Not answering yet (its task is still with a dead worker): ask again next round.
+        }
+      });
+      if (pending.size > 0) log(`draining: ${pending.size} workflows still applying`);
+    }
+
+    await receiver.child.stop();
+    receiver = undefined;
+    const observed = await observe(client, scenario, log);
+    expectingExit = true;
+    await worker.child.stop();
+    const database = await openDatabase({ dataDir });
+    const store = new AccountStore(database);
+    let verdict: Verdict;
+    try {
+      verdict = await verify(observed, scenario, (provider, customerId) => store.get(provider, customerId), sandbox, log);
+    } finally {
+      await database.close();
+    }
+    if (pending.size > 0) verdict.problems.unshift(`${pending.size} workflows had not applied every event by the time limit`);
+
+    if (options.fuzzRequests > 0) fuzz = await fuzzReceiver({ temporalAddress: temporal.address, sandbox, requests: options.fuzzRequests, concurrency: options.concurrency, logFile: logs('fuzz-receiver'), seed: options.seed, log });
+
+    const counts =
+      `sent ${sender.webhooks} (${sender.attempts} requests), 2xx ${sender.ok}, 503 ${sender.status503}, other ${Object.values(sender.otherStatus).reduce((a, b) => a + b, 0)}, ` +
+      `no answer ${sender.networkErrors}, retried ${sender.retried}, applied ${verdict.applied}/${verdict.events}, duplicates suppressed ${verdict.duplicatesSuppressed}, ` +
+      `lost ${verdict.lost}, applied twice ${verdict.appliedTwice}, store effects ${verdict.storeEffects}, sandbox effects ${verdict.sandboxEffects}, failed workflow tasks ${verdict.workflowTaskFailures}`;
+    const passed =
+      verdict.problems.length === 0 &&
+      verdict.lost === 0 &&
+      sender.gaveUp === 0 &&
+      unexpectedWorkerExits === 0 &&
+      faults.length === options.workerKills + options.temporalKills &&
+      (fuzz === undefined || fuzz.passed);
+    return { sender, verdict, fuzz, faults, unexpectedWorkerExits, elapsedMs: Date.now() - started, counts, passed };
+  } finally {
+    agent.destroy();
+    await receiver?.child.stop();
+    expectingExit = true;
+    await worker.child.stop();
+    await client.connection.close().catch(() => undefined);
+    await sandbox.close();
+    await temporal.stop();
+    await scratch.remove();
+  }
+}
