@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineSignal } from '@temporalio/workflow';
-import type { BillingEvent } from '../src/events';
+import type { BillingEvent, ProviderName } from '../src/events';
 
 /** The one signal billflow sends: every normalised event reaches its entity workflow through it. */
 export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');
@@ -9,3 +9,8 @@ export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');
 export const billingProviderKey = defineSearchAttributeKey('BillingProvider', 'KEYWORD');
 export const billingCustomerKey = defineSearchAttributeKey('BillingCustomer', 'KEYWORD');
 export const billingStatusKey = defineSearchAttributeKey('BillingStatus', 'KEYWORD');
+
+/** `<provider>:<subject>:<id>`, e.g. `gocardless:mandate:MD000123`: the id of an entity workflow. */
+export function entityWorkflowId(provider: ProviderName, subject: string, id: string): string {
+  return `${provider}:${subject}:${id}`;
+}

@@ -1,4 +1,5 @@
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BillingEvent } from '../src/events';
 import { billingEventSignal } from './definitions';
 
@@ -17,6 +18,11 @@ export interface InboxCarry {
   pending: BillingEvent[];
 }
 
+export interface InboxOptions {
+  /** Signals one run takes before `shouldContinueAsNew()` says so; `maxSignalsPerRun` when absent. */
+  maxSignalsPerRun?: number;
+}
+
 /**
  * The entry point of billflow's events into an entity workflow: receives the `billingEvent`
  * signal, drops redeliveries by event id (for the workflow's whole life, carried through
@@ -26,13 +32,15 @@ export class EventInbox {
   private readonly recentEventIds: string[];
   private readonly seen: Set<string>;
   private readonly pending: BillingEvent[];
+  private readonly maxSignalsPerRun: number;
   private signalsThisRun = 0;
   duplicatesDropped = 0;
 
-  constructor(carry?: InboxCarry) {
+  constructor(carry?: InboxCarry, options: InboxOptions = {}) {
     this.recentEventIds = [...(carry?.recentEventIds ?? [])];
     this.seen = new Set(this.recentEventIds);
     this.pending = [...(carry?.pending ?? [])];
+    this.maxSignalsPerRun = options.maxSignalsPerRun ?? maxSignalsPerRun;
   }
 
   /** Installs the signal handler; call once, first thing in the workflow. */
@@ -65,9 +73,28 @@ export class EventInbox {
     return this.pending.shift();
   }
 
+  /**
+   * The next event, waiting for one if none is queued. Resolves `undefined` when `timeout` passes
+   * first or when the run should continue as new, so a loop can act on its own timers and hand
+   * over in time. A timeout of zero or less does not wait.
+   */
+  async next(timeout?: Duration): Promise<BillingEvent | undefined> {
+    if (!this.hasPending() && !this.shouldContinueAsNew()) {
+      const ready = () => this.hasPending() || this.shouldContinueAsNew();
+      if (timeout === undefined) await condition(ready);
+      else if (typeof timeout !== 'number' || timeout > 0) await condition(ready, timeout);
+    }
+    return this.shouldContinueAsNew() ? undefined : this.take();
+  }
+
   /** True when this run should hand over to a fresh one (Temporal's suggestion or our own cap). */
   shouldContinueAsNew(): boolean {
-    return workflowInfo().continueAsNewSuggested || this.signalsThisRun >= maxSignalsPerRun;
+    return workflowInfo().continueAsNewSuggested || this.signalsThisRun >= this.maxSignalsPerRun;
+  }
+
+  /** Signals received by this run, redeliveries included. */
+  get signalsReceived(): number {
+    return this.signalsThisRun;
   }
 
   carry(): InboxCarry {
