@@ -3,6 +3,7 @@ import { createAccountActivities } from './accounts';
 import { createBillForwardActivities } from './billforward';
 import { createBillingActivities } from './billing';
 import { createCCBillActivities } from './ccbill';
+import { createForwardingActivities } from './forwarding';
 import { createGoCardlessActivities, type GoCardlessOptions } from './gocardless';
 import { createRecurlyActivities } from './recurly';
 import { createStripeActivities } from './stripe';
@@ -49,6 +50,8 @@ export function createActivities(deps: ActivityDependencies) {
     ...clients.billforward,
     ...clients.ccbill,
     ...createBillingActivities(clients),
+    // The resolver workflow's signal-with-start, through the worker's own Temporal client.
+    ...createForwardingActivities(),
   };
 }
 

@@ -1,0 +1,66 @@
+import { defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { BillingEvent, ProviderName } from '../src/events';
+import { continueAsNewWith } from './building-blocks';
+import { billingCustomerKey, billingStatusKey } from './definitions';
+import { EventInbox, type InboxCarry } from './event-inbox';
+
+export interface AccountSnapshot {
+  provider: ProviderName;
+  accountId: string;
+  closed: boolean;
+  lastEvent?: { id: string; type: string; occurredAt: string; outcome: string };
+  eventsApplied: number;
+}
+
+export interface AccountWorkflowInput {
+  provider: ProviderName;
+  /** The provider's account (Recurly account code, BillForward account) or customer id. */
+  accountId: string;
+  maxSignalsPerRun?: number;
+  carried?: { account: AccountSnapshot; inbox: InboxCarry };
+}
+
+export const accountStateQuery = defineQuery<AccountSnapshot>('accountState');
+
+const { endAccountAccess } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/**
+ * One workflow per customer account at a provider, for account-level events: a closed account
+ * (`account.closed`) loses access for good. Closing is final, so no later event reopens it.
+ */
+export async function accountWorkflow(input: AccountWorkflowInput): Promise<void> {
+  const account: AccountSnapshot = input.carried?.account ?? { provider: input.provider, accountId: input.accountId, closed: false, eventsApplied: 0 };
+  const inbox = new EventInbox(input.carried?.inbox, { maxSignalsPerRun: input.maxSignalsPerRun });
+  inbox.listen();
+  setHandler(accountStateQuery, () => account);
+  show(account);
+
+  for (let event = await inbox.next(); event; event = await inbox.next()) {
+    account.eventsApplied += 1;
+    account.lastEvent = { id: event.id, type: event.type, occurredAt: event.occurredAt, outcome: await apply(event, account) };
+    show(account);
+  }
+  await continueAsNewWith<typeof accountWorkflow>({ ...input, carried: { account, inbox: inbox.carry() } });
+}
+
+async function apply(event: BillingEvent, account: AccountSnapshot): Promise<string> {
+  if (event.kind !== 'account.closed') return 'recorded';
+  if (account.closed) return 'ignored: already closed';
+  const customerId = event.references.customer ?? event.references.account ?? account.accountId;
+  await endAccountAccess({ provider: event.provider, customerId, reason: event.type, eventId: event.id });
+  account.closed = true;
+  return 'access ended: account closed';
+}
+
+function show(account: AccountSnapshot): void {
+  upsertSearchAttributes([
+    { key: billingCustomerKey, value: account.accountId },
+    { key: billingStatusKey, value: account.closed ? 'closed' : 'active' },
+  ]);
+  const last = account.lastEvent ? `\n\nLast event: ${account.lastEvent.type} (${account.lastEvent.id}) → ${account.lastEvent.outcome}` : '';
+  setCurrentDetails(`**${account.provider} account ${account.accountId}** — ${account.closed ? '**closed**' : 'open'}${last}`);
+}

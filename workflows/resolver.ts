@@ -1,0 +1,93 @@
+import { ActivityFailure, ApplicationFailure, condition, defineQuery, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { BillingEvent, ProviderName } from '../src/events';
+import { entityWorkflowId } from './definitions';
+import { EventInbox } from './event-inbox';
+import type { SubscriptionWorkflowInput } from './subscription';
+import type { SubscriptionPolicy } from './subscription-state';
+
+export interface ResolverWorkflowInput {
+  provider: ProviderName;
+  /** Handed to the subscription workflow if forwarding starts it. */
+  subscriptionPolicy?: SubscriptionPolicy;
+}
+
+export interface ResolverView {
+  forwarded: { eventId: string; to: string }[];
+  dropped: { eventId: string; reason: string }[];
+}
+
+const idleBeforeEnd = '5 seconds';
+
+export const resolverStateQuery = defineQuery<ResolverView>('resolverState');
+
+const { resolvePaymentSubject, forwardBillingEvent } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/**
+ * Short-lived, one per payment (or invoice) whose event names no subscription — a GoCardless
+ * payment links only the payment, a Recurly JSON body only ids. Asks the provider which
+ * subscription the payment belongs to, then forwards each event to that subscription's workflow
+ * with signal-with-start. Events of one payment queue here and are forwarded in order; the workflow
+ * ends once idle, and the next event for the payment starts a fresh one (the entity workflow
+ * dedupes what was forwarded twice).
+ */
+export async function paymentResolverWorkflow(input: ResolverWorkflowInput): Promise<void> {
+  const inbox = new EventInbox();
+  inbox.listen();
+  const view: ResolverView = { forwarded: [], dropped: [] };
+  setHandler(resolverStateQuery, () => view);
+  const subjects = new Map<string, Subject | undefined>();
+
+  // Waits a little after the last event, so a burst about one payment is forwarded by one run.
+  while (await condition(() => inbox.hasPending(), idleBeforeEnd)) {
+    const event = inbox.take() as BillingEvent;
+    setCurrentDetails(`Resolving ${event.type} (${event.id}) of ${input.provider} payment ${event.references.payment ?? event.references.invoice}`);
+    const subject = await resolve(event, subjects);
+    if (!subject?.subscriptionId) {
+      view.dropped.push({ eventId: event.id, reason: 'belongs to no subscription' });
+      log.info('Payment belongs to no subscription: event dropped', { eventId: event.id, type: event.type });
+      continue;
+    }
+    const { subscriptionId } = subject;
+    const workflowId = entityWorkflowId(input.provider, 'subscription', subscriptionId);
+    const start: SubscriptionWorkflowInput = { provider: input.provider, subscriptionId, ...(input.subscriptionPolicy ? { policy: input.subscriptionPolicy } : {}) };
+    await forwardBillingEvent({
+      event: { ...event, references: { ...definedOnly(subject), ...event.references, subscription: subscriptionId } },
+      route: { workflowType: 'subscriptionWorkflow', workflowId, args: [start] },
+    });
+    view.forwarded.push({ eventId: event.id, to: workflowId });
+  }
+  setCurrentDetails(`Forwarded ${view.forwarded.length}, dropped ${view.dropped.length}`);
+}
+
+interface Subject {
+  subscriptionId?: string;
+  mandateId?: string;
+  customerId?: string;
+}
+
+async function resolve(event: BillingEvent, known: Map<string, Subject | undefined>): Promise<Subject | undefined> {
+  const { payment: paymentId, invoice: invoiceId } = event.references;
+  const key = `${paymentId ?? ''}|${invoiceId ?? ''}`;
+  if (known.has(key)) return known.get(key);
+  let subject: Subject | undefined;
+  try {
+    subject = await resolvePaymentSubject({ provider: event.provider, paymentId, invoiceId });
+  } catch (error) {
+    // Retryable failures are retried by Temporal; the provider not knowing the payment is final.
+    if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable)) throw error;
+    log.warn('Payment could not be resolved', { eventId: event.id, error: String(error) });
+  }
+  known.set(key, subject);
+  return subject;
+}
+
+function definedOnly(subject: Subject): { customer?: string; mandate?: string } {
+  return {
+    ...(subject.customerId ? { customer: subject.customerId } : {}),
+    ...(subject.mandateId ? { mandate: subject.mandateId } : {}),
+  };
+}
