@@ -4,6 +4,7 @@ import { parseBasicCredentialList, type BasicCredentials } from './providers/bas
 import { ccbillWebhookIps } from './providers/ccbill';
 import { parseIpAllowList } from './providers/ip-allow-list';
 import { recurlyWebhookIps } from './providers/recurly';
+import { toWorkflowSettings, workflowSettingsEnvironment, type WorkflowSettings } from './workflow-settings';
 
 /** Comma-separated values; several are accepted at once so a secret can be rotated without downtime. */
 const secretList = z
@@ -106,6 +107,7 @@ const environmentSchema = z.object({
   STRIPE_SIGNATURE_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
   CCBILL_ALLOWED_IPS: ipList(ccbillWebhookIps),
   BILLFORWARD_WEBHOOK_BASIC_AUTH: credentialList,
+  ...workflowSettingsEnvironment,
 });
 
 export interface Config {
@@ -174,6 +176,8 @@ export interface Config {
    * `worker` and `dev` commands use 9464 and everything else (tests) none.
    */
   workerMetricsPort?: number;
+  /** Dunning schedule and the rest of billflow's workflows' settings (src/workflow-settings.ts). */
+  workflows: WorkflowSettings;
 }
 
 export class ConfigError extends Error {
@@ -246,5 +250,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     apiToken: env.BILLFLOW_API_TOKEN,
     sandboxPort: env.SANDBOX_PORT,
     workerMetricsPort: env.WORKER_METRICS_PORT,
+    workflows: toWorkflowSettings(env),
   };
 }

@@ -191,9 +191,9 @@ describe('receiver against an unreachable Temporal', () => {
     expect(ignored?.count).toBe(2);
   });
 
-  it('answers 204 to the Go library\'s signed payment failure (a payment links no mandate)', async () => {
+  it('routes the Go library\'s signed payment failure (it links only the payment) to its resolver workflow: 503 while Temporal is down', async () => {
     const response = await post(receiver, goLibraryBody, { 'webhook-signature': goLibrarySignature });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(503);
   });
 
   it('answers 503 with Retry-After, within the deadline, to the libraries\' signed batch with a mandate event', async () => {
@@ -207,7 +207,12 @@ describe('receiver against an unreachable Temporal', () => {
     const failure = receiver.logs
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((line) => line.requestId === requestId && line.level === 50);
-    expect(failure).toMatchObject({ provider: 'gocardless', eventIds: ['EV00BD05TB8K63'], workflowIds: ['gocardless:mandate:MD000AMA19XGEC'] });
+    expect(failure).toMatchObject({
+      provider: 'gocardless',
+      eventIds: ['EV00BD05S5VM2T', 'EV00BD05TB8K63'],
+      // subscriptions.created is a kind no workflow takes: only the mandate event is routed.
+      workflowIds: ['gocardless:mandate:MD000AMA19XGEC'],
+    });
   });
 
   it('answers 503 for a batch touching several mandates, still within one deadline', async () => {
@@ -303,8 +308,8 @@ describe.skipIf(!temporalAddress)('receiver against a running Temporal', () => {
     });
   });
   afterAll(async () => {
-    for (const mandate of [mandateA, mandateB]) {
-      await receiver.client.workflow.getHandle(`gocardless:mandate:${mandate}`).terminate('test over').catch(() => undefined);
+    for (const workflowId of [`gocardless:mandate:${mandateA}`, `gocardless:mandate:${mandateB}`, 'gocardless:payment:PM1']) {
+      await receiver.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
     }
     await receiver.close();
   });
@@ -331,7 +336,7 @@ describe.skipIf(!temporalAddress)('receiver against a running Temporal', () => {
     );
     const response = await post(receiver, body, { 'webhook-signature': sign(body) });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ accepted: 3 });
+    expect(await response.json()).toEqual({ accepted: 4 });
 
     const described = await receiver.client.workflow.getHandle(`gocardless:mandate:${mandateA}`).describe();
     expect(described.type).toBe('mandateWorkflow');
@@ -340,6 +345,8 @@ describe.skipIf(!temporalAddress)('receiver against a running Temporal', () => {
     expect(described.typedSearchAttributes.get(billingProviderKey)).toBe('gocardless');
     expect(await signalledEventIds(`gocardless:mandate:${mandateA}`)).toEqual(['EV-A1', 'EV-A2']);
     expect(await signalledEventIds(`gocardless:mandate:${mandateB}`)).toEqual(['EV-B1']);
+    // The payment names no subscription: its resolver workflow finds it, inside Temporal.
+    expect(await signalledEventIds('gocardless:payment:PM1')).toEqual(['EV-P1']);
   });
 
   it('signals the running workflow again on a repeated delivery instead of failing', async () => {

@@ -5,7 +5,7 @@ import type { BillingEvent } from '../events';
 import type { ReceiverMetrics } from '../metrics';
 import { findProvider } from '../providers';
 import { VerificationError, type WebhookRequest } from '../providers/types';
-import { routeEvent } from '../routing';
+import { routeEvents } from '../routing';
 import { deliverEvents, type Delivery } from '../temporal/deliver';
 import { ReceiverError, type ReceiverState } from './errors';
 import { readRawBody } from './raw-body';
@@ -40,10 +40,11 @@ export function receiveWebhook({ config, client, metrics }: { config: Config; cl
     const deliveries: Delivery[] = [];
     const ignored: Pick<BillingEvent, 'id' | 'type' | 'kind'>[] = [];
     for (const event of events) {
-      const route = routeEvent(event);
-      metrics?.eventParsed(event, route !== undefined);
-      if (route) deliveries.push({ event, route });
-      else ignored.push({ id: event.id, type: event.type, kind: event.kind });
+      // billflow's own workflow and, in addition, every user workflow routed in src/workflow-routes.ts.
+      const routes = routeEvents(event, { settings: config.workflows });
+      metrics?.eventParsed(event, routes.length > 0);
+      for (const route of routes) deliveries.push({ event, route });
+      if (routes.length === 0) ignored.push({ id: event.id, type: event.type, kind: event.kind });
     }
     if (ignored.length > 0) ctx.state.log.info({ ignored, count: ignored.length }, 'events with no workflow: ignored');
     if (deliveries.length === 0) {
@@ -66,6 +67,6 @@ export function receiveWebhook({ config, client, metrics }: { config: Config; cl
     }
     signalled?.('durable');
     ctx.state.log.info('events signalled');
-    ctx.body = { accepted: deliveries.length };
+    ctx.body = { accepted: events.length - ignored.length };
   };
 }

@@ -1,0 +1,82 @@
+import { msToNumber } from '@temporalio/common/lib/time';
+import { z } from 'zod';
+import type { SubscriptionPolicy } from '../workflows/subscription-state';
+import { defaultSubscriptionPolicy } from '../workflows/subscription-state';
+import { maxSignalsPerRun } from '../workflows/event-inbox';
+import type { ProviderName } from './events';
+
+/**
+ * How billflow's entity workflows run, from the environment. Routing hands these to a workflow
+ * as its start arguments: a running workflow keeps the settings it started with (carried through
+ * continue-as-new), new ones take the current settings.
+ */
+export interface WorkflowSettings {
+  /** Delays before each retry of a failed payment (ms): `BILLFLOW_DUNNING_SCHEDULE`. */
+  dunningScheduleMs: number[];
+  /** Providers whose own dunning billflow leaves alone: `BILLFLOW_PROVIDER_MANAGED_DUNNING`. */
+  providerManagedDunning: ProviderName[];
+  /** `BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED`. */
+  cancelAtProviderWhenExhausted: boolean;
+  /** `BILLFLOW_SUSPENSION_GRACE` (ms). */
+  suspensionGraceMs: number;
+  /** `BILLFLOW_MAX_SIGNALS_PER_RUN`: signals a workflow run takes before continuing as new. */
+  maxSignalsPerRun: number;
+}
+
+const providerNames = ['gocardless', 'recurly', 'stripe', 'ccbill', 'billforward'] as const satisfies readonly ProviderName[];
+
+/** A Temporal-style duration (`3 days`, `36h`, `90s`, `1500` ms) as milliseconds. */
+const duration = z.string().transform((value, ctx) => {
+  try {
+    const ms = msToNumber(/^\d+$/.test(value.trim()) ? Number(value) : (value.trim() as Parameters<typeof msToNumber>[0]));
+    if (!Number.isFinite(ms) || ms < 0) throw new Error('negative');
+    return ms;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (e.g. "3 days", "12h", "90s")` });
+    return z.NEVER;
+  }
+});
+
+const commaList = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
+
+/** The environment variables, merged into the config's schema. */
+export const workflowSettingsEnvironment = {
+  BILLFLOW_DUNNING_SCHEDULE: z
+    .string()
+    .default('3 days,5 days,7 days')
+    .transform(commaList)
+    .pipe(z.array(duration).min(1, 'needs at least one delay')),
+  BILLFLOW_PROVIDER_MANAGED_DUNNING: z.string().default('ccbill').transform(commaList).pipe(z.array(z.enum(providerNames))),
+  BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED: z.stringbool().default(false),
+  BILLFLOW_SUSPENSION_GRACE: z.string().default('0').pipe(duration),
+  BILLFLOW_MAX_SIGNALS_PER_RUN: z.coerce.number().int().min(1).max(9000).default(maxSignalsPerRun),
+};
+
+type WorkflowSettingsEnvironment = z.infer<z.ZodObject<typeof workflowSettingsEnvironment>>;
+
+export function toWorkflowSettings(env: WorkflowSettingsEnvironment): WorkflowSettings {
+  return {
+    dunningScheduleMs: env.BILLFLOW_DUNNING_SCHEDULE,
+    providerManagedDunning: env.BILLFLOW_PROVIDER_MANAGED_DUNNING,
+    cancelAtProviderWhenExhausted: env.BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED,
+    suspensionGraceMs: env.BILLFLOW_SUSPENSION_GRACE,
+    maxSignalsPerRun: env.BILLFLOW_MAX_SIGNALS_PER_RUN,
+  };
+}
+
+export const defaultWorkflowSettings: WorkflowSettings = {
+  ...defaultSubscriptionPolicy,
+  providerManagedDunning: ['ccbill'],
+  maxSignalsPerRun,
+};
+
+/** The subscription workflow's policy for one provider. */
+export function subscriptionPolicyFor(provider: ProviderName, settings: WorkflowSettings): SubscriptionPolicy {
+  return {
+    dunningScheduleMs: [...settings.dunningScheduleMs],
+    providerManagedDunning: settings.providerManagedDunning.includes(provider),
+    cancelAtProviderWhenExhausted: settings.cancelAtProviderWhenExhausted,
+    suspensionGraceMs: settings.suspensionGraceMs,
+    maxSignalsPerRun: settings.maxSignalsPerRun,
+  };
+}
