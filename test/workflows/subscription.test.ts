@@ -1,0 +1,389 @@
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccountActivities } from '../../activities/accounts';
+import { AccountStore } from '../../activities/account-store';
+import { openDatabase, type Database } from '../../activities/database';
+import { createForwardingActivities } from '../../activities/forwarding';
+import type { WorkflowSettings } from '../../src/workflow-settings';
+import { accountStateQuery } from '../../workflows/account';
+import { resolverStateQuery } from '../../workflows/resolver';
+import { subscriptionStateQuery } from '../../workflows/subscription';
+import { eventually } from '../support/eventually';
+import { FakeBilling } from './support/fake-billing';
+import { billingEvent, connectClient, currentDetails, deliver, runsOf, startTestWorker, uniqueId } from './support/harness';
+import { keepHistory } from './support/histories';
+
+/*
+ * The subscription, resolver and account workflows on a real Temporal dev server and a real
+ * worker, with the real account store and a fake provider layer (its calls recorded): each
+ * process and each property, with durations of a fraction of a second.
+ */
+
+const fast: Partial<WorkflowSettings> = { dunningScheduleMs: [300, 300, 300] };
+
+/** The mandate workflow's confirmation: every mandate is cancelled, its customer named after it. */
+async function getGoCardlessMandate(mandateId: string) {
+  return { id: mandateId, status: 'cancelled', customerId: `CU-${mandateId}` };
+}
+
+describe('subscription workflow', () => {
+  let client: Client;
+  let database: Database;
+  let store: AccountStore;
+  let worker: Awaited<ReturnType<typeof startTestWorker>>;
+  const billing = new FakeBilling();
+
+  beforeAll(async () => {
+    database = await openDatabase({});
+    store = new AccountStore(database);
+    worker = await startTestWorker({ ...createAccountActivities(store), ...billing.activities(), ...createForwardingActivities(), getGoCardlessMandate });
+    client = await connectClient();
+  });
+
+  afterAll(async () => {
+    await worker?.shutdown();
+    await client?.connection.close();
+    await database?.close();
+  });
+
+  function send(events: Parameters<typeof deliver>[2], settings: Partial<WorkflowSettings> = fast) {
+    return deliver(client, worker.taskQueue, events, { settings });
+  }
+
+  function subscriptionHandle(provider: string, subscriptionId: string) {
+    return client.workflow.getHandle(`${provider}:subscription:${subscriptionId}`);
+  }
+
+  describe('dunning', () => {
+    it('retries on schedule with one idempotency key per step, and a payment ends it', async () => {
+      const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
+      const references = { subscription, customer, invoice };
+      const handle = subscriptionHandle('stripe', subscription);
+      const keyOf = (step: number) => `stripe:subscription:${subscription}:dunning:${invoice}:${step}`;
+      const retriesOf = () => billing.retries().filter((retry) => retry.invoiceId === invoice);
+
+      await send([billingEvent('payment.failed', { references })]);
+      const scheduled = await eventually(async () => {
+        const state = await handle.query(subscriptionStateQuery);
+        expect(state.status).toBe('past_due');
+        return state;
+      });
+      expect(scheduled.nextAction?.action).toBe(`retry payment ${invoice} (retry 1 of 3)`);
+
+      await eventually(async () => expect(retriesOf().map((retry) => retry.idempotencyKey)).toEqual([keyOf(1)]));
+      const waiting = await eventually(async () => {
+        const state = await handle.query(subscriptionStateQuery);
+        expect(state.dunning[0]?.stage).toBe('awaiting_outcome');
+        return state;
+      });
+      expect(waiting.nextAction?.action).toBe(`wait for the outcome of retry 1 of 3 for ${invoice}`);
+
+      await send([billingEvent('payment.failed', { references })]);
+      await eventually(async () => expect(retriesOf().map((retry) => retry.idempotencyKey)).toEqual([keyOf(1), keyOf(2)]));
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).dunning[0]?.stage).toBe('awaiting_outcome'));
+
+      await send([billingEvent('payment.succeeded', { references })]);
+      const paid = await eventually(async () => {
+        const state = await handle.query(subscriptionStateQuery);
+        expect(state.dunning).toEqual([]);
+        return state;
+      });
+      expect(paid.status).toBe('active');
+      expect(paid.lastEvent?.outcome).toBe(`dunning for ${invoice} ended: paid`);
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(retriesOf()).toHaveLength(2);
+      expect(await store.get('stripe', customer)).toBeUndefined();
+    });
+
+    it('suspends once the schedule is exhausted, cancels at the provider if configured, and reinstates on payment', async () => {
+      const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
+      const references = { subscription, customer, invoice };
+      const handle = subscriptionHandle('stripe', subscription);
+      billing.subscriptions.set(subscription, { customerId: customer });
+      const declined = billing.retryOutcome;
+      billing.retryOutcome = (input) => (input.invoiceId === invoice ? 'failed' : declined(input));
+
+      await send([billingEvent('payment.failed', { references })], { dunningScheduleMs: [200, 200], cancelAtProviderWhenExhausted: true });
+      await eventually(async () => expect((await store.get('stripe', customer))?.status).toBe('suspended'));
+      expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toHaveLength(2);
+      const workflowId = `stripe:subscription:${subscription}`;
+      await eventually(async () =>
+        expect(billing.callsOf('cancelSubscription')).toContainEqual({ provider: 'stripe', subscriptionId: subscription, idempotencyKey: `${workflowId}:dunning:${invoice}:cancel` }),
+      );
+      const suspended = await handle.query(subscriptionStateQuery);
+      expect(suspended.status).toBe('suspended');
+      expect(suspended.dunning[0]).toMatchObject({ stage: 'exhausted', retriesMade: 2 });
+      await eventually(async () => {
+        const attributes = (await handle.describe()).typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value]);
+        expect(attributes).toEqual(expect.arrayContaining([['BillingProvider', 'stripe'], ['BillingCustomer', customer], ['BillingStatus', 'suspended']]));
+      });
+      expect(await currentDetails(handle)).toMatch(/subscription .* \*\*suspended\*\*/);
+
+      await send([billingEvent('payment.succeeded', { references })]);
+      await eventually(async () => expect((await store.get('stripe', customer))?.status).toBe('active'));
+      expect((await handle.query(subscriptionStateQuery)).status).toBe('active');
+      const history = (await store.get('stripe', customer))?.history.map((change) => change.action);
+      expect(history).toEqual(['suspend', 'reinstate']);
+      await keepHistory(handle, 'subscription-dunning-exhausted-reinstated');
+    });
+
+    it('waits while the provider retries by itself, and takes over when it gives up', async () => {
+      const [subscription, customer, payment] = [uniqueId('SB'), uniqueId('CU'), uniqueId('PM')];
+      const references = { subscription, customer, payment };
+      const handle = subscriptionHandle('gocardless', subscription);
+      const retriesOf = () => billing.retries().filter((retry) => retry.paymentId === payment);
+
+      await send([billingEvent('payment.failed', { provider: 'gocardless', references, facts: { will_attempt_retry: true } })]);
+      const waiting = await eventually(async () => {
+        const state = await handle.query(subscriptionStateQuery);
+        expect(state.dunning[0]?.stage).toBe('provider_retrying');
+        return state;
+      });
+      expect(waiting.nextAction?.action).toBe(`wait for gocardless's own retry of ${payment}`);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(retriesOf()).toEqual([]);
+
+      await send([billingEvent('payment.failed', { provider: 'gocardless', references, facts: { will_attempt_retry: false } })]);
+      await eventually(async () => expect(retriesOf().map((retry) => retry.idempotencyKey)).toEqual([`gocardless:subscription:${subscription}:dunning:${payment}:1`]));
+    });
+
+    it('never retries for a provider that runs its own dunning (CCBill by default)', async () => {
+      const [subscription, payment] = [uniqueId(''), uniqueId('')];
+      const references = { subscription, payment };
+      await send([
+        billingEvent('payment.failed', { provider: 'ccbill', references, facts: { nextRetryDate: '2030-01-01' } }),
+        billingEvent('payment.failed', { provider: 'ccbill', references: { subscription, payment: uniqueId('') } }),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const state = await subscriptionHandle('ccbill', subscription).query(subscriptionStateQuery);
+      expect(state.dunning.map((open) => open.stage)).toEqual(['provider_retrying', 'provider_retrying']);
+      expect(billing.retries().filter((retry) => retry.provider === 'ccbill')).toEqual([]);
+    });
+
+    it('ignores a failure older than the payment that settled its invoice', async () => {
+      const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
+      const references = { subscription, customer, invoice };
+      const failedAt = new Date(Date.now() - 60_000);
+      await send([billingEvent('payment.succeeded', { references }), billingEvent('payment.failed', { references, occurredAt: failedAt })]);
+      const state = await eventually(async () => {
+        const current = await subscriptionHandle('stripe', subscription).query(subscriptionStateQuery);
+        expect(current.eventsApplied).toBe(2);
+        return current;
+      });
+      expect(state.lastEvent?.outcome).toBe(`ignored: older than the current state of ${invoice}`);
+      expect(state.status).toBe('active');
+      expect(state.dunning).toEqual([]);
+    });
+  });
+
+  describe('renewal', () => {
+    it('resets usage exactly once per billing period, whatever is redelivered or late', async () => {
+      const [subscription, customer] = [uniqueId('sub_'), uniqueId('cus_')];
+      const references = { subscription, customer };
+      const january = { current_period_start: '2026-01-01T00:00:00.000Z' };
+      const february = { current_period_start: '2026-02-01T00:00:00.000Z' };
+      const first = billingEvent('subscription.renewed', { references, facts: january });
+      await send([
+        first,
+        first,
+        ...Array.from({ length: 4 }, () => billingEvent('subscription.renewed', { references, facts: january })),
+        billingEvent('subscription.renewed', { references, facts: february }),
+        billingEvent('subscription.renewed', { references, facts: january }),
+      ]);
+      const handle = subscriptionHandle('stripe', subscription);
+      const state = await eventually(async () => {
+        const current = await handle.query(subscriptionStateQuery);
+        expect(current.eventsApplied).toBe(7);
+        return current;
+      });
+      expect(state.duplicatesDropped).toBe(1);
+      expect(state.usagePeriods).toEqual([january.current_period_start, february.current_period_start]);
+      expect(state.lastEvent?.outcome).toBe(`ignored: usage already reset for period ${january.current_period_start}`);
+      // A renewal of a period before the current one, never seen, arrives late: it must not wipe February's usage.
+      await send([billingEvent('subscription.renewed', { references, facts: { current_period_start: '2025-12-01T00:00:00.000Z' } })]);
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).lastEvent?.outcome).toMatch(/^ignored: period 2025-12-01.* is older than the current period/));
+      await keepHistory(handle, 'subscription-renewals');
+      const account = await store.get('stripe', customer);
+      expect(account?.history.filter((change) => change.action === 'reset_usage').map((change) => change.periodKey)).toEqual([
+        `${subscription}:${january.current_period_start}`,
+        `${subscription}:${february.current_period_start}`,
+      ]);
+      expect(account?.usagePeriod).toBe(`${subscription}:${february.current_period_start}`);
+    });
+  });
+
+  describe('cancellation and expiry', () => {
+    it('keeps access until the period end, then ends it', async () => {
+      const [subscription, customer] = [uniqueId('sub_'), uniqueId('cus_')];
+      const periodEnd = new Date(Date.now() + 1500).toISOString();
+      billing.subscriptions.set(subscription, { customerId: customer, status: 'active', cancelAtPeriodEnd: true, currentPeriodEnd: periodEnd });
+      const handle = subscriptionHandle('stripe', subscription);
+      await send([billingEvent('subscription.cancelled', { references: { subscription, customer }, facts: { current_period_end: periodEnd } })]);
+      const cancelling = await eventually(async () => {
+        const state = await handle.query(subscriptionStateQuery);
+        expect(state.status).toBe('cancelling');
+        return state;
+      });
+      expect(cancelling.nextAction).toEqual({ action: 'end access: the cancelled subscription reaches its period end', at: periodEnd });
+      expect((await store.get('stripe', customer))?.status ?? 'active').toBe('active');
+
+      const account = await eventually(async () => {
+        const found = await store.get('stripe', customer);
+        expect(found?.status).toBe('closed');
+        return found;
+      });
+      expect(Date.parse(account?.changedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(periodEnd));
+      expect((await handle.query(subscriptionStateQuery)).status).toBe('ended');
+      await keepHistory(handle, 'subscription-end-of-access');
+    });
+
+    it('a reactivation before the period end cancels the pending end of access', async () => {
+      const [subscription, customer] = [uniqueId('sub_'), uniqueId('cus_')];
+      const references = { subscription, customer };
+      const periodEnd = new Date(Date.now() + 1000).toISOString();
+      await send([
+        billingEvent('subscription.cancelled', { references, facts: { current_period_end: periodEnd } }),
+        billingEvent('subscription.reactivated', { references }),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 1800));
+      const state = await subscriptionHandle('stripe', subscription).query(subscriptionStateQuery);
+      expect(state.status).toBe('active');
+      expect(state.lastEvent?.outcome).toBe('reactivated: the pending end of access is cancelled');
+      expect(await store.get('stripe', customer)).toBeUndefined();
+    });
+
+    it('a late cancellation older than the reactivation changes nothing', async () => {
+      const [subscription, customer] = [uniqueId('sub_'), uniqueId('cus_')];
+      const references = { subscription, customer };
+      await send([
+        billingEvent('subscription.reactivated', { references }),
+        billingEvent('subscription.cancelled', { references, occurredAt: new Date(Date.now() - 60_000), facts: { current_period_end: new Date().toISOString() } }),
+      ]);
+      const state = await eventually(async () => {
+        const current = await subscriptionHandle('stripe', subscription).query(subscriptionStateQuery);
+        expect(current.eventsApplied).toBe(2);
+        return current;
+      });
+      expect(state.status).toBe('active');
+      expect(state.lastEvent?.outcome).toBe('ignored: older than the current state');
+    });
+
+    it('an expiry ends access at once, once the provider confirms it', async () => {
+      const [subscription, customer] = [uniqueId('sub_'), uniqueId('cus_')];
+      billing.subscriptions.set(subscription, { customerId: customer, status: 'expired' });
+      await send([billingEvent('subscription.expired', { references: { subscription } })]);
+      await eventually(async () => expect((await store.get('stripe', customer))?.status).toBe('closed'));
+      expect(billing.callsOf('getSubscription')).toContainEqual({ provider: 'stripe', subscriptionId: subscription });
+
+      // Not when the provider says the subscription still runs (a stale or wrong notification).
+      const [running, runningCustomer] = [uniqueId('sub_'), uniqueId('cus_')];
+      billing.subscriptions.set(running, { customerId: runningCustomer, status: 'active', currentPeriodEnd: new Date(Date.now() + 86_400_000).toISOString() });
+      await send([billingEvent('subscription.expired', { references: { subscription: running } })]);
+      const state = await eventually(async () => {
+        const current = await subscriptionHandle('stripe', running).query(subscriptionStateQuery);
+        expect(current.eventsApplied).toBe(1);
+        return current;
+      });
+      expect(state.lastEvent?.outcome).toMatch(/^ignored: stripe says the subscription is active until/);
+      expect(await store.get('stripe', runningCustomer)).toBeUndefined();
+    });
+  });
+
+  describe('long life', () => {
+    it('continues as new after its signal cap, carrying state, dedupe and a pending retry', async () => {
+      const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
+      const references = { subscription, customer, invoice };
+      const settings = { dunningScheduleMs: [4000], maxSignalsPerRun: 4 };
+      const handle = subscriptionHandle('stripe', subscription);
+      const failure = billingEvent('payment.failed', { references });
+      await send([billingEvent('subscription.renewed', { references, facts: { current_period_start: '2026-03-01' } }), failure], settings);
+      const before = await eventually(async () => {
+        const state = await handle.query(subscriptionStateQuery);
+        expect(state.eventsApplied).toBe(2);
+        return state;
+      });
+      const dueAt = before.dunning[0]?.dueAt;
+      expect(before.run).toBe(1);
+      expect(dueAt).toBeGreaterThan(Date.now());
+
+      // One at a time, each applied before the next, so every run takes exactly its cap of signals.
+      for (let applied = 3; applied <= 12; applied += 1) {
+        await send([billingEvent('subscription.resumed', { references })], settings);
+        await eventually(async () => expect((await handle.query(subscriptionStateQuery)).eventsApplied).toBe(applied));
+      }
+      await send([failure], settings); // a redelivery after several hand-overs: still known
+
+      const after = await eventually(async () => {
+        const state = await handle.query(subscriptionStateQuery);
+        expect(state.eventsApplied).toBe(12);
+        expect(state.duplicatesDropped).toBe(1);
+        return state;
+      });
+      expect(after.run).toBeGreaterThanOrEqual(3);
+      await eventually(async () => expect(await runsOf(client, handle.workflowId)).toHaveLength(after.run));
+      expect(after.usagePeriods).toEqual(['2026-03-01']);
+      expect(after.dunning).toEqual([expect.objectContaining({ key: invoice, stage: 'retry_scheduled', dueAt })]);
+
+      // The timer set in the first run fires in a later one, once.
+      await eventually(async () => expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toHaveLength(1), 10_000);
+      expect(Date.now()).toBeGreaterThanOrEqual(dueAt as number);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toHaveLength(1);
+      await keepHistory(handle, 'subscription-continued-run');
+    });
+  });
+
+  describe('resolver', () => {
+    it('finds the subscription of a payment event and forwards the event to it', async () => {
+      const [payment, subscription, customer, mandate] = [uniqueId('PM'), uniqueId('SB'), uniqueId('CU'), uniqueId('MD')];
+      billing.subjects.set(payment, { subscriptionId: subscription, customerId: customer, mandateId: mandate });
+      const failed = billingEvent('payment.failed', { provider: 'gocardless', references: { payment } });
+      const workflowIds = await send([failed]);
+      expect(workflowIds).toEqual([`gocardless:payment:${payment}`]);
+
+      const state = await eventually(async () => {
+        const current = await subscriptionHandle('gocardless', subscription).query(subscriptionStateQuery);
+        expect(current.eventsApplied).toBe(1);
+        return current;
+      });
+      expect(state.customerId).toBe(customer);
+      expect(state.dunning[0]).toMatchObject({ key: payment, paymentId: payment, stage: 'retry_scheduled' });
+      const resolver = client.workflow.getHandle(`gocardless:payment:${payment}`);
+      expect(await resolver.query(resolverStateQuery)).toEqual({ forwarded: [{ eventId: failed.id, to: `gocardless:subscription:${subscription}` }], dropped: [] });
+      // It ends once idle; the payment's next event starts a new one.
+      await eventually(async () => expect((await resolver.describe()).status.name).toBe('COMPLETED'), 20_000);
+      await keepHistory(resolver, 'payment-resolver');
+    });
+
+    it('drops a payment event that belongs to no subscription', async () => {
+      const payment = uniqueId('PM');
+      billing.subjects.set(payment, { mandateId: uniqueId('MD') });
+      const event = billingEvent('payment.succeeded', { provider: 'gocardless', references: { payment } });
+      await send([event]);
+      const resolver = client.workflow.getHandle(`gocardless:payment:${payment}`);
+      await eventually(async () => expect(await resolver.query(resolverStateQuery)).toEqual({ forwarded: [], dropped: [{ eventId: event.id, reason: 'belongs to no subscription' }] }));
+    });
+  });
+
+  describe('mandate workflow', () => {
+    it('suspends the account of a cancelled mandate (recorded for the replay test)', async () => {
+      const mandate = uniqueId('MD');
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
+      await keepHistory(client.workflow.getHandle(`gocardless:mandate:${mandate}`), 'mandate-suspended');
+    });
+  });
+
+  describe('account workflow', () => {
+    it('ends access when the account is closed, once', async () => {
+      const account = uniqueId('acct_');
+      const closed = billingEvent('account.closed', { provider: 'recurly', references: { account } });
+      const workflowIds = await send([closed, closed]);
+      expect(workflowIds).toEqual([`recurly:account:${account}`]);
+      await eventually(async () => expect((await store.get('recurly', account))?.status).toBe('closed'));
+      const handle = client.workflow.getHandle(`recurly:account:${account}`);
+      expect(await handle.query(accountStateQuery)).toMatchObject({ closed: true, eventsApplied: 1 });
+      await keepHistory(handle, 'account-closed');
+    });
+  });
+});

@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { inject } from 'vitest';
+
+/** Committed histories of real runs, replayed by `test/replay.test.ts` on every test run. */
+export const historiesDir = path.resolve(__dirname, '../../histories');
+
+/** Set to re-record: `BILLFLOW_RECORD_HISTORIES=1 npx vitest run test/workflows test/integration/subscription* test/integration/user-workflow*`. */
+export const recording = process.env.BILLFLOW_RECORD_HISTORIES === '1';
+
+/**
+ * Saves the history of the handle's current run as `test/histories/<name>.json` when recording;
+ * otherwise does nothing. Call it once the run has done what the test is about. The JSON is the
+ * Temporal CLI's (`temporal workflow show --output json`), the form the SDK's replayer reads
+ * (the SDK's own `historyToJSON` trips over its two protobufjs copies in this install).
+ */
+export async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (!recording) return;
+  const { runId } = await handle.describe();
+  const { stdout } = await promisify(execFile)(
+    inject('temporalCliPath'),
+    ['workflow', 'show', '--address', inject('temporalAddress'), '--namespace', inject('temporalNamespace'), '--workflow-id', handle.workflowId, '--run-id', runId, '--output', 'json'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  await mkdir(historiesDir, { recursive: true });
+  await writeFile(path.join(historiesDir, `${name}.json`), `${JSON.stringify(JSON.parse(stdout), anonymous, 2)}\n`);
+}
+
+/** Keeps the recording machine out of committed files: worker identities (pid@host) and stack traces. */
+function anonymous(key: string, value: unknown): unknown {
+  if (key === 'identity' && typeof value === 'string') return 'billflow-test-worker';
+  if (key === 'stackTrace' && typeof value === 'string') return '';
+  return value;
+}
+
+/** Every committed history, named by its file, decoded. */
+export async function committedHistories(): Promise<{ workflowId: string; history: History }[]> {
+  const files = (await readdir(historiesDir)).filter((file) => file.endsWith('.json')).sort();
+  return Promise.all(
+    files.map(async (file) => ({ workflowId: file.replace(/\.json$/, ''), history: historyFromCliJson(JSON.parse(await readFile(path.join(historiesDir, file), 'utf8'))) })),
+  );
+}
+
+/**
+ * Decodes a history in the CLI's JSON with the protobufjs copy `@temporalio/proto` itself uses.
+ * The SDK's `historyFromJSON` does the same with `@temporalio/common`'s copy, and npm installed
+ * one copy per package here (a protobufjs 7 sits at the top for gRPC): the two never agree that
+ * a type is a type. The replayer takes decoded histories as they are.
+ */
+function historyFromCliJson(json: unknown): History {
+  const protoModule = require.resolve('@temporalio/proto');
+  const { fromJson } = createRequire(protoModule)('protobufjs/ext/protojson') as { fromJson(type: unknown, json: unknown, options: object): History };
+  // The module as Node loads it: an `import * as` wrapper would hide the root's lookup methods.
+  const root = patchProtobufRoot(createRequire(__filename)(protoModule)) as unknown as { lookupType(name: string): unknown };
+  return fromJson(root.lookupType('temporal.api.history.v1.History'), json, { ignoreUnknownFields: true });
+}
