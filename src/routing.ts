@@ -1,4 +1,5 @@
 import { entityWorkflowId } from '../workflows/definitions';
+import type { MandateWorkflowInput } from '../workflows/mandate';
 import type { ResolverWorkflowInput } from '../workflows/resolver';
 import type { SubscriptionWorkflowInput } from '../workflows/subscription';
 import type { BillingEvent, BillingEventKind, ProviderName } from './events';
@@ -35,7 +36,8 @@ const paymentKinds = new Set<BillingEventKind>(['payment.failed', 'payment.succe
 export function routeEvent(event: BillingEvent, settings: WorkflowSettings = defaultWorkflowSettings): WorkflowRoute | undefined {
   const { provider, kind, references } = event;
   if (kind.startsWith('mandate.') && references.mandate) {
-    return { workflowType: 'mandateWorkflow', workflowId: workflowId(provider, 'mandate', references.mandate), args: [{ provider, mandateId: references.mandate }] };
+    const start: MandateWorkflowInput = { provider, mandateId: references.mandate, ...(settings.suspensionGraceMs > 0 ? { suspensionGraceMs: settings.suspensionGraceMs } : {}) };
+    return { workflowType: 'mandateWorkflow', workflowId: workflowId(provider, 'mandate', references.mandate), args: [start] };
   }
   if (kind.startsWith('subscription.') || paymentKinds.has(kind)) {
     if (references.subscription) {

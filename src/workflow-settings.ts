@@ -17,7 +17,11 @@ export interface WorkflowSettings {
   providerManagedDunning: ProviderName[];
   /** `BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED`. */
   cancelAtProviderWhenExhausted: boolean;
-  /** `BILLFLOW_SUSPENSION_GRACE` (ms). */
+  /**
+   * `BILLFLOW_SUSPENSION_GRACE` (ms): time between the decision to suspend (dunning exhausted, a
+   * mandate confirmed cancelled/failed/expired) and the suspension; a payment or the mandate's
+   * return within it means no suspension at all.
+   */
   suspensionGraceMs: number;
   /** `BILLFLOW_MAX_SIGNALS_PER_RUN`: signals a workflow run takes before continuing as new. */
   maxSignalsPerRun: number;

@@ -12,6 +12,8 @@ export interface MandateSnapshot {
   /** occurredAt of the event that last changed `access`: older events never undo it. */
   accessChangedAt?: string;
   lastEvent?: { id: string; type: string; occurredAt: string; outcome: string };
+  /** A confirmed cancellation waiting out the grace period: suspended at `dueAt` (epoch ms) unless the mandate comes back. */
+  pendingSuspension?: { dueAt: number; event: BillingEvent };
   eventsApplied: number;
   duplicatesDropped: number;
 }
@@ -46,6 +48,26 @@ export class MandateState {
   changeAccess(access: AccountAccess, event: BillingEvent): void {
     this.state.access = access;
     this.state.accessChangedAt = event.occurredAt;
+  }
+
+  get pendingSuspension(): MandateSnapshot['pendingSuspension'] {
+    return this.state.pendingSuspension;
+  }
+
+  scheduleSuspension(dueAt: number, event: BillingEvent): void {
+    this.state.pendingSuspension = { dueAt, event };
+    this.state.accessChangedAt = event.occurredAt;
+  }
+
+  /** The pending suspension is dropped; `event` (a reinstatement) becomes the newest state. */
+  cancelSuspension(event?: BillingEvent): void {
+    delete this.state.pendingSuspension;
+    if (event) this.state.accessChangedAt = event.occurredAt;
+  }
+
+  /** What became of an event applied earlier, once its grace period is over. */
+  recordLaterOutcome(event: BillingEvent, outcome: string): void {
+    this.state.lastEvent = { id: event.id, type: event.type, occurredAt: event.occurredAt, outcome };
   }
 
   recordOutcome(event: BillingEvent, outcome: string): void {

@@ -6,6 +6,7 @@ import {
   continueAsNew,
   defineQuery,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -20,6 +21,8 @@ import { MandateState, type MandateSnapshot } from './mandate-state';
 export interface MandateWorkflowInput {
   provider: ProviderName;
   mandateId: string;
+  /** Time between a confirmed cancellation and the suspension (ms); at once when absent or 0. */
+  suspensionGraceMs?: number;
   /** Set only by continue-as-new: the previous run's state and inbox. */
   carried?: { mandate: MandateSnapshot; inbox: InboxCarry };
 }
@@ -47,11 +50,20 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
   setHandler(mandateStateQuery, () => mandate.snapshot(mandate.snapshot().duplicatesDropped + inbox.duplicatesDropped));
   describe(mandate);
 
+  const graceMs = input.suspensionGraceMs ?? 0;
   while (!inbox.shouldContinueAsNew()) {
-    await condition(() => inbox.hasPending() || inbox.shouldContinueAsNew());
+    const pending = mandate.pendingSuspension;
+    if (pending && pending.dueAt <= Date.now()) {
+      await suspendAfterGrace(pending.event, mandate);
+      describe(mandate);
+      continue;
+    }
+    const ready = () => inbox.hasPending() || inbox.shouldContinueAsNew();
+    if (pending) await condition(ready, pending.dueAt - Date.now());
+    else await condition(ready);
     const event = inbox.take();
     if (event) {
-      await apply(event, mandate);
+      await apply(event, mandate, graceMs);
       describe(mandate);
     }
   }
@@ -61,7 +73,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
   await continueAsNew<typeof mandateWorkflow>({ ...input, carried: { mandate: snapshot, inbox: inbox.carry() } });
 }
 
-async function apply(event: BillingEvent, mandate: MandateState): Promise<void> {
+async function apply(event: BillingEvent, mandate: MandateState, graceMs: number): Promise<void> {
   if (mandate.isStale(event)) {
     mandate.recordOutcome(event, 'ignored: older than the current state');
     return;
@@ -70,19 +82,30 @@ async function apply(event: BillingEvent, mandate: MandateState): Promise<void> 
     case 'mandate.cancelled':
     case 'mandate.failed':
     case 'mandate.expired':
-      return suspendIfConfirmed(event, mandate);
+      return suspendIfConfirmed(event, mandate, graceMs);
     case 'mandate.reinstated':
       return reinstateIfConfirmed(event, mandate);
+    case 'mandate.replaced':
+      // Workflows that recorded a replacement before this branch existed replay it as recorded.
+      if (patched('mandate-replacement-reinstates')) return reinstateOnReplacement(event, mandate);
+      mandate.recordOutcome(event, 'recorded');
+      return;
     default:
       mandate.recordOutcome(event, 'recorded');
   }
 }
 
-async function suspendIfConfirmed(event: BillingEvent, mandate: MandateState): Promise<void> {
+async function suspendIfConfirmed(event: BillingEvent, mandate: MandateState, graceMs: number): Promise<void> {
   // Webhooks arrive late and out of order: ask the provider before doing anything destructive.
   const current = await confirmMandate(event, mandate);
   if (!current || !unusableStatuses.has(current.status)) {
     mandate.recordOutcome(event, `not suspended: mandate is ${current?.status ?? 'unknown'} at the provider`);
+    return;
+  }
+  if (graceMs > 0 && mandate.access === 'active') {
+    const dueAt = mandate.pendingSuspension?.dueAt ?? Date.now() + graceMs;
+    if (!mandate.pendingSuspension) mandate.scheduleSuspension(dueAt, event);
+    mandate.recordOutcome(event, `suspension scheduled at ${new Date(dueAt).toISOString()}, after the grace period`);
     return;
   }
   await suspendAccount({ provider: event.provider, customerId: current.customerId, reason: event.type, eventId: event.id });
@@ -96,9 +119,49 @@ async function reinstateIfConfirmed(event: BillingEvent, mandate: MandateState):
     mandate.recordOutcome(event, `not reinstated: mandate is ${current?.status ?? 'unknown'} at the provider`);
     return;
   }
+  if (mandate.pendingSuspension && mandate.access === 'active') {
+    mandate.cancelSuspension(event);
+    mandate.recordOutcome(event, 'pending suspension cancelled: the mandate is back');
+    return;
+  }
   await reinstateAccount({ provider: event.provider, customerId: current.customerId, reason: event.type, eventId: event.id });
   mandate.changeAccess('active', event);
   mandate.recordOutcome(event, 'account reinstated');
+}
+
+/** The grace period is over: suspends if the provider still says the mandate is unusable. */
+async function suspendAfterGrace(event: BillingEvent, mandate: MandateState): Promise<void> {
+  mandate.cancelSuspension();
+  const current = await confirmMandate(event, mandate);
+  if (!current || !unusableStatuses.has(current.status)) {
+    mandate.recordLaterOutcome(event, `not suspended after the grace period: mandate is ${current?.status ?? 'unknown'} at the provider`);
+    return;
+  }
+  await suspendAccount({ provider: event.provider, customerId: current.customerId, reason: event.type, eventId: event.id });
+  mandate.changeAccess('suspended', event);
+  mandate.recordLaterOutcome(event, 'account suspended after the grace period');
+}
+
+/** A replacement mandate (GoCardless `new_mandate`) that can be charged brings the account back. */
+async function reinstateOnReplacement(event: BillingEvent, mandate: MandateState): Promise<void> {
+  const replacement = typeof event.facts.new_mandate === 'string' ? event.facts.new_mandate : undefined;
+  if (mandate.pendingSuspension && mandate.access === 'active') {
+    mandate.cancelSuspension(event);
+    mandate.recordOutcome(event, `pending suspension cancelled: replaced by mandate ${replacement ?? '(unnamed)'}`);
+    return;
+  }
+  if (mandate.access !== 'suspended' || replacement === undefined) {
+    mandate.recordOutcome(event, 'recorded');
+    return;
+  }
+  const current = await confirmMandate({ ...event, references: { ...event.references, mandate: replacement } }, mandate);
+  if (!current || unusableStatuses.has(current.status)) {
+    mandate.recordOutcome(event, `not reinstated: replacement mandate ${replacement} is ${current?.status ?? 'unknown'} at the provider`);
+    return;
+  }
+  await reinstateAccount({ provider: event.provider, customerId: current.customerId, reason: event.type, eventId: event.id });
+  mandate.changeAccess('active', event);
+  mandate.recordOutcome(event, `account reinstated: replaced by mandate ${replacement}`);
 }
 
 async function confirmMandate(event: BillingEvent, mandate: MandateState) {
@@ -126,7 +189,8 @@ function describe(mandate: MandateState): void {
     ...(snapshot.customerId ? [{ key: billingCustomerKey, value: snapshot.customerId }] : []),
   ]);
   const last = snapshot.lastEvent ? `\n\nLast event: ${snapshot.lastEvent.type} (${snapshot.lastEvent.id}) → ${snapshot.lastEvent.outcome}` : '';
+  const pending = snapshot.pendingSuspension ? `\n\nNext: suspend the account at ${new Date(snapshot.pendingSuspension.dueAt).toISOString()} unless the mandate comes back` : '';
   setCurrentDetails(
-    `**${snapshot.provider} mandate ${snapshot.mandateId}** — customer ${snapshot.customerId ?? 'not yet known'}, account **${snapshot.access}**${last}`,
+    `**${snapshot.provider} mandate ${snapshot.mandateId}** — customer ${snapshot.customerId ?? 'not yet known'}, account **${snapshot.access}**${last}${pending}`,
   );
 }

@@ -6,6 +6,7 @@ import { openDatabase, type Database } from '../../activities/database';
 import { createForwardingActivities } from '../../activities/forwarding';
 import type { WorkflowSettings } from '../../src/workflow-settings';
 import { accountStateQuery } from '../../workflows/account';
+import { mandateStateQuery } from '../../workflows/mandate';
 import { resolverStateQuery } from '../../workflows/resolver';
 import { subscriptionStateQuery } from '../../workflows/subscription';
 import { eventually } from '../support/eventually';
@@ -21,9 +22,12 @@ import { keepHistory } from './support/histories';
 
 const fast: Partial<WorkflowSettings> = { dunningScheduleMs: [300, 300, 300] };
 
-/** The mandate workflow's confirmation: every mandate is cancelled, its customer named after it. */
+/** Mandate statuses the mandate workflow's confirmation answers; any other mandate is cancelled. */
+const mandateStatuses = new Map<string, string>();
+
+/** The mandate workflow's confirmation; each mandate's customer is named after the mandate, `CU-<id>`. */
 async function getGoCardlessMandate(mandateId: string) {
-  return { id: mandateId, status: 'cancelled', customerId: `CU-${mandateId}` };
+  return { id: mandateId, status: mandateStatuses.get(mandateId) ?? 'cancelled', customerId: `CU-${mandateId.replace(/-NEW$/, '')}` };
 }
 
 describe('subscription workflow', () => {
@@ -366,11 +370,48 @@ describe('subscription workflow', () => {
   });
 
   describe('mandate workflow', () => {
-    it('suspends the account of a cancelled mandate (recorded for the replay test)', async () => {
+    it('suspends the account of a cancelled mandate at once without a grace period', async () => {
       const mandate = uniqueId('MD');
       await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
       await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
       await keepHistory(client.workflow.getHandle(`gocardless:mandate:${mandate}`), 'mandate-suspended');
+    });
+
+    it('waits out the grace period before suspending, and not at all when the mandate comes back in time', async () => {
+      const [late, back] = [uniqueId('MD'), uniqueId('MD')];
+      const grace = { suspensionGraceMs: 800 };
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate: late } })], grace);
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate: back } })], grace);
+      const lateHandle = client.workflow.getHandle(`gocardless:mandate:${late}`);
+      const pending = await eventually(async () => {
+        const state = await lateHandle.query(mandateStateQuery);
+        expect(state.pendingSuspension).toBeDefined();
+        return state;
+      });
+      expect(pending.access).toBe('active');
+      expect(await store.get('gocardless', `CU-${late}`)).toBeUndefined();
+
+      mandateStatuses.set(back, 'active');
+      await send([billingEvent('mandate.reinstated', { provider: 'gocardless', references: { mandate: back } })], grace);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${late}`))?.status).toBe('suspended'));
+      expect((await lateHandle.query(mandateStateQuery)).lastEvent?.outcome).toBe('account suspended after the grace period');
+      const backState = await client.workflow.getHandle(`gocardless:mandate:${back}`).query(mandateStateQuery);
+      expect(backState.lastEvent?.outcome).toBe('pending suspension cancelled: the mandate is back');
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(await store.get('gocardless', `CU-${back}`)).toBeUndefined();
+      await keepHistory(lateHandle, 'mandate-suspended-after-grace');
+    });
+
+    it('reinstates the account when the mandate is replaced by one that can be charged', async () => {
+      const mandate = uniqueId('MD');
+      mandateStatuses.set(`${mandate}-NEW`, 'active');
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
+      await send([billingEvent('mandate.replaced', { provider: 'gocardless', references: { mandate }, facts: { new_mandate: `${mandate}-NEW` } })]);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('active'));
+      const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
+      expect((await handle.query(mandateStateQuery)).lastEvent?.outcome).toBe(`account reinstated: replaced by mandate ${mandate}-NEW`);
+      await keepHistory(handle, 'mandate-replaced-reinstated');
     });
   });
 
