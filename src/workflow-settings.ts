@@ -13,7 +13,11 @@ import type { ProviderName } from './events';
 export interface WorkflowSettings {
   /** Delays before each retry of a failed payment (ms): `BILLFLOW_DUNNING_SCHEDULE`. */
   dunningScheduleMs: number[];
-  /** Providers whose own dunning billflow leaves alone: `BILLFLOW_PROVIDER_MANAGED_DUNNING`. */
+  /**
+   * Providers whose own dunning billflow leaves alone: `BILLFLOW_PROVIDER_MANAGED_DUNNING`. CCBill
+   * has no retry API; Recurly runs a dunning campaign on every site and its JSON notifications do
+   * not say whether it will retry. Stripe, GoCardless and BillForward say so in each failure.
+   */
   providerManagedDunning: ProviderName[];
   /** `BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED`. */
   cancelAtProviderWhenExhausted: boolean;
@@ -50,7 +54,7 @@ export const workflowSettingsEnvironment = {
     .default('3 days,5 days,7 days')
     .transform(commaList)
     .pipe(z.array(duration).min(1, 'needs at least one delay')),
-  BILLFLOW_PROVIDER_MANAGED_DUNNING: z.string().default('ccbill').transform(commaList).pipe(z.array(z.enum(providerNames))),
+  BILLFLOW_PROVIDER_MANAGED_DUNNING: z.string().default('ccbill,recurly').transform(commaList).pipe(z.array(z.enum(providerNames))),
   BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED: z.stringbool().default(false),
   BILLFLOW_SUSPENSION_GRACE: z.string().default('0').pipe(duration),
   BILLFLOW_MAX_SIGNALS_PER_RUN: z.coerce.number().int().min(1).max(9000).default(maxSignalsPerRun),
@@ -70,7 +74,7 @@ export function toWorkflowSettings(env: WorkflowSettingsEnvironment): WorkflowSe
 
 export const defaultWorkflowSettings: WorkflowSettings = {
   ...defaultSubscriptionPolicy,
-  providerManagedDunning: ['ccbill'],
+  providerManagedDunning: ['ccbill', 'recurly'],
   maxSignalsPerRun,
 };
 

@@ -41,9 +41,13 @@ export async function paymentResolverWorkflow(input: ResolverWorkflowInput): Pro
   setHandler(resolverStateQuery, () => view);
   const subjects = new Map<string, Subject | undefined>();
 
-  // Waits a little after the last event, so a burst about one payment is forwarded by one run.
-  while (await condition(() => inbox.hasPending(), idleBeforeEnd)) {
-    const event = inbox.take() as BillingEvent;
+  for (;;) {
+    // Waits a little after the last event, so a burst about one payment is forwarded by one run.
+    // Takes whatever is queued even when the wait timed out: a signal delivered together with
+    // the timer must not be left behind by a run that ends.
+    await condition(() => inbox.hasPending(), idleBeforeEnd);
+    const event = inbox.take();
+    if (!event) break;
     setCurrentDetails(`Resolving ${event.type} (${event.id}) of ${input.provider} payment ${event.references.payment ?? event.references.invoice}`);
     const subject = await resolve(event, subjects);
     if (!subject?.subscriptionId) {

@@ -31,11 +31,12 @@ describe('routing of billing events to workflows', () => {
     expect(routeEvent(billingEvent('subscription.renewed', { provider: 'recurly', references: { account: 'acct' } }))).toBeUndefined();
   });
 
-  it('marks CCBill (and the configured providers) as running their own dunning', () => {
+  it('marks CCBill and Recurly (or the configured providers) as running their own dunning', () => {
     const ccbill = routeEvent(billingEvent('payment.failed', { provider: 'ccbill', references: { subscription: '0101' } }));
     expect(ccbill?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
-    const settings = { ...defaultWorkflowSettings, providerManagedDunning: ['recurly' as const] };
-    expect(routeEvent(billingEvent('payment.failed', { provider: 'recurly', references: { subscription: 'u1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
+    expect(routeEvent(billingEvent('payment.failed', { provider: 'recurly', references: { subscription: 'u1' } }))?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
+    const settings = { ...defaultWorkflowSettings, providerManagedDunning: ['stripe' as const] };
+    expect(routeEvent(billingEvent('payment.failed', { provider: 'stripe', references: { subscription: 'u1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
     expect(routeEvent(billingEvent('payment.failed', { provider: 'ccbill', references: { subscription: 'u1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: false } });
   });
 
@@ -69,10 +70,10 @@ describe('routing of billing events to workflows', () => {
 });
 
 describe('workflow settings from the environment', () => {
-  it('defaults to retries after 3, 5 and 7 days, CCBill managing its own dunning', () => {
+  it('defaults to retries after 3, 5 and 7 days, CCBill and Recurly managing their own dunning', () => {
     expect(loadConfig({}).workflows).toEqual({
       dunningScheduleMs: [3 * day, 5 * day, 7 * day],
-      providerManagedDunning: ['ccbill'],
+      providerManagedDunning: ['ccbill', 'recurly'],
       cancelAtProviderWhenExhausted: false,
       suspensionGraceMs: 0,
       maxSignalsPerRun: 2000,
