@@ -2,7 +2,7 @@ import { Argument, Command } from 'commander';
 import type { Config } from '../config';
 import type { BillingEvent } from '../events';
 import { findProvider } from '../providers';
-import { routeEvent } from '../routing';
+import { routeEvents } from '../routing';
 import { webhookTemplates } from './webhooks';
 import type { BuiltWebhook, SandboxControl, TriggerReferences } from './webhooks/types';
 
@@ -71,7 +71,8 @@ export async function trigger(providerName: string, event: string, options: Trig
   const url = webhookUrl(options.url ?? `http://localhost:${config.port}`, providerName, webhook);
   const events = parsedAsTheReceiverWould(providerName, webhook);
   const eventIds = events.map((parsed) => parsed.id);
-  const workflowIds = [...new Set(events.flatMap((parsed) => routeEvent(parsed)?.workflowId ?? []))];
+  // The receiver's routing with the same settings: billflow's workflows and the user's own routes.
+  const workflowIds = [...new Set(events.flatMap((parsed) => routeEvents(parsed, { settings: config.workflows }).map((route) => route.workflowId)))];
 
   if (options.dryRun) {
     print(`POST ${url}`);
