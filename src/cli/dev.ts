@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
+import { AccountStore } from '../../activities/account-store';
+import { openDatabase } from '../../activities/database';
 import { startReceiver } from '../run/receiver';
 import { startWorkerProcess, workerMetricsAddress } from '../run/worker';
 import { sandboxProviderSettings, startProviderSandbox } from '../sandbox/server';
@@ -56,9 +58,14 @@ export async function runDev(config: Config, logger: Logger): Promise<void> {
       config.workerMetricsPort = (await isPortFree(config.host, defaultWorkerMetricsPort)) ? defaultWorkerMetricsPort : 0;
       if (config.workerMetricsPort === 0) logger.warn(`port ${defaultWorkerMetricsPort} is taken: worker metrics are off (set WORKER_METRICS_PORT)`);
     }
-    const worker = await startWorkerProcess(config, logger);
+    // One store for both: the embedded database takes a single handle, and /accounts reads the
+    // worker's effects.
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    stops.push(() => database.close());
+    const store = new AccountStore(database);
+    const worker = await startWorkerProcess(config, logger, { store });
     stops.push(() => worker.close());
-    const receiver = await startReceiver(config, logger);
+    const receiver = await startReceiver(config, logger, { accounts: store });
     stops.push(() => receiver.close());
 
     printWelcome(config, receiver.url, temporal?.uiUrl, sandboxUrl);

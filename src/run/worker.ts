@@ -23,9 +23,6 @@ export interface WorkerProcessOptions {
 
 /** Opens the account store and runs billflow's worker on the configured task queue. */
 export async function startWorkerProcess(config: Config, logger: Logger, options: WorkerProcessOptions = {}): Promise<RunningWorker> {
-  if (!config.gocardless.accessToken) {
-    throw new Error('GOCARDLESS_ACCESS_TOKEN is not set: the worker cannot confirm mandates with GoCardless.');
-  }
   let store = options.store;
   let database: Database | undefined;
   if (!store) {

@@ -21,7 +21,10 @@ import { eventually } from '../support/eventually';
 
 /** Debian's chromium (`apt-get install chromium`, done by .ci/run): never a browser downloaded by playwright. */
 const chromiumPath = '/usr/bin/chromium';
-const screenshotPath = path.resolve(__dirname, '../../docs/web-ui.png');
+// The README's picture is refreshed only on request; ordinary runs write to the temp dir.
+const screenshotPath = process.env.BILLFLOW_UPDATE_SCREENSHOT
+  ? path.resolve(__dirname, '../../docs/web-ui.png')
+  : path.join(tmpdir(), 'billflow-web-ui.png');
 const secret = 'web-ui-test-secret';
 const silent = pino({ level: 'silent' });
 const hasChromium = existsSync(chromiumPath);
