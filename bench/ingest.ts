@@ -63,7 +63,7 @@ export async function ingest(options: IngestOptions, providers: readonly Provide
   const temporal = await startTemporal();
   const sandbox = await startProviderSandbox();
   const taskQueue = uniqueTaskQueue('bench-ingest');
-  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data') });
+  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });
   const profileDir = path.join(scratch.dir, 'profiles');
   const receiver = await startReceiverChild(env, path.join(scratch.dir, 'receiver.log'), options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const client = await connectClient(temporal.address);
@@ -109,14 +109,15 @@ export async function ingest(options: IngestOptions, providers: readonly Provide
     progress(`receiver process CPU: ${round(receiverCpuPerWebhook, 2)} ms per webhook`);
     if (options.cpuProf) progress(`receiver CPU profiles in ${profileDir} (kept)`);
     const figure = `receiver ${round(receiverRate)}/s (p50 ${round(median(receiverAll.latencies), 1)} ms, p99 ${round(percentile(receiverAll.latencies, 99), 1)} ms) vs raw client ${round(rawRate)}/s (p50 ${round(median(rawAll.latencies), 1)} ms, p99 ${round(percentile(rawAll.latencies, 99), 1)} ms)`;
-    const summary = `ingest: ${figure}, ${options.concurrency} in flight, ${first.providers.length} providers → ratio ${formatRatio(ratio)} (target ≥ ${target}: ${verdict(met)})${receiverAll.failed ? `; ${receiverAll.failed} not accepted ${JSON.stringify(receiverAll.failures)}` : ''}`;
+    const logged = options.logLevel === 'info' ? '' : `, receiver LOG_LEVEL=${options.logLevel}`;
+    const summary = `ingest: ${figure}, ${options.concurrency} in flight, ${first.providers.length} providers${logged} → ratio ${formatRatio(ratio)} (target ≥ ${target}: ${verdict(met)})${receiverAll.failed ? `; ${receiverAll.failed} not accepted ${JSON.stringify(receiverAll.failures)}` : ''}`;
     return {
       name: 'ingest',
       summary,
       rows: [
         {
           what: `Ingest: signed webhooks (${first.providers.join(', ')}) → receiver vs raw client signal-with-start, ${options.concurrency} in flight`,
-          command: `npm run bench -- ingest${options.full ? ' --full' : ''}`,
+          command: `npm run bench -- ingest${options.full ? ' --full' : ''}${logged ? ` --log-level ${options.logLevel}` : ''}`,
           figure,
           ratio,
           target: `≥ ${target}`,

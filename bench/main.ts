@@ -1,4 +1,4 @@
-// `npm run bench [-- [--full] [--cpu-prof] [ingest|verify-parse|worker|scale …]]`: every benchmark (or
+// `npm run bench [-- [--full] [--cpu-prof] [--log-level warn] [ingest|verify-parse|worker|scale …]]`: every benchmark (or
 // the ones named), each printing its summary line, then the table of figures. Each file also runs alone
 // with its own sizes, e.g. `npx tsx bench/ingest.ts --webhooks 5000 --concurrency 64`.
 import { parseArgs } from 'node:util';
@@ -18,14 +18,14 @@ const benchmarks: Record<string, (argv: string[]) => Promise<BenchResult>> = {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
-    options: { full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' } },
+    options: { full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, 'log-level': { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   const unknown = positionals.filter((name) => !(name in benchmarks));
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(benchmarks).join(', ')}`);
   const names = positionals.length > 0 ? positionals : Object.keys(benchmarks);
-  const argv = [...(values.full ? ['--full'] : []), ...(values['cpu-prof'] ? ['--cpu-prof'] : [])];
+  const argv = [...(values.full ? ['--full'] : []), ...(values['cpu-prof'] ? ['--cpu-prof'] : []), ...(values['log-level'] ? ['--log-level', values['log-level']] : [])];
   process.stderr.write(`billflow benchmarks (${values.full ? 'full' : 'quick'} sizes) on ${machine()}; ratios are against a baseline measured in the same run\n`);
   const results: BenchResult[] = [];
   for (const name of names) {

@@ -127,7 +127,7 @@ export async function scale(options: ScaleOptions): Promise<BenchResult> {
   const temporal = await startTemporal();
   const sandbox = await startProviderSandbox();
   const taskQueue = uniqueTaskQueue('bench-scale');
-  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data') });
+  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });
   const worker = await startWorkerChild(env, path.join(scratch.dir, 'worker.log'), { metrics: true });
   const receiver = await startReceiverChild(env, path.join(scratch.dir, 'receiver.log'));
   const client = await connectClient(temporal.address);

@@ -57,7 +57,7 @@ export async function workerKeepsUp(options: WorkerOptions): Promise<BenchResult
   const temporal = await startTemporal();
   const sandbox = await startProviderSandbox();
   const taskQueue = uniqueTaskQueue('bench-worker');
-  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data') });
+  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });
   const profileDir = path.join(scratch.dir, 'profiles');
   const nodeFlags = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const worker = await startWorkerChild(env, path.join(scratch.dir, 'worker.log'), { metrics: true, nodeFlags });

@@ -16,7 +16,8 @@ const options = readOptions(process.argv.slice(2), {
 });
 
 async function main(): Promise<void> {
-  const log = (line: string) => process.stderr.write(`  · ${line}\n`);
+  const started = Date.now();
+  const log = (line: string) => process.stderr.write(`  · [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
   const report = await runChaos({
     webhooks: options.webhooks,
     duplicateShare: 0.1,

@@ -22,10 +22,10 @@ import {
   type WorkerChild,
 } from '../bench/lib/stack';
 import { seededRandom } from '../bench/lib/webhooks';
-import { mapLimit, queryState, workerQuiet } from '../bench/lib/workflows';
+import { workerQuiet } from '../bench/lib/workflows';
 import { fuzzReceiver, type FuzzReport } from './fuzz';
 import { buildScenario, seedSandbox, type Scenario } from './scenario';
-import { observe, verify, type Verdict } from './verify';
+import { observe, unfinished, verify, type Observed, type Verdict } from './verify';
 
 export interface ChaosOptions {
   webhooks: number;
@@ -56,6 +56,9 @@ export interface ChaosReport {
   passed: boolean;
 }
 
+/** The workflows' activities' start-to-close timeout: how long a task lost with a killed worker waits. */
+const activityTimeoutMs = 32_000;
+
 interface Fault {
   /** Share of deliveries answered 2xx when it strikes. */
   at: number;
@@ -79,7 +82,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const scratch = await scratchDirectory('chaos');
   const dbFile = path.join(scratch.dir, 'temporal.db');
   const port = await getFreePort();
-  let temporal: DevServer = await startTemporal({ dbFile, port, cliPath: options.cliPath });
+  // WAL with synchronous=NORMAL: a commit survives the server's SIGKILL (it is in the OS's hands), just
+  // not a power cut; the default rollback journal fsyncs so often that a loaded machine times it out.
+  const sqlitePragmas = ['journal_mode=wal', 'synchronous=normal'];
+  const temporalLog = path.join(scratch.dir, 'temporal.log');
+  let temporal: DevServer = await startTemporal({ dbFile, port, cliPath: options.cliPath, logFile: temporalLog, sqlitePragmas });
   const sandbox = await startProviderSandbox();
   const taskQueue = uniqueTaskQueue('chaos');
   const dataDir = path.join(scratch.dir, 'data');
@@ -111,7 +118,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const logs = (name: string) => path.join(scratch.dir, `${name}.log`);
   let workerStarts = 0;
   const startWorker = () => startWorkerChild(env, logs(`worker-${++workerStarts}`), { metrics: true });
-  let worker: WorkerChild = await startWorker();
+  const [firstWorker, firstReceiver] = await Promise.all([startWorker(), startReceiverChild(env, logs('receiver'))]);
+  let worker: WorkerChild = firstWorker;
   let unexpectedWorkerExits = 0;
   let expectingExit = false;
   const watch = (child: WorkerChild) =>
@@ -122,12 +130,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     });
   watch(worker);
-  let receiver: ReceiverChild | undefined = await startReceiverChild(env, logs('receiver'));
+  let receiver: ReceiverChild | undefined = firstReceiver;
   const agent = keepAliveAgent(options.concurrency);
   const faults: string[] = [];
   let sender: SenderStats | undefined;
   let fuzz: FuzzReport | undefined;
   const client = await connectClient(temporal.address);
+  let keep = true;
   try {
     const plan = faultPlan(options.workerKills, options.temporalKills);
     let accepted = 0;
@@ -150,6 +159,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
     });
     let sendingDone = false;
+    let lastWorkerKillAt = 0;
     void sending.finally(() => (sendingDone = true));
 
     for (const fault of plan) {
@@ -171,36 +181,41 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await gone;
         await delay(1000);
         const down = Date.now();
-        temporal = await startTemporal({ dbFile, port, cliPath: options.cliPath });
+        temporal = await startTemporal({ dbFile, port, cliPath: options.cliPath, logFile: temporalLog, sqlitePragmas });
         faults.push(`Temporal dev server SIGKILLed at ${when}, answering again after ${((Date.now() - down) / 1000).toFixed(1)} s (${((Date.now() - down) / 1000 + 1).toFixed(1)} s down)`);
       }
       log(faults.at(-1) as string);
+      if (fault.target === 'worker') lastWorkerKillAt = Date.now();
     }
     const sent = await sending;
     sender = sent.stats;
     log(`sender: ${describeSender(sender)}`);
 
-    // Drain: wait for the worker to go quiet, then for every workflow to have applied its events
-    // (activities cut off by a kill are retried only once their 30 s timeout passes).
-    const pending = new Set(scenario.expected.keys());
-    while (pending.size > 0 && Date.now() < deadline - 30_000) {
-      await workerQuiet(worker.metricsUrl as string, 2000, Math.min(30_000, deadline - Date.now()));
-      await mapLimit([...pending], 8, async (id) => {
-        const entry = scenario.expected.get(id);
-        try {
-          const state = await queryState(client, entry?.workflowType ?? '', id);
-          const dunningOpen = Array.isArray(state.dunning) && state.dunning.length > 0;
-          if ((state.eventsApplied ?? 0) >= (entry?.eventIds.size ?? 0) && !dunningOpen) pending.delete(id);
-        } catch {
-          // Not answering yet (its task is still with a dead worker): ask again next round.
-        }
-      });
-      if (pending.size > 0) log(`draining: ${pending.size} workflows still applying`);
+    // The forgeries go to a receiver of their own (own task queue) while the workflows drain.
+    const fuzzing =
+      options.fuzzRequests > 0
+        ? fuzzReceiver({ temporalAddress: temporal.address, sandbox, requests: options.fuzzRequests, concurrency: options.concurrency, logFile: logs('fuzz-receiver'), seed: options.seed, log }).then(
+            (report) => ({ report }),
+            (error: unknown) => ({ error }),
+          )
+        : undefined;
+    // Drain. An activity cut off by a worker kill is retried once its 30 s start-to-close timeout has
+    // passed: wait for that, then for the worker to go quiet, then read every workflow once; read again
+    // only those not finished yet.
+    const sinceWorkerKill = Date.now() - lastWorkerKillAt;
+    if (sinceWorkerKill < activityTimeoutMs) await delay(Math.min(activityTimeoutMs - sinceWorkerKill, Math.max(0, deadline - Date.now() - 60_000)));
+    const observed: Observed = { facts: new Map(), states: new Map() };
+    let pending: string[] = [...scenario.expected.keys()];
+    for (let round = 1; pending.length > 0 && Date.now() < deadline - 30_000; round += 1) {
+      await workerQuiet(worker.metricsUrl as string, 3000, Math.max(1000, Math.min(60_000, deadline - Date.now() - 30_000)));
+      log(`reading ${pending.length} workflows (state and every run's history), round ${round}`);
+      await observe(client, scenario, observed, pending);
+      pending = unfinished(scenario, observed);
+      if (pending.length > 0) log(`draining: ${pending.length} workflows still applying, e.g. ${pending.slice(0, 3).join(', ')}`);
     }
 
     await receiver.child.stop();
     receiver = undefined;
-    const observed = await observe(client, scenario, log);
     expectingExit = true;
     await worker.child.stop();
     const database = await openDatabase({ dataDir });
@@ -211,9 +226,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     } finally {
       await database.close();
     }
-    if (pending.size > 0) verdict.problems.unshift(`${pending.size} workflows had not applied every event by the time limit`);
+    if (pending.length > 0) verdict.problems.unshift(`${pending.length} workflows had not applied every event by the time limit`);
 
-    if (options.fuzzRequests > 0) fuzz = await fuzzReceiver({ temporalAddress: temporal.address, sandbox, requests: options.fuzzRequests, concurrency: options.concurrency, logFile: logs('fuzz-receiver'), seed: options.seed, log });
+    const fuzzed = await fuzzing;
+    if (fuzzed && 'error' in fuzzed) throw fuzzed.error;
+    fuzz = fuzzed?.report;
 
     const counts =
       `sent ${sender.webhooks} (${sender.attempts} requests), 2xx ${sender.ok}, 503 ${sender.status503}, other ${Object.values(sender.otherStatus).reduce((a, b) => a + b, 0)}, ` +
@@ -226,6 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       unexpectedWorkerExits === 0 &&
       faults.length === options.workerKills + options.temporalKills &&
       (fuzz === undefined || fuzz.passed);
+    keep = !passed;
     return { sender, verdict, fuzz, faults, unexpectedWorkerExits, elapsedMs: Date.now() - started, counts, passed };
   } finally {
     agent.destroy();
@@ -235,6 +253,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await client.connection.close().catch(() => undefined);
     await sandbox.close();
     await temporal.stop();
-    await scratch.remove();
+    if (keep) log(`logs and state kept in ${scratch.dir}`);
+    else await scratch.remove();
   }
 }

@@ -47,18 +47,30 @@ export interface Observed {
   states: Map<string, EntityState>;
 }
 
-/** Every workflow's state (its query: the worker must be up) and every run of its history. */
-export async function observe(client: Client, scenario: Scenario, note: (line: string) => void = () => undefined): Promise<Observed> {
-  const ids = [...scenario.expected.keys()];
-  note(`reading ${ids.length} workflows (state and every run's history)`);
-  const facts = new Map<string, ChainFacts>();
-  const states = new Map<string, EntityState>();
-  await mapLimit(ids, 8, async (id) => {
+/**
+ * The workflows' states (their query: the worker must be up) and every run of their histories, into
+ * `into` (all the scenario's workflows, or `ids`); a workflow that does not answer yet is left out.
+ */
+export async function observe(client: Client, scenario: Scenario, into: Observed, ids: readonly string[] = [...scenario.expected.keys()]): Promise<void> {
+  await mapLimit(ids, 16, async (id) => {
     const entry = scenario.expected.get(id);
-    facts.set(id, await chainFacts(client, id));
-    states.set(id, await queryState(client, entry?.workflowType ?? '', id));
+    try {
+      const state = await queryState(client, entry?.workflowType ?? '', id);
+      into.facts.set(id, await chainFacts(client, id));
+      into.states.set(id, state);
+    } catch {
+      into.states.delete(id);
+    }
   });
-  return { facts, states };
+}
+
+/** Workflows not yet done with everything the scenario sent them (or not answering). */
+export function unfinished(scenario: Scenario, observed: Observed): string[] {
+  return [...scenario.expected].flatMap(([id, { eventIds }]) => {
+    const state = observed.states.get(id);
+    const dunningOpen = Array.isArray(state?.dunning) && state.dunning.length > 0;
+    return state === undefined || (state.eventsApplied ?? 0) < eventIds.size || dunningOpen ? [id] : [];
+  });
 }
 
 /**
@@ -92,8 +104,13 @@ export async function verify(
     problems,
   };
   for (const [id, { eventIds }] of scenario.expected) {
-    const fact = facts.get(id) as ChainFacts;
-    const state = states.get(id) as EntityState;
+    const fact = facts.get(id);
+    const state = states.get(id);
+    if (!fact || !state) {
+      verdict.lost += eventIds.size;
+      problem(`${id}: never answered its state query`);
+      continue;
+    }
     verdict.events += eventIds.size;
     for (const eventId of eventIds) {
       const signals = fact.signalsByEvent.get(eventId) ?? 0;
@@ -133,13 +150,13 @@ export async function verify(
 
   note(`reading ${scenario.mandates.length + scenario.dunning.length} accounts`);
   await mapLimit(scenario.mandates, 8, async (story) => {
-    const state = states.get(story.workflowId) as EntityState;
+    const state = states.get(story.workflowId) ?? {};
     const wantedAccess = story.finalStatus === 'cancelled' ? 'suspended' : 'active';
     if (state.access !== wantedAccess) problem(`${story.workflowId}: access ${String(state.access)}, the events imply ${wantedAccess}`);
     const account = await readAccount('gocardless', story.customerId);
     if ((account?.status ?? 'active') !== wantedAccess) problem(`account ${story.customerId}: ${account?.status ?? 'none'}, the events imply ${wantedAccess}`);
     // One row per change the workflow decided, none for anything else.
-    const decided = (facts.get(story.workflowId) as ChainFacts).activities
+    const decided = (facts.get(story.workflowId)?.activities ?? [])
       .filter((activity) => activity.type in storeActions)
       .map((activity) => `${storeActions[activity.type]}:${(activity.input as EffectInput).eventId}`)
       .sort();
@@ -157,7 +174,7 @@ export async function verify(
     if (invoice?.status !== 'paid') problem(`invoice ${story.invoiceId}: ${invoice?.status ?? 'missing'} at the sandbox, paid expected`);
     if (invoice?.attemptCount !== 1) problem(`invoice ${story.invoiceId}: ${invoice?.attemptCount ?? 0} payment attempts at the sandbox, 1 expected (${fresh.length} answered requests)`);
     else verdict.sandboxEffects += 1;
-    const state = states.get(story.workflowId) as EntityState & { dunning?: unknown[] };
+    const state: EntityState & { dunning?: unknown[] } = states.get(story.workflowId) ?? {};
     if ((state.dunning ?? []).length > 0) problem(`${story.workflowId}: dunning still open ${JSON.stringify(state.dunning)}`);
     const account = await readAccount('stripe', story.customerId);
     if (account && account.status !== 'active') problem(`account ${story.customerId}: ${account.status}, the payment was retried and paid`);

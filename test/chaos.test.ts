@@ -7,6 +7,7 @@ import { runChaos } from '../chaos/run';
 describe('crash test: provider-like deliveries while the worker and the Temporal dev server are SIGKILLed', () => {
   it('loses nothing, applies every event and effect once, and refuses every forgery', async () => {
     const lines: string[] = [];
+    const started = Date.now();
     const report = await runChaos({
       webhooks: 150,
       duplicateShare: 0.15,
@@ -19,7 +20,7 @@ describe('crash test: provider-like deliveries while the worker and the Temporal
       seed: 7,
       timeLimitMs: 170_000,
       cliPath: inject('temporalCliPath'),
-      log: (line) => lines.push(line),
+      log: (line) => lines.push(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`),
     });
     const summary = [
       ...lines,

@@ -56,11 +56,11 @@ export function markdownTable(rows: readonly Row[]): string {
 export function readOptions<Names extends string>(
   argv: string[],
   defaults: Record<Names, { quick: number; full: number; help: string }>,
-): Record<Names, number> & { full: boolean; cpuProf: boolean } {
+): Record<Names, number> & { full: boolean; cpuProf: boolean; logLevel: string } {
   const numeric = Object.fromEntries(Object.keys(defaults).map((name) => [name, { type: 'string' as const }]));
   const config: ParseArgsConfig = {
     args: argv,
-    options: { ...numeric, full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, help: { type: 'boolean' } },
+    options: { ...numeric, full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean' } },
     strict: true,
     allowPositionals: false,
   };
@@ -69,18 +69,28 @@ export function readOptions<Names extends string>(
     const lines = Object.entries<{ quick: number; full: number; help: string }>(defaults).map(
       ([name, spec]) => `  --${name} <n>   ${spec.help} (quick ${spec.quick}, --full ${spec.full})`,
     );
-    process.stdout.write(['Options:', '  --full          the issue\'s sizes', '  --cpu-prof      write CPU profiles of billflow\'s processes', ...lines, ''].join('\n'));
+    process.stdout.write(
+      [
+        'Options:',
+        "  --full          the issue's sizes",
+        "  --cpu-prof      write CPU profiles of billflow's processes (kept in the scratch directory)",
+        "  --log-level <l> LOG_LEVEL of billflow's processes (default info, as shipped)",
+        ...lines,
+        '',
+      ].join('\n'),
+    );
     process.exit(0);
   }
   const full = values.full === true;
-  const result: Record<string, number | boolean> = { full, cpuProf: values['cpu-prof'] === true };
+  const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'info';
+  const result: Record<string, number | boolean | string> = { full, cpuProf: values['cpu-prof'] === true, logLevel };
   for (const [name, spec] of Object.entries<{ quick: number; full: number }>(defaults)) {
     const given = values[name];
     const value = typeof given === 'string' ? Number(given) : full ? spec.full : spec.quick;
     if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
     result[name] = value;
   }
-  return result as Record<Names, number> & { full: boolean; cpuProf: boolean };
+  return result as Record<Names, number> & { full: boolean; cpuProf: boolean; logLevel: string };
 }
 
 /** Runs a benchmark's `main` when its file is run directly; prints its summary line last. */
