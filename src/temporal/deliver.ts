@@ -52,6 +52,8 @@ async function signalWithStart(client: Client, { event, route }: Delivery, taskQ
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     typedSearchAttributes: [{ key: billingProviderKey, value: event.provider }],
+    // Shown as the execution's Summary in the Web UI (set once, when this call starts the workflow).
+    staticSummary: `${route.workflowType} for ${route.workflowId.split(':').join(' ')}`,
   });
 }
 

@@ -134,6 +134,12 @@ describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chro
     expect(details).toContain(`gocardless mandate ${mandateId}`);
     expect(details).toContain(`customer ${customerId}, account suspended`);
     expect(details).toMatch(/→ account suspended/);
+    // The summary billflow sets when the receiver starts the workflow (rendered in a frame of its own).
+    const summary = `mandateWorkflow for gocardless mandate ${mandateId}`;
+    await eventually(async () => {
+      const texts = await Promise.all(page.frames().map((frame) => frame.locator('body').innerText().catch(() => '')));
+      expect(texts.some((text) => text.includes(summary))).toBe(true);
+    }, 10_000, 500);
 
     await mkdir(path.dirname(screenshotPath), { recursive: true });
     await page.screenshot({ path: screenshotPath, fullPage: false });
