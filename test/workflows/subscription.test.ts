@@ -324,7 +324,7 @@ describe('subscription workflow', () => {
         return state;
       });
       expect(after.run).toBeGreaterThanOrEqual(3);
-      await eventually(async () => expect(await runsOf(client, handle.workflowId)).toHaveLength(after.run));
+      await eventually(async () => expect(await runsOf(client, handle.workflowId)).toHaveLength((await handle.query(subscriptionStateQuery)).run));
       expect(after.usagePeriods).toEqual(['2026-03-01']);
       expect(after.dunning).toEqual([expect.objectContaining({ key: invoice, stage: 'retry_scheduled', dueAt })]);
 
