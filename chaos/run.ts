@@ -207,9 +207,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const observed: Observed = { facts: new Map(), states: new Map() };
     let pending: string[] = [...scenario.expected.keys()];
     for (let round = 1; pending.length > 0 && Date.now() < deadline - 30_000; round += 1) {
-      await workerQuiet(worker.metricsUrl as string, 3000, Math.max(1000, Math.min(60_000, deadline - Date.now() - 30_000)));
+      // Reading thousands of workflows while the worker still works through its backlog slows both.
+      const quiet = await workerQuiet(worker.metricsUrl as string, 3000, Math.max(1000, deadline - Date.now() - 120_000));
+      if (!quiet) log('the worker is still busy; reading the workflows anyway');
       log(`reading ${pending.length} workflows (state and every run's history), round ${round}`);
-      await observe(client, scenario, observed, pending);
+      await observe(client, scenario, observed, pending, log);
       pending = unfinished(scenario, observed);
       if (pending.length > 0) log(`draining: ${pending.length} workflows still applying, e.g. ${pending.slice(0, 3).join(', ')}`);
     }

@@ -51,8 +51,17 @@ export interface Observed {
  * The workflows' states (their query: the worker must be up) and every run of their histories, into
  * `into` (all the scenario's workflows, or `ids`); a workflow that does not answer yet is left out.
  */
-export async function observe(client: Client, scenario: Scenario, into: Observed, ids: readonly string[] = [...scenario.expected.keys()]): Promise<void> {
+export async function observe(
+  client: Client,
+  scenario: Scenario,
+  into: Observed,
+  ids: readonly string[] = [...scenario.expected.keys()],
+  note: (line: string) => void = () => undefined,
+): Promise<void> {
+  let read = 0;
   await mapLimit(ids, 16, async (id) => {
+    read += 1;
+    if (read % 2000 === 0) note(`read ${read}/${ids.length} workflows`);
     const entry = scenario.expected.get(id);
     try {
       const state = await queryState(client, entry?.workflowType ?? '', id);
