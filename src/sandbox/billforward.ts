@@ -1,9 +1,9 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { attemptOutcomes, DAY_MS, newId, jsonBodyOf, renewalSchema, type AttemptOutcome } from './common';
+import { attemptOutcomes, DAY_MS, newId, jsonBodyOf, type AttemptOutcome } from './common';
+import { addCollectionRoutes, addRenewRoute } from './control-routes';
 import type { Faults } from './faults';
-import { readJsonBody } from './json-body';
 import type { RequestLog } from './request-log';
 
 /*
@@ -216,39 +216,22 @@ export class BillForwardSandbox {
   /** Seeding and inspection under `/_sandbox/billforward`. */
   control(): Router {
     const router = new Router({ prefix: '/billforward' });
-    router.post('/subscriptions', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedSubscription(billForwardSubscriptionSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: billForwardSubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: { schema: z.object({ state: z.enum(subscriptionStates).optional(), frozen: z.boolean().optional() }), noun: 'BillForward subscription' },
     });
-    router.post('/invoices', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedInvoice(billForwardInvoiceSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'invoices', {
+      records: this.invoices,
+      seed: { schema: billForwardInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
+      change: { schema: z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'BillForward invoice' },
     });
-    router.post('/notifications', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedNotification(billForwardNotificationSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'notifications', {
+      records: this.notifications,
+      list: false,
+      seed: { schema: billForwardNotificationSeed, create: (fields) => this.seedNotification(fields) },
     });
-    router.patch('/invoices/:id', async (ctx) => {
-      const change = z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }).parse(await readJsonBody(ctx));
-      const invoice = this.invoices.get(ctx.params.id ?? '');
-      if (!invoice) throw new Error(`no sandbox BillForward invoice ${ctx.params.id}`);
-      ctx.body = Object.assign(invoice, change);
-    });
-    router.patch('/subscriptions/:id', async (ctx) => {
-      const change = z.object({ state: z.enum(subscriptionStates).optional(), frozen: z.boolean().optional() }).parse(await readJsonBody(ctx));
-      const subscription = this.subscriptions.get(ctx.params.id ?? '');
-      if (!subscription) throw new Error(`no sandbox BillForward subscription ${ctx.params.id}`);
-      ctx.body = Object.assign(subscription, change);
-    });
-    router.post('/subscriptions/:id/renew', async (ctx) => {
-      ctx.body = this.renew(ctx.params.id ?? '', renewalSchema.parse(await readJsonBody(ctx)).outcome);
-    });
-    router.get('/subscriptions', (ctx) => {
-      ctx.body = [...this.subscriptions.values()];
-    });
-    router.get('/invoices', (ctx) => {
-      ctx.body = [...this.invoices.values()];
-    });
+    addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
     return router;
   }
 

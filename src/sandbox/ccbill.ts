@@ -1,9 +1,9 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { DAY_MS, renewalSchema, type AttemptOutcome } from './common';
+import { DAY_MS, type AttemptOutcome } from './common';
+import { addCollectionRoutes, addRenewRoute } from './control-routes';
 import type { Faults } from './faults';
-import { readJsonBody } from './json-body';
 import type { RequestLog } from './request-log';
 
 /*
@@ -142,23 +142,12 @@ export class CCBillSandbox {
   /** Seeding and inspection under `/_sandbox/ccbill`. */
   control(): Router {
     const router = new Router({ prefix: '/ccbill' });
-    router.post('/subscriptions', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedSubscription(ccbillSubscriptionSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: ccbillSubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: { schema: z.object({ statusCode: z.union([z.literal(0), z.literal(1), z.literal(2)]) }), noun: 'CCBill subscription' },
     });
-    router.patch('/subscriptions/:id', async (ctx) => {
-      const { statusCode } = z.object({ statusCode: z.union([z.literal(0), z.literal(1), z.literal(2)]) }).parse(await readJsonBody(ctx));
-      const subscription = this.subscriptions.get(ctx.params.id ?? '');
-      if (!subscription) throw new Error(`no sandbox CCBill subscription ${ctx.params.id}`);
-      subscription.statusCode = statusCode;
-      ctx.body = subscription;
-    });
-    router.post('/subscriptions/:id/renew', async (ctx) => {
-      ctx.body = this.renew(ctx.params.id ?? '', renewalSchema.parse(await readJsonBody(ctx)).outcome);
-    });
-    router.get('/subscriptions', (ctx) => {
-      ctx.body = [...this.subscriptions.values()];
-    });
+    addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
     return router;
   }
 }

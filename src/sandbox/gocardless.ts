@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { addCollectionRoutes, addRenewRoute } from './control-routes';
 import type { Faults } from './faults';
-import { readJsonBody } from './json-body';
 import type { RequestLog } from './request-log';
 
 /*
@@ -180,11 +180,11 @@ export class GoCardlessSandbox {
     router.use((ctx, next) => this.replayByIdempotencyKey(ctx, next));
 
     router.get('/mandates/:id', (ctx) => {
-      const mandate = this.findMandate(ctx, ctx.params.id);
+      const mandate = this.find(ctx, this.mandates, ctx.params.id);
       if (mandate) ctx.body = { mandates: mandateJson(mandate) };
     });
     router.post('/mandates/:id/actions/cancel', (ctx) => {
-      const mandate = this.findMandate(ctx, ctx.params.id);
+      const mandate = this.find(ctx, this.mandates, ctx.params.id);
       if (!mandate) return;
       if (!cancellableMandates.includes(mandate.status)) {
         return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The mandate is not in a cancellable state');
@@ -196,7 +196,7 @@ export class GoCardlessSandbox {
       ctx.body = { mandates: mandateJson(mandate) };
     });
     router.post('/mandates/:id/actions/reinstate', (ctx) => {
-      const mandate = this.findMandate(ctx, ctx.params.id);
+      const mandate = this.find(ctx, this.mandates, ctx.params.id);
       if (!mandate) return;
       if (!reinstatableMandates.includes(mandate.status)) {
         return renderError(ctx, 422, 'invalid_state', 'mandate_not_inactive', 'Mandate is already active or being submitted');
@@ -206,11 +206,11 @@ export class GoCardlessSandbox {
       ctx.body = { mandates: mandateJson(mandate) };
     });
     router.get('/payments/:id', (ctx) => {
-      const payment = this.findPayment(ctx, ctx.params.id);
+      const payment = this.find(ctx, this.payments, ctx.params.id);
       if (payment) ctx.body = { payments: paymentJson(payment) };
     });
     router.post('/payments/:id/actions/retry', (ctx) => {
-      const payment = this.findPayment(ctx, ctx.params.id);
+      const payment = this.find(ctx, this.payments, ctx.params.id);
       if (!payment) return;
       const refusal = this.retryRefusal(payment);
       if (refusal) return renderError(ctx, 422, 'invalid_state', 'retry_failed', refusal);
@@ -219,11 +219,11 @@ export class GoCardlessSandbox {
       ctx.body = { payments: paymentJson(payment) };
     });
     router.get('/subscriptions/:id', (ctx) => {
-      const subscription = this.findSubscription(ctx, ctx.params.id);
+      const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
       if (subscription) ctx.body = { subscriptions: subscriptionJson(subscription) };
     });
     router.post('/subscriptions/:id/actions/cancel', (ctx) => {
-      const subscription = this.findSubscription(ctx, ctx.params.id);
+      const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
       if (!subscription) return;
       if (['cancelled', 'finished', 'customer_approval_denied'].includes(subscription.status)) {
         return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The subscription is not in a cancellable state');
@@ -238,46 +238,22 @@ export class GoCardlessSandbox {
   /** Seeding and inspection under `/_sandbox/gocardless`, for tests and demos in another process. */
   control(): Router {
     const router = new Router({ prefix: '/gocardless' });
-    router.post('/mandates', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedMandate(mandateSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'mandates', {
+      records: this.mandates,
+      seed: { schema: mandateSeed, create: (fields) => this.seedMandate(fields) },
+      change: { schema: z.object({ status: z.enum(mandateStatuses) }), noun: 'mandate' },
     });
-    router.post('/payments', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedPayment(paymentSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'payments', {
+      records: this.payments,
+      seed: { schema: paymentSeed, create: (fields) => this.seedPayment(fields) },
+      change: { schema: z.object({ status: z.enum(paymentStatuses) }), noun: 'payment' },
     });
-    router.patch('/mandates/:id', async (ctx) => {
-      const { status } = z.object({ status: z.enum(mandateStatuses) }).parse(await readJsonBody(ctx));
-      ctx.body = this.setMandateStatus(ctx.params.id ?? '', status);
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: subscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: { schema: z.object({ status: z.enum(subscriptionStatuses) }), noun: 'subscription' },
     });
-    router.patch('/payments/:id', async (ctx) => {
-      const { status } = z.object({ status: z.enum(paymentStatuses) }).parse(await readJsonBody(ctx));
-      ctx.body = this.setPaymentStatus(ctx.params.id ?? '', status);
-    });
-    router.post('/subscriptions', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedSubscription(subscriptionSeed.parse(await readJsonBody(ctx)));
-    });
-    router.patch('/subscriptions/:id', async (ctx) => {
-      const { status } = z.object({ status: z.enum(subscriptionStatuses) }).parse(await readJsonBody(ctx));
-      const subscription = this.subscriptions.get(ctx.params.id ?? '');
-      if (!subscription) throw new Error(`no sandbox subscription ${ctx.params.id}`);
-      subscription.status = status;
-      ctx.body = subscription;
-    });
-    router.post('/subscriptions/:id/renew', async (ctx) => {
-      const { outcome } = z.object({ outcome: z.enum(['succeed', 'decline']).default('succeed') }).parse(await readJsonBody(ctx));
-      ctx.body = this.renewSubscription(ctx.params.id ?? '', outcome);
-    });
-    router.get('/subscriptions', (ctx) => {
-      ctx.body = [...this.subscriptions.values()];
-    });
-    router.get('/mandates', (ctx) => {
-      ctx.body = [...this.mandates.values()];
-    });
-    router.get('/payments', (ctx) => {
-      ctx.body = [...this.payments.values()];
-    });
+    addRenewRoute(router, (id, outcome) => this.renewSubscription(id, outcome));
     return router;
   }
 
@@ -308,22 +284,10 @@ export class GoCardlessSandbox {
     return undefined;
   }
 
-  private findMandate(ctx: Context, id: string | undefined): SandboxMandate | undefined {
-    const mandate = id === undefined ? undefined : this.mandates.get(id);
-    if (!mandate) renderError(ctx, 404, 'invalid_api_usage', 'resource_not_found', 'Resource not found');
-    return mandate;
-  }
-
-  private findSubscription(ctx: Context, id: string | undefined): SandboxSubscription | undefined {
-    const subscription = id === undefined ? undefined : this.subscriptions.get(id);
-    if (!subscription) renderError(ctx, 404, 'invalid_api_usage', 'resource_not_found', 'Resource not found');
-    return subscription;
-  }
-
-  private findPayment(ctx: Context, id: string | undefined): SandboxPayment | undefined {
-    const payment = id === undefined ? undefined : this.payments.get(id);
-    if (!payment) renderError(ctx, 404, 'invalid_api_usage', 'resource_not_found', 'Resource not found');
-    return payment;
+  private find<T>(ctx: Context, records: Map<string, T>, id: string | undefined): T | undefined {
+    const record = id === undefined ? undefined : records.get(id);
+    if (!record) renderError(ctx, 404, 'invalid_api_usage', 'resource_not_found', 'Resource not found');
+    return record;
   }
 }
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { attemptOutcomes, DAY_MS, KeptAnswers, newId, jsonBodyOf, renewalSchema, type AttemptOutcome } from './common';
+import { attemptOutcomes, DAY_MS, KeptAnswers, newId, jsonBodyOf, type AttemptOutcome } from './common';
+import { addCollectionRoutes, addRenewRoute } from './control-routes';
 import type { Faults } from './faults';
-import { readJsonBody } from './json-body';
 import type { RequestLog } from './request-log';
 
 /*
@@ -237,39 +237,18 @@ export class RecurlySandbox {
   /** Seeding and inspection under `/_sandbox/recurly`. */
   control(): Router {
     const router = new Router({ prefix: '/recurly' });
-    router.post('/subscriptions', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedSubscription(recurlySubscriptionSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: recurlySubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: { schema: z.object({ state: z.enum(subscriptionStates) }), noun: 'Recurly subscription' },
     });
-    router.post('/invoices', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedInvoice(recurlyInvoiceSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'invoices', {
+      records: this.invoices,
+      seed: { schema: recurlyInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
+      change: { schema: z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'Recurly invoice' },
     });
-    router.patch('/invoices/:id', async (ctx) => {
-      const change = z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }).parse(await readJsonBody(ctx));
-      const invoice = this.invoices.get(ctx.params.id ?? '');
-      if (!invoice) throw new Error(`no sandbox Recurly invoice ${ctx.params.id}`);
-      ctx.body = Object.assign(invoice, change);
-    });
-    router.patch('/subscriptions/:id', async (ctx) => {
-      const { state } = z.object({ state: z.enum(subscriptionStates) }).parse(await readJsonBody(ctx));
-      const subscription = this.subscriptions.get(ctx.params.id ?? '');
-      if (!subscription) throw new Error(`no sandbox Recurly subscription ${ctx.params.id}`);
-      subscription.state = state;
-      ctx.body = subscription;
-    });
-    router.post('/subscriptions/:id/renew', async (ctx) => {
-      ctx.body = this.renew(ctx.params.id ?? '', renewalSchema.parse(await readJsonBody(ctx)).outcome);
-    });
-    router.get('/subscriptions', (ctx) => {
-      ctx.body = [...this.subscriptions.values()];
-    });
-    router.get('/invoices', (ctx) => {
-      ctx.body = [...this.invoices.values()];
-    });
-    router.get('/transactions', (ctx) => {
-      ctx.body = [...this.transactions.values()];
-    });
+    addCollectionRoutes(router, 'transactions', { records: this.transactions });
+    addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
     return router;
   }
 

@@ -1,9 +1,9 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { attemptOutcomes, DAY_MS, KeptAnswers, newId, rawBodyOf, renewalSchema, type AttemptOutcome } from './common';
+import { attemptOutcomes, DAY_MS, KeptAnswers, newId, rawBodyOf, type AttemptOutcome } from './common';
+import { addCollectionRoutes, addRenewRoute } from './control-routes';
 import type { Faults } from './faults';
-import { readJsonBody } from './json-body';
 import type { RequestLog } from './request-log';
 
 /*
@@ -209,35 +209,20 @@ export class StripeSandbox {
   /** Seeding and inspection under `/_sandbox/stripe`. */
   control(): Router {
     const router = new Router({ prefix: '/stripe' });
-    router.post('/subscriptions', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedSubscription(stripeSubscriptionSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: stripeSubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: {
+        schema: z.object({ status: z.enum(subscriptionStatuses).optional(), cancelAtPeriodEnd: z.boolean().optional() }),
+        noun: 'Stripe subscription',
+      },
     });
-    router.post('/invoices', async (ctx) => {
-      ctx.status = 201;
-      ctx.body = this.seedInvoice(stripeInvoiceSeed.parse(await readJsonBody(ctx)));
+    addCollectionRoutes(router, 'invoices', {
+      records: this.invoices,
+      seed: { schema: stripeInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
+      change: { schema: z.object({ status: z.enum(invoiceStatuses).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'Stripe invoice' },
     });
-    router.patch('/invoices/:id', async (ctx) => {
-      const change = z.object({ status: z.enum(invoiceStatuses).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }).parse(await readJsonBody(ctx));
-      const invoice = this.invoices.get(ctx.params.id ?? '');
-      if (!invoice) throw new Error(`no sandbox Stripe invoice ${ctx.params.id}`);
-      ctx.body = Object.assign(invoice, change);
-    });
-    router.patch('/subscriptions/:id', async (ctx) => {
-      const change = z.object({ status: z.enum(subscriptionStatuses).optional(), cancelAtPeriodEnd: z.boolean().optional() }).parse(await readJsonBody(ctx));
-      const subscription = this.subscriptions.get(ctx.params.id ?? '');
-      if (!subscription) throw new Error(`no sandbox Stripe subscription ${ctx.params.id}`);
-      ctx.body = Object.assign(subscription, change);
-    });
-    router.post('/subscriptions/:id/renew', async (ctx) => {
-      ctx.body = this.renew(ctx.params.id ?? '', renewalSchema.parse(await readJsonBody(ctx)).outcome);
-    });
-    router.get('/subscriptions', (ctx) => {
-      ctx.body = [...this.subscriptions.values()];
-    });
-    router.get('/invoices', (ctx) => {
-      ctx.body = [...this.invoices.values()];
-    });
+    addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
     return router;
   }
 
