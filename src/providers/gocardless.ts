@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, JsonValue } from '../events';
 import { anySignatureMatches } from './hmac';
+import { definedOnly, describe, isJson, jsonBody, validate } from './payload';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from './types';
 
 /** GoCardless answers a bad signature with 498 ("invalid token") and expects receivers to do the same. */
 const invalidSignature = 498;
 const signatureFormat = /^[0-9a-f]{64}$/i;
-const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 const kinds = new Map(
   Object.entries<BillingEventKind>({
@@ -87,19 +87,9 @@ function verify(request: WebhookRequest, { webhookSecrets }: { webhookSecrets: s
 }
 
 function parse(request: WebhookRequest): BillingEvent[] {
-  const contentType = request.headers['content-type'] ?? '';
-  if (!jsonContentType.test(contentType)) {
-    throw new MalformedPayloadError('content type must be application/json');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(request.rawBody.toString('utf8'));
-  } catch {
-    throw new MalformedPayloadError('body is not valid JSON');
-  }
-  const body = bodySchema.safeParse(json);
-  if (!body.success) throw new MalformedPayloadError(`body is not a GoCardless batch: ${describe(body.error)}`);
-  return body.data.events.map((raw, index) => {
+  if (!isJson(request)) throw new MalformedPayloadError('content type must be application/json');
+  const body = validate(bodySchema, jsonBody(request), 'a GoCardless batch');
+  return body.events.map((raw, index) => {
     const event = eventSchema.safeParse(raw);
     if (!event.success) throw new MalformedPayloadError(`events[${index}]: ${describe(event.error)}`);
     return toBillingEvent(event.data, raw as JsonValue);
@@ -135,18 +125,6 @@ function toBillingEvent(event: z.infer<typeof eventSchema>, payload: JsonValue):
     facts: definedOnly(facts),
     payload,
   };
-}
-
-function definedOnly<T extends Record<string, unknown>>(record: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as never;
-}
-
-/** The first problem zod found, short enough for a 400 body. */
-function describe(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (issue === undefined) return 'invalid';
-  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  return `${path}${issue.message}`;
 }
 
 export const gocardless: WebhookProvider<{ webhookSecrets: string[] }> = { name: 'gocardless', verify, parse };

@@ -33,7 +33,7 @@ export function validate<T extends z.ZodType>(schema: T, value: unknown, what: s
 }
 
 /** The first problem zod found, short enough for a 400 body. */
-function describe(error: z.ZodError): string {
+export function describe(error: z.ZodError): string {
   const issue = error.issues[0];
   if (issue === undefined) return 'invalid';
   const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
