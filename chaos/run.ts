@@ -208,7 +208,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let pending: string[] = [...scenario.expected.keys()];
     for (let round = 1; pending.length > 0 && Date.now() < deadline - 30_000; round += 1) {
       // Reading thousands of workflows while the worker still works through its backlog slows both.
-      const quiet = await workerQuiet(worker.metricsUrl as string, 3000, Math.max(1000, deadline - Date.now() - 120_000));
+      const quiet = await workerQuiet(worker.metricsUrl as string, 3000, Math.max(1000, deadline - Date.now() - Math.min(120_000, options.timeLimitMs / 4)));
       if (!quiet) log('the worker is still busy; reading the workflows anyway');
       log(`reading ${pending.length} workflows (state and every run's history), round ${round}`);
       await observe(client, scenario, observed, pending, log);
