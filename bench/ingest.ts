@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { ProviderName } from '../src/events';
-import { billingEventSignal, billingProviderKey } from '../workflows/definitions';
+import { signalWithStart } from '../src/temporal/deliver';
 import { cpuMeter, describeCpu } from './lib/cpu';
 import { closedLoop, keepAliveAgent, median, perSecond, percentile, postWebhook, type LoadResult } from './lib/load';
 import { formatRatio, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
@@ -25,18 +25,7 @@ const phaseTimeLimitMs = 180_000;
 
 /** The same calls the receiver makes, made directly: one signal-with-start per routed event. */
 async function signalDirectly(client: Client, taskQueue: string, webhook: PreparedWebhook): Promise<true> {
-  for (const { event, route } of webhook.deliveries) {
-    await client.workflow.signalWithStart(route.workflowType, {
-      workflowId: route.workflowId,
-      taskQueue,
-      args: route.args,
-      signal: billingEventSignal,
-      signalArgs: [event],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      typedSearchAttributes: [{ key: billingProviderKey, value: event.provider }],
-    });
-  }
+  for (const delivery of webhook.deliveries) await signalWithStart(client, delivery, taskQueue);
   return true;
 }
 

@@ -41,7 +41,8 @@ export async function deliverEvents(
   );
 }
 
-async function signalWithStart(client: Client, { event, route }: Delivery, taskQueue: string): Promise<void> {
+/** One event to its workflow, starting the workflow if needed: the single Temporal call behind a delivery. */
+export async function signalWithStart(client: Client, { event, route }: Delivery, taskQueue: string): Promise<void> {
   await client.workflow.signalWithStart(route.workflowType, {
     workflowId: route.workflowId,
     taskQueue,
