@@ -1,20 +1,12 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
 import { parse as parseGoCardlessWebhook } from 'gocardless-nodejs/webhooks';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities } from '../../activities';
-import { AccountStore } from '../../activities/account-store';
-import { openDatabase, type Database } from '../../activities/database';
-import { loadConfig, type Config } from '../../src/config';
-import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
-import { startProviderSandbox } from '../../src/sandbox/server';
-import { startWorker, type BillflowWorker } from '../../src/temporal/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningReceiver } from '../../src/run/receiver';
 import { mandateStateQuery } from '../../workflows/mandate';
 import { eventually } from '../support/eventually';
+import { startBillflow, type Billflow } from '../workflows/support/e2e';
 
 const secret = 'integration-test-secret';
-const silent = pino({ level: 'silent' });
 
 /** Signs exactly as GoCardless does, computed here independently of billflow's verifier. */
 function signGoCardless(body: string, key = secret): string {
@@ -45,38 +37,20 @@ async function post(receiver: RunningReceiver, body: string, signature?: string)
 }
 
 describe('GoCardless mandate webhook → Temporal → account store', () => {
-  let sandbox: Awaited<ReturnType<typeof startProviderSandbox>>;
-  let database: Database;
-  let store: AccountStore;
-  let worker: BillflowWorker;
-  let receiver: RunningReceiver;
-  let client: Client;
-  let config: Config;
+  let billflow: Billflow;
+  let sandbox: Billflow['sandbox'];
+  let store: Billflow['store'];
+  let receiver: Billflow['receiver'];
+  let client: Billflow['client'];
 
   beforeAll(async () => {
-    sandbox = await startProviderSandbox({ host: '127.0.0.1' });
-    config = loadConfig({
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_TASK_QUEUE: `mandates-${randomUUID()}`,
-      GOCARDLESS_WEBHOOK_SECRET: `old-rotated-secret,${secret}`,
-      GOCARDLESS_ACCESS_TOKEN: sandbox.accessToken,
-      GOCARDLESS_API_URL: sandbox.gocardlessUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-    });
-    database = await openDatabase({});
-    store = new AccountStore(database);
-    worker = await startWorker(config, createActivities({ store, gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: sandbox.accessToken } }), silent);
-    receiver = await startReceiver(config, silent);
-    client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+    // Sandbox, embedded store, worker and receiver as production wires them; a rotated-out secret too.
+    billflow = await startBillflow({ GOCARDLESS_WEBHOOK_SECRET: `old-rotated-secret,${secret}` });
+    ({ sandbox, store, receiver, client } = billflow);
   });
 
   afterAll(async () => {
-    await receiver?.close();
-    await worker?.shutdown();
-    await client?.connection.close();
-    await database?.close();
-    await sandbox?.close();
+    await billflow?.close();
   });
 
   it('suspends the account once, however often the cancellation is delivered', async () => {
