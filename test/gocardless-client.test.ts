@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGoCardlessActivities } from '../activities/gocardless';
 import { failureFromErrorAnswer, retryDelayMs } from '../activities/http-failures';
 import { startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
+import { getFreePort } from '../src/free-port';
 
 /** The failure a call rejected with; fails the test if it resolved or threw something else. */
 async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
@@ -115,7 +115,7 @@ describe('GoCardless client against the provider sandbox', () => {
   });
 
   it('retries when nothing listens at the API URL', async () => {
-    const port = await closedPort();
+    const port = await getFreePort();
     const unreachable = createGoCardlessActivities({ apiUrl: `http://127.0.0.1:${port}`, accessToken: 'token' });
 
     const failure = await failureOf(unreachable.getGoCardlessMandate('MD000118'));
@@ -256,16 +256,3 @@ describe('HTTP failure classification', () => {
     expect(retryDelayMs(headers, 500, now)).toBeUndefined();
   });
 });
-
-/** A port nothing listens on: bound once, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

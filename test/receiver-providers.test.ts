@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
@@ -12,6 +11,7 @@ import { createLogger } from '../src/logger';
 import { createReceiverApp } from '../src/receiver/app';
 import { temporalCallsSettled } from '../src/temporal/deliver';
 import { basic, fixture } from './providers/helpers';
+import { getFreePort } from '../src/free-port';
 
 const stripeSecret = 'whsec_receiver_test';
 const recurlySecret = 'recurly-receiver-secret';
@@ -20,14 +20,6 @@ const billforwardBasic = { user: 'bf', password: 'bf-pass' };
 const bodyLimitBytes = 16 * 1024;
 const secrets = [stripeSecret, recurlySecret, recurlyBasic.password, billforwardBasic.password];
 const sdk = new Stripe('sk_test_unused');
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Receiver {
   url: string;
@@ -38,7 +30,7 @@ interface Receiver {
 /** The real app on a real port, Temporal unreachable, every provider configured. */
 async function startReceiver(environment: Record<string, string> = {}): Promise<Receiver> {
   const config = loadConfig({
-    TEMPORAL_ADDRESS: `127.0.0.1:${await closedPort()}`,
+    TEMPORAL_ADDRESS: `127.0.0.1:${await getFreePort()}`,
     SIGNAL_DEADLINE_MS: '500',
     WEBHOOK_BODY_LIMIT: String(bodyLimitBytes),
     STRIPE_WEBHOOK_SECRET: `whsec_old,${stripeSecret}`,

@@ -12,6 +12,7 @@ import { createLogger } from '../src/logger';
 import { createReceiverApp } from '../src/receiver/app';
 import { temporalCallsSettled } from '../src/temporal/deliver';
 import { billingProviderKey } from '../workflows/definitions';
+import { getFreePort } from '../src/free-port';
 
 const fixture = (name: string): Buffer => readFileSync(path.join(__dirname, 'fixtures/gocardless', name));
 
@@ -41,14 +42,6 @@ function batch(...events: { id: string; type: string; links?: Record<string, str
     }),
     meta: { webhook_id: 'WB000TEST' },
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 interface Receiver {
@@ -113,7 +106,7 @@ describe('receiver against an unreachable Temporal', () => {
   let receiver: Receiver;
 
   beforeAll(async () => {
-    receiver = await startReceiver(`127.0.0.1:${await freePort()}`);
+    receiver = await startReceiver(`127.0.0.1:${await getFreePort()}`);
   });
   afterAll(async () => {
     await receiver.close();
