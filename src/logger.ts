@@ -25,5 +25,10 @@ export function createLogger({ level, pretty }: LoggerOptions, destination?: pin
     redact: { paths: redactPaths, censor: '[redacted]' },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  if (pretty) return pino(options);
+  // Buffered, asynchronous writes to stdout: a synchronous write per line cost the receiver more CPU
+  // per webhook than verifying it. pino flushes the buffer when the process exits (SIGTERM, errors
+  // included); only a SIGKILL can lose the last lines.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }

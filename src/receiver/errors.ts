@@ -6,8 +6,14 @@ import { TemporalUnavailableError } from '../temporal/deliver';
 
 export interface ReceiverState {
   requestId: string;
-  /** Bound to the request id; handlers rebind it as they learn more (provider, event ids). */
+  /** Bound to the request id. */
   log: Logger;
+  /**
+   * What handlers learn about the request (provider, event ids, workflow ids), added to every line
+   * logged about it. Kept as plain fields rather than rebinding child loggers: a child per fact
+   * cost more CPU per webhook than verifying it.
+   */
+  logFields: Record<string, unknown>;
 }
 
 /** A failure the receiver answers with its own status and a short reason that is safe to show. */
@@ -39,7 +45,8 @@ function answerFor(error: unknown, retryAfterSeconds: number): Answer | undefine
 
 /**
  * Outermost middleware: gives every request an id (logged on every line, echoed as X-Request-Id),
- * turns every failure into a JSON answer, and logs one line per request. Nothing thrown below it
+ * turns every failure into a JSON answer, and logs one line per request (with what the handlers
+ * put in `logFields`). Nothing thrown below it
  * reaches Koa's default handler, and no answer carries more than a fixed, short reason.
  */
 export function handleErrors(logger: Logger, options: { retryAfterSeconds: number }): Middleware<ReceiverState> {
@@ -47,6 +54,7 @@ export function handleErrors(logger: Logger, options: { retryAfterSeconds: numbe
     const started = performance.now();
     ctx.state.requestId = randomUUID();
     ctx.state.log = logger.child({ requestId: ctx.state.requestId });
+    ctx.state.logFields = {};
     ctx.set('X-Request-Id', ctx.state.requestId);
     try {
       await next();
@@ -57,14 +65,14 @@ export function handleErrors(logger: Logger, options: { retryAfterSeconds: numbe
       ctx.body = { error: answer?.reason ?? 'internal error' };
       ctx.set(answer?.headers ?? {});
       if (answer === undefined || answer.status >= 500) {
-        ctx.state.log.error({ err: error }, answer?.reason ?? 'unexpected error');
+        ctx.state.log.error({ ...ctx.state.logFields, err: error }, answer?.reason ?? 'unexpected error');
       } else {
-        ctx.state.log.warn({ reason: answer.reason }, 'request refused');
+        ctx.state.log.warn({ ...ctx.state.logFields, reason: answer.reason }, 'request refused');
       }
     }
     const ms = Math.round(performance.now() - started);
     // Probes and scrapes (successful GETs) come every few seconds: kept out of the info log.
     const level = ctx.method === 'GET' && ctx.status < 400 ? 'debug' : 'info';
-    ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request done');
+    ctx.state.log[level]({ ...ctx.state.logFields, method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request done');
   };
 }

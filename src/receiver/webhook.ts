@@ -19,8 +19,9 @@ export function receiveWebhook({ config, client, metrics }: { config: Config; cl
   return async (ctx) => {
     const provider = findProvider(ctx.params.provider ?? '');
     if (provider === undefined) throw new ReceiverError(404, 'unknown provider');
-    ctx.state.log = ctx.state.log.child({ provider: provider.name });
-    if (config.insecureAllowUnverified.includes(provider.name)) ctx.state.log = ctx.state.log.child({ unverified: true });
+    const fields = ctx.state.logFields;
+    fields.provider = provider.name;
+    if (config.insecureAllowUnverified.includes(provider.name)) fields.unverified = true;
 
     const request: WebhookRequest = {
       rawBody: await readRawBody(ctx.req, config.receiver.bodyLimitBytes),
@@ -35,7 +36,7 @@ export function receiveWebhook({ config, client, metrics }: { config: Config; cl
       throw error;
     }
     const events = provider.parse(request);
-    if (events.length > 0) ctx.state.log = ctx.state.log.child({ eventIds: events.map((event) => event.id) });
+    if (events.length > 0) fields.eventIds = events.map((event) => event.id);
 
     const deliveries: Delivery[] = [];
     const ignored: Pick<BillingEvent, 'id' | 'type' | 'kind'>[] = [];
@@ -46,15 +47,13 @@ export function receiveWebhook({ config, client, metrics }: { config: Config; cl
       for (const route of routes) deliveries.push({ event, route });
       if (routes.length === 0) ignored.push({ id: event.id, type: event.type, kind: event.kind });
     }
-    if (ignored.length > 0) ctx.state.log.info({ ignored, count: ignored.length }, 'events with no workflow: ignored');
+    if (ignored.length > 0) ctx.state.log.info({ ...fields, ignored, count: ignored.length }, 'events with no workflow: ignored');
     if (deliveries.length === 0) {
       ctx.status = 204;
       return;
     }
 
-    ctx.state.log = ctx.state.log.child({
-      workflowIds: [...new Set(deliveries.map(({ route }) => route.workflowId))],
-    });
+    fields.workflowIds = [...new Set(deliveries.map(({ route }) => route.workflowId))];
     const signalled = metrics?.signalStarted(provider.name);
     try {
       await deliverEvents(client, deliveries, {
@@ -66,7 +65,8 @@ export function receiveWebhook({ config, client, metrics }: { config: Config; cl
       throw error;
     }
     signalled?.('durable');
-    ctx.state.log.info('events signalled');
+    // Logged by handleErrors' "request done" line, the one line of a successful delivery.
+    fields.accepted = events.length - ignored.length;
     ctx.body = { accepted: events.length - ignored.length };
   };
 }
