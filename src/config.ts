@@ -96,6 +96,8 @@ const environmentSchema = z.object({
   BILLFLOW_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).default(200),
+  WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: proxyHops,
   BILLFLOW_INSECURE_ALLOW_UNVERIFIED: providerList,
@@ -176,6 +178,8 @@ export interface Config {
    * `worker` and `dev` commands use 9464 and everything else (tests) none.
    */
   workerMetricsPort?: number;
+  /** Workflow tasks the worker runs at once, and the threads running workflow code (worker.ts says why). */
+  workerTuning: { workflowTaskSlots: number; workflowThreads: number };
   /** Dunning schedule and the rest of billflow's workflows' settings (src/workflow-settings.ts). */
   workflows: WorkflowSettings;
 }
@@ -250,6 +254,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     apiToken: env.BILLFLOW_API_TOKEN,
     sandboxPort: env.SANDBOX_PORT,
     workerMetricsPort: env.WORKER_METRICS_PORT,
+    workerTuning: { workflowTaskSlots: env.WORKER_WORKFLOW_TASK_SLOTS, workflowThreads: env.WORKER_WORKFLOW_THREADS },
     workflows: toWorkflowSettings(env),
   };
 }

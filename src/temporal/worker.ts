@@ -29,6 +29,15 @@ export async function startWorker(
     // A directory, not require.resolve: the bundler resolves index.ts itself, with or without a TS loader.
     workflowsPath: path.resolve(__dirname, '../../workflows'),
     activities,
+    // billflow's workflow tasks are short and many (a signal or two each; every entity a workflow of
+    // its own), so the worker spends most of a task waiting on the server. The SDK's defaults (40
+    // tasks at once, 10 pollers, 1 thread) let the task queue grow faster than the worker drained it:
+    // measured with `npm run bench -- worker`, see bench/README.md.
+    maxConcurrentWorkflowTaskExecutions: config.workerTuning.workflowTaskSlots,
+    workflowThreadPoolSize: config.workerTuning.workflowThreads,
+    // Pollers scale with the server's backlog instead of a fixed 10 (2 of them for new workflows).
+    workflowTaskPollerBehavior: { type: 'autoscaling' },
+    activityTaskPollerBehavior: { type: 'autoscaling' },
     ...options,
   });
   const running = worker.run().finally(() => connection.close());
