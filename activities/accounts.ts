@@ -3,21 +3,30 @@ import type { AccountChangeInput, AccountStore, ChangeResult, UsageResetInput } 
 
 export type { AccountChangeInput, ChangeResult, UsageResetInput } from './account-store';
 
+/**
+ * What an account activity returns: the store's answer and the event behind it. A local activity's
+ * history entry keeps its result but not its input, so the event id is repeated here for anyone
+ * auditing from the history which change a workflow made.
+ */
+export interface AccountActivityResult extends ChangeResult {
+  eventId: string;
+}
+
 /** Activities over the merchant's account store. Each is safe to retry: it applies at most once per event. */
 export function createAccountActivities(store: AccountStore) {
   return {
-    async suspendAccount(input: AccountChangeInput): Promise<ChangeResult> {
-      return store.suspend(checked(input));
+    async suspendAccount(input: AccountChangeInput): Promise<AccountActivityResult> {
+      return { ...(await store.suspend(checked(input))), eventId: input.eventId };
     },
-    async reinstateAccount(input: AccountChangeInput): Promise<ChangeResult> {
-      return store.reinstate(checked(input));
+    async reinstateAccount(input: AccountChangeInput): Promise<AccountActivityResult> {
+      return { ...(await store.reinstate(checked(input))), eventId: input.eventId };
     },
-    async resetAccountUsage(input: UsageResetInput): Promise<ChangeResult> {
+    async resetAccountUsage(input: UsageResetInput): Promise<AccountActivityResult> {
       if (!input.periodKey) throw ApplicationFailure.nonRetryable('periodKey is required', 'InvalidAccountChange');
-      return store.resetUsage(checked(input));
+      return { ...(await store.resetUsage(checked(input))), eventId: input.eventId };
     },
-    async endAccountAccess(input: AccountChangeInput): Promise<ChangeResult> {
-      return store.endAccess(checked(input));
+    async endAccountAccess(input: AccountChangeInput): Promise<AccountActivityResult> {
+      return { ...(await store.endAccess(checked(input))), eventId: input.eventId };
     },
   };
 }

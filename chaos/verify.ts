@@ -29,12 +29,6 @@ export interface Verdict {
 
 type AccountReader = (provider: 'gocardless' | 'stripe', customerId: string) => Promise<Account | undefined>;
 
-interface EffectInput {
-  provider: string;
-  customerId: string;
-  eventId: string;
-}
-
 const storeActions: Record<string, string> = {
   suspendAccount: 'suspend',
   reinstateAccount: 'reinstate',
@@ -150,9 +144,8 @@ export async function verify(
     const decided = new Set<string>();
     for (const activity of fact.activities) {
       if (!(activity.type in storeActions)) continue;
-      const input = activity.input as EffectInput;
-      const key = `${activity.type}:${input.eventId}`;
-      if (decided.has(key)) problem(`${id}: scheduled ${activity.type} twice for event ${input.eventId}`);
+      const key = `${activity.type}:${activity.eventId}`;
+      if (decided.has(key)) problem(`${id}: scheduled ${activity.type} twice for event ${activity.eventId}`);
       decided.add(key);
     }
   }
@@ -167,7 +160,7 @@ export async function verify(
     // One row per change the workflow decided, none for anything else.
     const decided = (facts.get(story.workflowId)?.activities ?? [])
       .filter((activity) => activity.type in storeActions)
-      .map((activity) => `${storeActions[activity.type]}:${(activity.input as EffectInput).eventId}`)
+      .map((activity) => `${storeActions[activity.type]}:${activity.eventId}`)
       .sort();
     const recorded = (account?.history ?? []).map((change) => `${change.action}:${change.eventId}`).sort();
     if (decided.join(',') !== recorded.join(',')) problem(`account ${story.customerId}: store holds [${recorded.join(', ')}], the workflow decided [${decided.join(', ')}]`);

@@ -169,9 +169,10 @@ for (const backend of testBackends) {
     it('serves the activities, which refuse a change without an event id for good', async () => {
       const activities = createAccountActivities(store);
       const input = change();
-      expect(await activities.suspendAccount(input)).toEqual({ changed: true });
-      expect(await activities.suspendAccount(input)).toEqual({ changed: false });
-      expect(await activities.reinstateAccount({ ...input, eventId: `EV${randomUUID()}` })).toEqual({ changed: true });
+      expect(await activities.suspendAccount(input)).toEqual({ changed: true, eventId: input.eventId });
+      expect(await activities.suspendAccount(input)).toEqual({ changed: false, eventId: input.eventId });
+      const reinstatement = { ...input, eventId: `EV${randomUUID()}` };
+      expect(await activities.reinstateAccount(reinstatement)).toEqual({ changed: true, eventId: reinstatement.eventId });
       await expect(activities.suspendAccount({ ...input, eventId: '' })).rejects.toMatchObject({
         nonRetryable: true,
         type: 'InvalidAccountChange',

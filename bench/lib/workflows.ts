@@ -35,8 +35,11 @@ export interface ChainFacts {
   workflowTaskFailures: number;
   /** Why they failed (Temporal's cause numbers, e.g. 1 = an unhandled command: a signal came in while the task completed). */
   workflowTaskFailureCauses: Map<number, number>;
-  /** Activities the workflow scheduled, in order: its decisions to act. */
-  activities: { type: string; input: unknown }[];
+  /**
+   * Activities the workflow ran, in order: its decisions to act, with the event each was for
+   * (from a scheduled activity's input, or from a local activity's result: its marker keeps no input).
+   */
+  activities: { type: string; eventId?: string }[];
   /** When the chain's last workflow task completed (ms since epoch). */
   lastTaskCompletedAt?: number;
   status: string;
@@ -46,6 +49,14 @@ function eventTime(event: HistoryEvent): number | undefined {
   const time = event.eventTime;
   if (!time) return undefined;
   return Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
+}
+
+/** The marker the SDK records for a completed local activity. */
+const localActivityMarker = 'core_local_activity';
+
+function eventIdOf(value: unknown): string | undefined {
+  const eventId = (value as { eventId?: unknown } | undefined)?.eventId;
+  return typeof eventId === 'string' ? eventId : undefined;
 }
 
 function decode(payloads: Payload[] | null | undefined, index = 0): unknown {
@@ -62,12 +73,12 @@ export async function chainFacts(client: Client, workflowId: string, maxRuns = 2
   const latest = await client.workflow.getHandle(workflowId).describe();
   facts.status = latest.status.name;
   let runId: string | undefined = latest.runId;
-  const chunks: { type: string; input: unknown }[][] = [];
+  const chunks: ChainFacts['activities'][] = [];
   while (runId && facts.runs < maxRuns) {
     const history: History = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     facts.runs += 1;
     runId = undefined;
-    const activities: { type: string; input: unknown }[] = [];
+    const activities: ChainFacts['activities'] = [];
     for (const event of (history.events ?? []) as HistoryEvent[]) {
       const started = event.workflowExecutionStartedEventAttributes;
       if (started?.continuedExecutionRunId) runId = started.continuedExecutionRunId;
@@ -85,7 +96,12 @@ export async function chainFacts(client: Client, workflowId: string, maxRuns = 2
         facts.workflowTaskFailureCauses.set(cause, (facts.workflowTaskFailureCauses.get(cause) ?? 0) + 1);
       }
       const scheduled = event.activityTaskScheduledEventAttributes;
-      if (scheduled) activities.push({ type: scheduled.activityType?.name ?? '', input: decode(scheduled.input?.payloads) });
+      if (scheduled) activities.push({ type: scheduled.activityType?.name ?? '', eventId: eventIdOf(decode(scheduled.input?.payloads)) });
+      const marker = event.markerRecordedEventAttributes;
+      if (marker?.markerName === localActivityMarker) {
+        const data = decode(marker.details?.data?.payloads) as { activity_type?: string } | undefined;
+        activities.push({ type: data?.activity_type ?? '', eventId: eventIdOf(decode(marker.details?.result?.payloads)) });
+      }
       if (event.workflowTaskCompletedEventAttributes) {
         const at = eventTime(event);
         if (at !== undefined && (facts.lastTaskCompletedAt === undefined || at > facts.lastTaskCompletedAt)) facts.lastTaskCompletedAt = at;
