@@ -40,8 +40,13 @@ export function describe(error: z.ZodError): string {
   return `${path}${issue.message}`;
 }
 
+/** The record without its undefined fields. A plain loop: Object.entries/fromEntries cost more than the rest of a parse. */
 export function definedOnly<T extends Record<string, unknown>>(record: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as never;
+  const defined: Record<string, unknown> = {};
+  for (const key in record) {
+    if (record[key] !== undefined) defined[key] = record[key];
+  }
+  return defined as never;
 }
 
 /** Ids arrive as strings or numbers (Recurly invoice numbers, CCBill account numbers): always a string here. */
