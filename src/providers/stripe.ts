@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, BillingReferences, JsonValue } from '../events';
 import { anySignatureMatches, decodeSha256Signatures } from './hmac';
-import { asJson, definedOnly, idOf, isJson, isoFromUnixSeconds, jsonBody, validate } from './payload';
+import { asJson, definedOnly, idOf, isJson, isoFromUnixSeconds, jsonBody, shapeError } from './payload';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from './types';
 
 export interface StripeSettings {
@@ -36,43 +36,50 @@ const kinds = new Map(
 const id = z.string().min(1);
 const unixSeconds = z.number().int().nullish();
 
-const eventSchema = z.looseObject({
-  id,
-  type: id,
-  created: z.number().int(),
-  livemode: z.boolean().optional(),
-  account: z.string().optional(),
-  data: z.looseObject({
-    object: z.looseObject({ id: z.string().optional(), object: z.string().optional() }),
-    previous_attributes: z.record(z.string(), z.unknown()).optional(),
+const stripeRef = z.union([z.string(), z.looseObject({ id: z.string() })]).nullish();
+
+// Compiled (`z.compile`) and used through `validate`: see `shapeError`.
+const eventSchema = z.compile(
+  z.looseObject({
+    id,
+    type: id,
+    created: z.number().int(),
+    livemode: z.boolean().optional(),
+    account: z.string().optional(),
+    data: z.looseObject({
+      object: z.looseObject({ id: z.string().optional(), object: z.string().optional() }),
+      previous_attributes: z.record(z.string(), z.unknown()).optional(),
+    }),
   }),
-});
+);
 
 /** Fields billflow reads from `data.object`; types checked, presence not (they differ per object and API version). */
-const objectSchema = z.looseObject({
-  customer: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
-  subscription: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
-  invoice: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
-  payment_intent: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
-  charge: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
-  latest_invoice: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
-  // API 2025-03-31 and later: an invoice names its subscription under `parent`.
-  parent: z.looseObject({ subscription_details: z.looseObject({ subscription: z.string().nullish() }).nullish() }).nullish(),
-  attempt_count: z.number().int().nullish(),
-  next_payment_attempt: unixSeconds,
-  billing_reason: z.string().nullish(),
-  status: z.string().nullish(),
-  cancel_at_period_end: z.boolean().nullish(),
-  cancel_at: unixSeconds,
-  canceled_at: unixSeconds,
-  ended_at: unixSeconds,
-  current_period_start: unixSeconds,
-  current_period_end: unixSeconds,
-  // API 2025-03-31 and later: the period lives on the subscription items.
-  items: z
-    .looseObject({ data: z.array(z.looseObject({ current_period_start: unixSeconds, current_period_end: unixSeconds })).optional() })
-    .nullish(),
-});
+const objectSchema = z.compile(
+  z.looseObject({
+    customer: stripeRef,
+    subscription: stripeRef,
+    invoice: stripeRef,
+    payment_intent: stripeRef,
+    charge: stripeRef,
+    latest_invoice: stripeRef,
+    // API 2025-03-31 and later: an invoice names its subscription under `parent`.
+    parent: z.looseObject({ subscription_details: z.looseObject({ subscription: z.string().nullish() }).nullish() }).nullish(),
+    attempt_count: z.number().int().nullish(),
+    next_payment_attempt: unixSeconds,
+    billing_reason: z.string().nullish(),
+    status: z.string().nullish(),
+    cancel_at_period_end: z.boolean().nullish(),
+    cancel_at: unixSeconds,
+    canceled_at: unixSeconds,
+    ended_at: unixSeconds,
+    current_period_start: unixSeconds,
+    current_period_end: unixSeconds,
+    // API 2025-03-31 and later: the period lives on the subscription items.
+    items: z
+      .looseObject({ data: z.array(z.looseObject({ current_period_start: unixSeconds, current_period_end: unixSeconds })).optional() })
+      .nullish(),
+  }),
+);
 
 interface ParsedHeader {
   timestamp: string;
@@ -118,9 +125,10 @@ function verify(request: WebhookRequest, { webhookSecrets, signatureToleranceSec
 
 function parse(request: WebhookRequest): BillingEvent[] {
   if (!isJson(request)) throw new MalformedPayloadError('content type must be application/json');
-  const raw = jsonBody(request);
-  const event = validate(eventSchema, raw, 'a Stripe event');
-  const object = validate(objectSchema, event.data.object, 'a Stripe event');
+  const event = jsonBody(request);
+  if (!eventSchema.validate(event)) throw shapeError(eventSchema, event, 'body is not a Stripe event: ');
+  const object = event.data.object;
+  if (!objectSchema.validate(object)) throw shapeError(objectSchema, object, 'body is not a Stripe event: ');
   const previous = event.data.previous_attributes ?? {};
   const kind = event.type === 'customer.subscription.updated' ? subscriptionUpdateKind(object, previous) : (kinds.get(event.type) ?? 'unknown');
   return [
@@ -132,12 +140,12 @@ function parse(request: WebhookRequest): BillingEvent[] {
       occurredAt: new Date(event.created * 1000).toISOString(),
       references: referencesOf(event.data.object.object, event.data.object.id, object),
       facts: factsOf(event, object, previous),
-      payload: asJson(raw),
+      payload: asJson(event),
     },
   ];
 }
 
-type StripeObject = z.infer<typeof objectSchema>;
+type StripeObject = z.input<typeof objectSchema>;
 
 /** What an update means for the subscription's entity workflow; a new period is a renewal. */
 function subscriptionUpdateKind(object: StripeObject, previous: Record<string, unknown>): BillingEventKind {
@@ -164,7 +172,7 @@ function referencesOf(objectType: string | undefined, objectId: string | undefin
   });
 }
 
-function factsOf(event: z.infer<typeof eventSchema>, object: StripeObject, previous: Record<string, unknown>): Record<string, JsonValue> {
+function factsOf(event: z.input<typeof eventSchema>, object: StripeObject, previous: Record<string, unknown>): Record<string, JsonValue> {
   const item = object.items?.data?.[0];
   return definedOnly({
     livemode: event.livemode,
