@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { ProviderName } from '../src/events';
-import { signalWithStart } from '../src/temporal/deliver';
+import { loadConfig } from '../src/config';
+import { deliverEvents } from '../src/temporal/deliver';
 import { cpuMeter, describeCpu } from './lib/cpu';
 import { closedLoop, keepAliveAgent, median, perSecond, percentile, postWebhook, type LoadResult } from './lib/load';
 import { formatRatio, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
@@ -23,9 +24,14 @@ type IngestOptions = ReturnType<typeof readOptions<keyof typeof ingestOptions>>;
 const target = 0.95;
 const phaseTimeLimitMs = 180_000;
 
-/** The same calls the receiver makes, made directly: one signal-with-start per routed event. */
-async function signalDirectly(client: Client, taskQueue: string, webhook: PreparedWebhook): Promise<true> {
-  for (const delivery of webhook.deliveries) await signalWithStart(client, delivery, taskQueue);
+/**
+ * The receiver's own Temporal step (`deliverEvents`: one signal-with-start per routed event, under
+ * the same deadline, grouped by workflow as the receiver does), called directly: what the receiver
+ * adds on top of it — HTTP, raw body, verification, parsing, routing, the answer — is what the
+ * ratio measures.
+ */
+async function signalDirectly(client: Client, options: { taskQueue: string; deadlineMs: number }, webhook: PreparedWebhook): Promise<true> {
+  await deliverEvents(client, webhook.deliveries, options);
   return true;
 }
 
@@ -64,7 +70,9 @@ export async function ingest(options: IngestOptions, providers: readonly Provide
       const answer = await postWebhook(agent, receiver.url, webhook);
       return answer.status >= 200 && answer.status < 300 ? true : String(answer.status);
     }, phaseTimeLimitMs);
-  const viaClient = (webhooks: PreparedWebhook[]) => closedLoop(webhooks, options.concurrency, (webhook) => signalDirectly(client, taskQueue, webhook), phaseTimeLimitMs);
+  // The receiver's own settings (its deadline included), read as the receiver reads them.
+  const direct = { taskQueue, deadlineMs: loadConfig(env).receiver.signalDeadlineMs };
+  const viaClient = (webhooks: PreparedWebhook[]) => closedLoop(webhooks, options.concurrency, (webhook) => signalDirectly(client, direct, webhook), phaseTimeLimitMs);
   const pids = { receiver: receiver.child.process.pid, temporal: temporal.process.pid };
 
   try {
