@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,6 +51,8 @@ describe('startDevServer', () => {
     expect(first.address).toBe(`127.0.0.1:${port}`);
     expect(first.uiUrl).toBe(`http://127.0.0.1:${uiPort}`);
     expect((await fetch(first.uiUrl!)).status).toBe(200);
+    // Persisted in write-ahead-log mode (the default pragma): the log file sits beside the database.
+    expect(existsSync(`${dbFile}-wal`)).toBe(true);
     await withClient(first.address, (client) =>
       // Nobody polls this task queue: the workflow stays open with no worker at all.
       client.workflow.start('nobodyRunsThis', {

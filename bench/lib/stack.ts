@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -28,32 +28,14 @@ export interface TemporalOptions {
   log?: Log;
   /** Appends the server's own output (its warnings and errors) here once it is up. */
   logFile?: string;
-  /**
-   * SQLite pragmas for a persisted server, e.g. `journal_mode=wal`. With the default rollback journal
-   * every commit waits for several fsyncs, and on a loaded machine the server's own persistence calls
-   * pass their deadlines ("context deadline exceeded", shards closing).
-   */
+  /** SQLite pragmas of a persisted server (`startDevServer`'s default when absent). */
   sqlitePragmas?: string[];
-}
-
-/**
- * The CLI, or a shell wrapper that passes it SQLite pragmas (the dev-server launcher takes no extra
- * flags); `exec` keeps the server's pid the one SIGKILL is sent to.
- */
-async function cliWithPragmas(cliPath: string, pragmas: readonly string[], directory: string): Promise<string> {
-  if (pragmas.length === 0) return cliPath;
-  const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
-  const wrapper = path.join(directory, 'temporal-with-pragmas.sh');
-  const flags = pragmas.map((pragma) => `--sqlite-pragma ${quote(pragma)}`).join(' ');
-  await writeFile(wrapper, `#!/bin/sh\nexec ${quote(cliPath)} "$@" ${flags}\n`, { mode: 0o755 });
-  return wrapper;
 }
 
 /** A Temporal dev server of the run's own: nobody else's workflows load it. */
 export async function startTemporal(options: TemporalOptions = {}): Promise<DevServer> {
   const cli = options.cliPath ?? (await findOrBuildTemporalCli({ log: options.log }));
-  const cliPath = options.dbFile ? await cliWithPragmas(cli, options.sqlitePragmas ?? [], path.dirname(options.dbFile)) : cli;
-  const server = await startDevServer({ cliPath, dbFile: options.dbFile, port: options.port ?? (await getFreePort()), log: options.log });
+  const server = await startDevServer({ cliPath: cli, dbFile: options.dbFile, sqlitePragmas: options.sqlitePragmas, port: options.port ?? (await getFreePort()), log: options.log });
   if (options.logFile) {
     const file = createWriteStream(options.logFile, { flags: 'a' });
     server.process.stdout?.on('data', (chunk: Buffer) => file.write(chunk));

@@ -10,6 +10,12 @@ export interface DevServerOptions {
   cliPath: string;
   /** SQLite file to persist to; omitted, the server keeps everything in memory. */
   dbFile?: string;
+  /**
+   * SQLite pragmas of a persisted server; `journal_mode=wal` when absent. With the default rollback
+   * journal every commit waits for several fsyncs, and under load the server's own persistence calls
+   * pass their deadlines ("context deadline exceeded", shards closing).
+   */
+  sqlitePragmas?: readonly string[];
   /** Address the frontend (and UI) bind to; default 127.0.0.1. */
   ip?: string;
   port: number;
@@ -59,6 +65,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'server',
     'start-dev',
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    ...(options.dbFile ? (options.sqlitePragmas ?? ['journal_mode=wal']).flatMap((pragma) => ['--sqlite-pragma', pragma]) : []),
     '--ip',
     ip,
     '--port',
