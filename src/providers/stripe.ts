@@ -138,14 +138,14 @@ function parse(request: WebhookRequest): BillingEvent[] {
       type: event.type,
       kind,
       occurredAt: new Date(event.created * 1000).toISOString(),
-      references: referencesOf(event.data.object.object, event.data.object.id, object),
+      references: referencesOf(object),
       facts: factsOf(event, object, previous),
       payload: asJson(event),
     },
   ];
 }
 
-type StripeObject = z.input<typeof objectSchema>;
+type StripeObject = z.input<typeof objectSchema> & { id?: string; object?: string };
 
 /** What an update means for the subscription's entity workflow; a new period is a renewal. */
 function subscriptionUpdateKind(object: StripeObject, previous: Record<string, unknown>): BillingEventKind {
@@ -161,14 +161,16 @@ function subscriptionUpdateKind(object: StripeObject, previous: Record<string, u
 
 const ref = (value: string | { id: string } | null | undefined): string | undefined => idOf(typeof value === 'object' && value !== null ? value.id : value);
 
-function referencesOf(objectType: string | undefined, objectId: string | undefined, object: StripeObject): BillingReferences {
-  const own = (type: string): string | undefined => (objectType === type ? idOf(objectId) : undefined);
+/** The object's own id when it is a `type` (an invoice event names its invoice by `data.object.id`). */
+const own = (object: StripeObject, type: string): string | undefined => (object.object === type ? idOf(object.id) : undefined);
+
+function referencesOf(object: StripeObject): BillingReferences {
   return definedOnly({
-    customer: own('customer') ?? ref(object.customer),
-    subscription: own('subscription') ?? ref(object.subscription) ?? idOf(object.parent?.subscription_details?.subscription),
-    invoice: own('invoice') ?? ref(object.invoice) ?? ref(object.latest_invoice),
-    payment: own('payment_intent') ?? ref(object.payment_intent) ?? own('charge') ?? ref(object.charge),
-    refund: own('refund'),
+    customer: own(object, 'customer') ?? ref(object.customer),
+    subscription: own(object, 'subscription') ?? ref(object.subscription) ?? idOf(object.parent?.subscription_details?.subscription),
+    invoice: own(object, 'invoice') ?? ref(object.invoice) ?? ref(object.latest_invoice),
+    payment: own(object, 'payment_intent') ?? ref(object.payment_intent) ?? own(object, 'charge') ?? ref(object.charge),
+    refund: own(object, 'refund'),
   });
 }
 
