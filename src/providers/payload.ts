@@ -69,7 +69,36 @@ export function idOf(value: unknown): string | undefined {
 
 /** Unix seconds as ISO-8601; null and absent stay as they are. */
 export function isoFromUnixSeconds(value: number | null | undefined): string | null | undefined {
-  return typeof value === 'number' ? new Date(value * 1000).toISOString() : value;
+  return typeof value === 'number' ? isoFromSeconds(value) : value;
+}
+
+/** Year 10000 in unix seconds: below it (and from 1970), every year has four digits. */
+const year10000 = 253_402_300_800;
+
+const twoDigits = (value: number): string => (value < 10 ? `0${value}` : `${value}`);
+
+/**
+ * Unix seconds as ISO-8601, exactly as `new Date(seconds * 1000).toISOString()` writes them.
+ * Whole seconds from 1970 to 9999 are formatted here: `toISOString` measured ~0.45 µs a call, a
+ * fifth of a Stripe parse with its several timestamps; this takes about a quarter of that. The date
+ * is H. Hinnant's `civil_from_days` (https://howardhinnant.github.io/date_algorithms.html).
+ */
+export function isoFromSeconds(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds >= year10000) return new Date(seconds * 1000).toISOString();
+  const days = Math.floor(seconds / 86_400);
+  const secondOfDay = seconds - days * 86_400;
+  // Days counted from 0000-03-01, so that the leap day ends each 400-year era and each year.
+  const shifted = days + 719_468;
+  const era = Math.floor(shifted / 146_097);
+  const dayOfEra = shifted - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = era * 400 + yearOfEra + (month <= 2 ? 1 : 0);
+  const time = `${twoDigits(Math.floor(secondOfDay / 3600))}:${twoDigits(Math.floor(secondOfDay / 60) % 60)}:${twoDigits(secondOfDay % 60)}`;
+  return `${year}-${twoDigits(month)}-${twoDigits(day)}T${time}.000Z`;
 }
 
 /** A stable, short id for providers that send none: the same inputs give the same id on every delivery. */

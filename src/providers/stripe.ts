@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, BillingReferences, JsonValue } from '../events';
 import { anySignatureMatches, decodeSha256Signatures } from './hmac';
-import { asJson, definedOnly, idOf, isJson, isoFromUnixSeconds, jsonBody, shapeError } from './payload';
+import { asJson, definedOnly, idOf, isJson, isoFromSeconds, isoFromUnixSeconds, jsonBody, shapeError } from './payload';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from './types';
 
 export interface StripeSettings {
@@ -137,7 +137,7 @@ function parse(request: WebhookRequest): BillingEvent[] {
       id: event.id,
       type: event.type,
       kind,
-      occurredAt: new Date(event.created * 1000).toISOString(),
+      occurredAt: isoFromSeconds(event.created),
       references: referencesOf(object),
       facts: factsOf(event, object, previous),
       payload: asJson(event),
