@@ -35,17 +35,17 @@ const kinds = new Map(
 
 const id = z.string().min(1);
 
-// Loose objects: GoCardless adds fields without notice. Only what billflow relies on is checked, so
-// a new field never turns a genuine batch into a 400 that GoCardless would retry forever.
-// Compiled (`z.compile`) and used through `validate`: see `shapeError`.
+// GoCardless adds fields without notice. Only what billflow relies on is checked and z.object
+// ignores the rest, so a new field never turns a genuine batch into a 400 that GoCardless would
+// retry forever. Compiled (`z.compile`) and used through `validate`: see `shapeError`.
 const eventSchema = z.compile(
-  z.looseObject({
+  z.object({
     id,
     created_at: z.iso.datetime({ offset: true }),
     resource_type: id,
     action: id,
     links: z
-      .looseObject({
+      .object({
         mandate: id.optional(),
         new_mandate: id.optional(),
         payment: id.optional(),
@@ -55,7 +55,7 @@ const eventSchema = z.compile(
       })
       .optional(),
     details: z
-      .looseObject({
+      .object({
         cause: z.string().nullish(),
         origin: z.string().nullish(),
         reason_code: z.string().nullish(),
@@ -69,9 +69,9 @@ const eventSchema = z.compile(
 );
 
 const bodySchema = z.compile(
-  z.looseObject({
+  z.object({
     events: z.array(z.unknown()),
-    meta: z.looseObject({ webhook_id: z.string().optional() }).optional(),
+    meta: z.object({ webhook_id: z.string().optional() }).optional(),
   }),
 );
 

@@ -36,18 +36,18 @@ const kinds = new Map(
 const id = z.string().min(1);
 const unixSeconds = z.number().int().nullish();
 
-const stripeRef = z.union([z.string(), z.looseObject({ id: z.string() })]).nullish();
+const stripeRef = z.union([z.string(), z.object({ id: z.string() })]).nullish();
 
 // Compiled (`z.compile`) and used through `validate`: see `shapeError`.
 const eventSchema = z.compile(
-  z.looseObject({
+  z.object({
     id,
     type: id,
     created: z.number().int(),
     livemode: z.boolean().optional(),
     account: z.string().optional(),
-    data: z.looseObject({
-      object: z.looseObject({ id: z.string().optional(), object: z.string().optional() }),
+    data: z.object({
+      object: z.object({ id: z.string().optional(), object: z.string().optional() }),
       previous_attributes: z.record(z.string(), z.unknown()).optional(),
     }),
   }),
@@ -55,7 +55,7 @@ const eventSchema = z.compile(
 
 /** Fields billflow reads from `data.object`; types checked, presence not (they differ per object and API version). */
 const objectSchema = z.compile(
-  z.looseObject({
+  z.object({
     customer: stripeRef,
     subscription: stripeRef,
     invoice: stripeRef,
@@ -63,7 +63,7 @@ const objectSchema = z.compile(
     charge: stripeRef,
     latest_invoice: stripeRef,
     // API 2025-03-31 and later: an invoice names its subscription under `parent`.
-    parent: z.looseObject({ subscription_details: z.looseObject({ subscription: z.string().nullish() }).nullish() }).nullish(),
+    parent: z.object({ subscription_details: z.object({ subscription: z.string().nullish() }).nullish() }).nullish(),
     attempt_count: z.number().int().nullish(),
     next_payment_attempt: unixSeconds,
     billing_reason: z.string().nullish(),
@@ -76,7 +76,7 @@ const objectSchema = z.compile(
     current_period_end: unixSeconds,
     // API 2025-03-31 and later: the period lives on the subscription items.
     items: z
-      .looseObject({ data: z.array(z.looseObject({ current_period_start: unixSeconds, current_period_end: unixSeconds })).optional() })
+      .object({ data: z.array(z.object({ current_period_start: unixSeconds, current_period_end: unixSeconds })).optional() })
       .nullish(),
   }),
 );
