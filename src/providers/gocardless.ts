@@ -86,7 +86,7 @@ function verify(request: WebhookRequest, { webhookSecrets }: { webhookSecrets: s
   if (typeof header !== 'string' || !signatureFormat.test(header)) {
     throw new VerificationError(invalidSignature, 'malformed Webhook-Signature header');
   }
-  if (!anySignatureMatches(webhookSecrets, [request.rawBody], [Buffer.from(header, 'hex')])) {
+  if (!anySignatureMatches(webhookSecrets, [request.rawBody], [header])) {
     throw new VerificationError(invalidSignature, 'Webhook-Signature does not match');
   }
 }

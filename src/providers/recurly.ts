@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, JsonValue } from '../events';
 import { verifyBasicAuth, type BasicCredentials } from './basic-auth';
-import { anySignatureMatches, decodeSha256Signatures } from './hmac';
+import { anySignatureMatches } from './hmac';
 import { verifySourceIp } from './ip-allow-list';
 import { asJson, definedOnly, derivedId, idOf, isJson, isXml, jsonBody, validate } from './payload';
 import { parseRecurlyXml } from './recurly-xml';
@@ -84,7 +84,7 @@ function verifySignature(request: WebhookRequest, { webhookSecrets, signatureTol
     throw new VerificationError(unauthenticated, 'malformed recurly-signature header');
   }
   // The timestamp is signed exactly as written in the header.
-  if (!anySignatureMatches(webhookSecrets, [`${timestamp}.`, request.rawBody], decodeSha256Signatures(signatures))) {
+  if (!anySignatureMatches(webhookSecrets, [`${timestamp}.`, request.rawBody], signatures)) {
     throw new VerificationError(unauthenticated, 'recurly-signature does not match');
   }
   // Recurly documents milliseconds, and its examples also show seconds: 10^12 ms is 2001, 10^12 s is in the year 33658.
