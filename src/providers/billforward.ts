@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, JsonValue } from '../events';
 import { verifyBasicAuth, type BasicCredentials } from './basic-auth';
-import { asJson, definedOnly, idOf, isJson, jsonBody, validate } from './payload';
+import { asJson, definedOnly, idOf, isJson, jsonBody, shapeError } from './payload';
 import { MalformedPayloadError, type WebhookProvider, type WebhookRequest } from './types';
 
 export interface BillForwardSettings {
@@ -24,22 +24,25 @@ const kinds = new Map(
   }),
 );
 
-const notificationSchema = z.looseObject({
-  id: z.string().min(1),
-  domain: z.string().min(1),
-  action: z.string().min(1),
-  created: z.iso.datetime({ offset: true }),
-  entityID: z.string().min(1),
-  entity: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
-  changes: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
-  organizationID: z.string().optional(),
-});
+// Compiled (`z.compile`) and used through `validate`: see `shapeError`.
+const notificationSchema = z.compile(
+  z.object({
+    id: z.string().min(1),
+    domain: z.string().min(1),
+    action: z.string().min(1),
+    created: z.iso.datetime({ offset: true }),
+    entityID: z.string().min(1),
+    entity: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+    changes: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+    organizationID: z.string().optional(),
+  }),
+);
 
-const changesSchema = z.looseObject({
-  auditFieldChanges: z
-    .array(z.looseObject({ attributeName: z.string(), previousValue: z.unknown().optional(), newValue: z.unknown().optional() }))
-    .default([]),
-});
+const changesSchema = z.compile(
+  z.object({
+    auditFieldChanges: z.array(z.object({ attributeName: z.string(), previousValue: z.unknown().optional(), newValue: z.unknown().optional() })).optional(),
+  }),
+);
 
 function verify(request: WebhookRequest, { basicAuth }: BillForwardSettings): void {
   // BillForward signs nothing; the credentials ride in the webhook URL it is given (user:password@host).
@@ -60,14 +63,19 @@ function innerJson(value: string | Record<string, unknown> | null | undefined, n
   return parsed as Record<string, JsonValue>;
 }
 
+function auditFieldChangesOf(changes: unknown): NonNullable<z.input<typeof changesSchema>['auditFieldChanges']> {
+  if (!changesSchema.validate(changes)) throw shapeError(changesSchema, changes, 'body is not a BillForward notification (changes): ');
+  return changes.auditFieldChanges ?? [];
+}
+
 function parse(request: WebhookRequest): BillingEvent[] {
   if (!isJson(request)) throw new MalformedPayloadError('content type must be application/json');
-  const raw = jsonBody(request);
-  const notification = validate(notificationSchema, raw, 'a BillForward notification');
+  const notification = jsonBody(request);
+  if (!notificationSchema.validate(notification)) throw shapeError(notificationSchema, notification, 'body is not a BillForward notification: ');
   const entity = innerJson(notification.entity, 'entity') ?? {};
   const changesObject = innerJson(notification.changes, 'changes');
-  const changes = changesObject === undefined ? undefined : validate(changesSchema, changesObject, 'a BillForward notification (changes)');
-  const changed = new Set(changes?.auditFieldChanges.map((change) => change.attributeName));
+  const auditFieldChanges = changesObject === undefined ? undefined : auditFieldChangesOf(changesObject);
+  const changed = new Set(auditFieldChanges?.map((change) => change.attributeName));
 
   const { domain, action } = notification;
   const type = `${domain}.${action}`;
@@ -92,7 +100,7 @@ function parse(request: WebhookRequest): BillingEvent[] {
       }),
       facts: definedOnly({
         state: entity.state,
-        changes: changes === undefined ? undefined : asJson(changes.auditFieldChanges),
+        changes: auditFieldChanges === undefined ? undefined : asJson(auditFieldChanges),
         currentPeriodStart: entity.currentPeriodStart,
         currentPeriodEnd: entity.currentPeriodEnd,
         subscriptionEnd: entity.subscriptionEnd,
@@ -102,7 +110,7 @@ function parse(request: WebhookRequest): BillingEvent[] {
       }),
       // The notification with `entity` and `changes` decoded, so workflows read them as objects.
       payload: {
-        ...(raw as Record<string, JsonValue>),
+        ...(notification as Record<string, JsonValue>),
         ...(notification.entity == null ? {} : { entity }),
         ...(changesObject === undefined ? {} : { changes: changesObject }),
       },

@@ -25,13 +25,6 @@ export function jsonBody(request: WebhookRequest): unknown {
   }
 }
 
-/** Validates with zod; a 400 naming the first problem otherwise. */
-export function validate<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new MalformedPayloadError(`body is not ${what}: ${describe(result.error)}`);
-  return result.data;
-}
-
 /**
  * The 400 for a value `schema.validate` refused: zod's full parser runs again, on this rare path
  * only, to name the first problem. With `validate`, valid deliveries go through the validator that

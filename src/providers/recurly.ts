@@ -3,7 +3,7 @@ import type { BillingEvent, BillingEventKind, JsonValue } from '../events';
 import { verifyBasicAuth, type BasicCredentials } from './basic-auth';
 import { anySignatureMatches } from './hmac';
 import { verifySourceIp } from './ip-allow-list';
-import { asJson, definedOnly, derivedId, idOf, isJson, isXml, jsonBody, validate } from './payload';
+import { asJson, definedOnly, derivedId, idOf, isJson, isXml, jsonBody, shapeError } from './payload';
 import { parseRecurlyXml } from './recurly-xml';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from './types';
 
@@ -100,21 +100,24 @@ function parse(request: WebhookRequest): BillingEvent[] {
   throw new MalformedPayloadError('content type must be application/json or application/xml');
 }
 
-const jsonSchema = z.looseObject({
-  id: z.string().min(1),
-  object_type: z.string().min(1),
-  event_type: z.string().min(1),
-  event_time: z.iso.datetime({ offset: true }),
-  site_id: z.string().optional(),
-  uuid: z.string().min(1).optional(),
-  account_code: z.string().min(1).optional(),
-  invoice_number: z.union([z.number().int(), z.string().min(1)]).optional(),
-});
+// Compiled (`z.compile`) and used through `validate`: see `shapeError`.
+const jsonSchema = z.compile(
+  z.object({
+    id: z.string().min(1),
+    object_type: z.string().min(1),
+    event_type: z.string().min(1),
+    event_time: z.iso.datetime({ offset: true }),
+    site_id: z.string().optional(),
+    uuid: z.string().min(1).optional(),
+    account_code: z.string().min(1).optional(),
+    invoice_number: z.union([z.number().int(), z.string().min(1)]).optional(),
+  }),
+);
 
 /** Recurly's JSON notifications carry ids only; the details are fetched inside Temporal. */
 function parseJson(request: WebhookRequest): BillingEvent {
-  const raw = jsonBody(request);
-  const body = validate(jsonSchema, raw, 'a Recurly notification');
+  const body = jsonBody(request);
+  if (!jsonSchema.validate(body)) throw shapeError(jsonSchema, body, 'body is not a Recurly notification: ');
   const type = `${body.object_type}.${body.event_type}`;
   const notificationId = request.headers['recurly-notification-id'];
   const uuidRole = body.object_type === 'subscription' ? 'subscription' : body.object_type === 'payment' ? 'payment' : undefined;
@@ -132,7 +135,7 @@ function parseJson(request: WebhookRequest): BillingEvent {
       invoice: idOf(body.invoice_number),
     }),
     facts: definedOnly({ site_id: body.site_id, uuid: uuidRole === undefined ? body.uuid : undefined }),
-    payload: asJson(raw),
+    payload: asJson(body),
   };
 }
 
