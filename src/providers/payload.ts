@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { z } from 'zod';
 import type { JsonValue } from '../events';
 import { MalformedPayloadError, type WebhookRequest } from './types';
@@ -98,7 +98,7 @@ export function isoFromSeconds(seconds: number): string {
 
 /** A stable, short id for providers that send none: the same inputs give the same id on every delivery. */
 export function derivedId(prefix: string, parts: readonly string[]): string {
-  return `${prefix}:${createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32)}`;
+  return `${prefix}:${hash('sha256', JSON.stringify(parts), 'hex').slice(0, 32)}`;
 }
 
 export function asJson(value: unknown): JsonValue {
