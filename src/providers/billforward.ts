@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, JsonValue } from '../events';
 import { verifyBasicAuth, type BasicCredentials } from './basic-auth';
-import { asJson, definedOnly, idOf, isJson, jsonBody, shapeError } from './payload';
+import { asJson, compiled, definedOnly, idOf, isJson, jsonBody, shapeError } from './payload';
 import { MalformedPayloadError, type WebhookProvider, type WebhookRequest } from './types';
 
 export interface BillForwardSettings {
@@ -24,8 +24,8 @@ const kinds = new Map(
   }),
 );
 
-// Compiled (`z.compile`) and used through `validate`: see `shapeError`.
-const notificationSchema = z.compile(
+// Compiled and used through `validate`: see `shapeError`.
+const notificationSchema = compiled(
   z.object({
     id: z.string().min(1),
     domain: z.string().min(1),
@@ -38,7 +38,7 @@ const notificationSchema = z.compile(
   }),
 );
 
-const changesSchema = z.compile(
+const changesSchema = compiled(
   z.object({
     auditFieldChanges: z.array(z.object({ attributeName: z.string(), previousValue: z.unknown().optional(), newValue: z.unknown().optional() })).optional(),
   }),

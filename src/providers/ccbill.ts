@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, JsonValue } from '../events';
 import { verifySourceIp } from './ip-allow-list';
-import { definedOnly, derivedId, idOf, isForm, isJson, jsonBody, shapeError } from './payload';
+import { compiled, definedOnly, derivedId, idOf, isForm, isJson, jsonBody, shapeError } from './payload';
 import { MalformedPayloadError, type WebhookProvider, type WebhookRequest } from './types';
 
 export interface CcbillSettings {
@@ -34,8 +34,8 @@ const kinds = new Map(
 const redactedFields = new Set(['password']);
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-// Compiled (`z.compile`) and used through `validate`: see `shapeError`.
-const bodySchema = z.compile(z.record(z.string(), z.union([scalar, z.array(z.unknown()), z.record(z.string(), z.unknown())])));
+// Compiled and used through `validate`: see `shapeError`.
+const bodySchema = compiled(z.record(z.string(), z.union([scalar, z.array(z.unknown()), z.record(z.string(), z.unknown())])));
 
 function verify(request: WebhookRequest, { allowedIps }: CcbillSettings): void {
   // CCBill signs nothing: its documented protection is the list of addresses it sends from.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind } from '../events';
 import { anySignatureMatches } from './hmac';
-import { asJson, definedOnly, isJson, jsonBody, shapeError } from './payload';
+import { asJson, compiled, definedOnly, isJson, jsonBody, shapeError } from './payload';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from './types';
 
 /** GoCardless answers a bad signature with 498 ("invalid token") and expects receivers to do the same. */
@@ -37,8 +37,8 @@ const id = z.string().min(1);
 
 // GoCardless adds fields without notice. Only what billflow relies on is checked and z.object
 // ignores the rest, so a new field never turns a genuine batch into a 400 that GoCardless would
-// retry forever. Compiled (`z.compile`) and used through `validate`: see `shapeError`.
-const eventSchema = z.compile(
+// retry forever. Compiled and used through `validate`: see `shapeError`.
+const eventSchema = compiled(
   z.object({
     id,
     created_at: z.iso.datetime({ offset: true }),
@@ -68,7 +68,7 @@ const eventSchema = z.compile(
   }),
 );
 
-const bodySchema = z.compile(
+const bodySchema = compiled(
   z.object({
     events: z.array(z.unknown()),
     meta: z.object({ webhook_id: z.string().optional() }).optional(),

@@ -3,7 +3,7 @@ import type { BillingEvent, BillingEventKind, JsonValue } from '../events';
 import { verifyBasicAuth, type BasicCredentials } from './basic-auth';
 import { anySignatureMatches } from './hmac';
 import { verifySourceIp } from './ip-allow-list';
-import { asJson, definedOnly, derivedId, idOf, isJson, isXml, jsonBody, shapeError } from './payload';
+import { asJson, compiled, definedOnly, derivedId, idOf, isJson, isXml, jsonBody, shapeError } from './payload';
 import { parseRecurlyXml } from './recurly-xml';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from './types';
 
@@ -100,8 +100,8 @@ function parse(request: WebhookRequest): BillingEvent[] {
   throw new MalformedPayloadError('content type must be application/json or application/xml');
 }
 
-// Compiled (`z.compile`) and used through `validate`: see `shapeError`.
-const jsonSchema = z.compile(
+// Compiled and used through `validate`: see `shapeError`.
+const jsonSchema = compiled(
   z.object({
     id: z.string().min(1),
     object_type: z.string().min(1),

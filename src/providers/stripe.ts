@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, BillingReferences, JsonValue } from '../events';
 import { anySignatureMatches } from './hmac';
-import { asJson, definedOnly, idOf, isJson, isoFromSeconds, isoFromUnixSeconds, jsonBody, shapeError } from './payload';
+import { asJson, compiled, definedOnly, idOf, isJson, isoFromSeconds, isoFromUnixSeconds, jsonBody, shapeError } from './payload';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from './types';
 
 export interface StripeSettings {
@@ -38,8 +38,8 @@ const unixSeconds = z.number().int().nullish();
 
 const stripeRef = z.union([z.string(), z.object({ id: z.string() })]).nullish();
 
-// Compiled (`z.compile`) and used through `validate`: see `shapeError`.
-const eventSchema = z.compile(
+// Compiled and used through `validate`: see `shapeError`.
+const eventSchema = compiled(
   z.object({
     id,
     type: id,
@@ -54,7 +54,7 @@ const eventSchema = z.compile(
 );
 
 /** Fields billflow reads from `data.object`; types checked, presence not (they differ per object and API version). */
-const objectSchema = z.compile(
+const objectSchema = compiled(
   z.object({
     customer: stripeRef,
     subscription: stripeRef,
