@@ -87,7 +87,12 @@ const twoDigits = (value: number): string => (value < 10 ? `0${value}` : `${valu
  * is H. Hinnant's `civil_from_days` (https://howardhinnant.github.io/date_algorithms.html).
  */
 export function isoFromSeconds(seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds >= year10000) return new Date(seconds * 1000).toISOString();
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds >= year10000) {
+    const date = new Date(seconds * 1000);
+    // Beyond ±8.64e12 s no date exists: a 400 like any other unreadable field, not a RangeError's 500.
+    if (Number.isNaN(date.getTime())) throw new MalformedPayloadError(`timestamp ${seconds} is out of range`);
+    return date.toISOString();
+  }
   const days = Math.floor(seconds / 86_400);
   const secondOfDay = seconds - days * 86_400;
   // Days counted from 0000-03-01, so that the leap day ends each 400-year era and each year.

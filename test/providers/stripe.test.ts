@@ -220,6 +220,13 @@ describe('stripe.parse', () => {
     expect(event.payload).toEqual(JSON.parse(fixture('stripe', 'events/invoice.payment_failed.json').toString('utf8')));
   });
 
+  it('answers 400, not a crash, for a time no date can hold', () => {
+    const event = JSON.parse(fixture('stripe', 'events/invoice.paid.json').toString('utf8')) as { created: number; data: { object: Record<string, unknown> } };
+    expect(parseError(stripe, request(JSON.stringify({ ...event, created: 9e12 }))).message).toContain('out of range');
+    const later = { ...event, data: { ...event.data, object: { ...event.data.object, next_payment_attempt: -9e12 } } };
+    expect(parseError(stripe, request(JSON.stringify(later))).message).toContain('out of range');
+  });
+
   it('normalises a paid invoice', () => {
     expect(parseOne(stripe, request(fixture('stripe', 'events/invoice.paid.json')))).toMatchObject({ kind: 'payment.succeeded', facts: { status: 'paid' } });
   });
