@@ -94,6 +94,7 @@ const environmentSchema = z.object({
   CCBILL_CLIENT_ACCNUM: z.string().regex(/^\d{6}$/, 'must be the 6-digit main account number').optional(),
   CCBILL_CLIENT_SUBACC: z.string().regex(/^\d{4}$/, 'must be the 4-digit sub-account number').optional(),
   BILLFLOW_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  BILLFLOW_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).default(200),
@@ -171,6 +172,8 @@ export interface Config {
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   /** Bearer token guarding `GET /accounts/…`; unset, that route answers 503 (fails closed). */
   apiToken?: string;
+  /** Bearer token `GET /metrics` asks for when set; unset, the metrics are open (restrict them at the proxy). */
+  metricsToken?: string;
   /** Port of the provider sandbox `dev` starts when no provider credentials are set. */
   sandboxPort: number;
   /**
@@ -252,6 +255,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     logLevel: env.LOG_LEVEL,
     apiToken: env.BILLFLOW_API_TOKEN,
+    metricsToken: env.BILLFLOW_METRICS_TOKEN,
     sandboxPort: env.SANDBOX_PORT,
     workerMetricsPort: env.WORKER_METRICS_PORT,
     workerTuning: { workflowTaskSlots: env.WORKER_WORKFLOW_TASK_SLOTS, workflowThreads: env.WORKER_WORKFLOW_THREADS },

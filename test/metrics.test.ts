@@ -106,4 +106,26 @@ describe('GET /metrics on the receiver', () => {
     expect(outage.get(key('billflow_signal_duration_seconds_count', { provider: 'gocardless', outcome: 'unavailable' }))).toBe(1);
     expect(outage.get(key('billflow_signal_duration_seconds_bucket', { provider: 'gocardless', outcome: 'unavailable', le: '0.25' }))).toBe(0);
   });
+
+  it('asks for BILLFLOW_METRICS_TOKEN as a Bearer token when it is set', async () => {
+    const token = `metrics-${randomUUID()}`;
+    const guarded = await startReceiver(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', TEMPORAL_ADDRESS: inject('temporalAddress'), BILLFLOW_METRICS_TOKEN: token }),
+      silent,
+    );
+    try {
+      const scrape = (authorization?: string) => fetch(`${guarded.url}/metrics`, { headers: authorization ? { authorization } : {} });
+      const refused = await scrape();
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="billflow"');
+      expect(await refused.text()).not.toContain('billflow_webhooks_received_total');
+      expect((await scrape(`Bearer ${token}x`)).status).toBe(401);
+      expect((await scrape(`Basic ${Buffer.from(`x:${token}`).toString('base64')}`)).status).toBe(401);
+      const allowed = await scrape(`Bearer ${token}`);
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toContain('billflow_receiver_process_cpu_user_seconds_total');
+    } finally {
+      await guarded.close();
+    }
+  });
 });

@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RouterMiddleware } from '@koa/router';
 import type { AccountStore } from '../../activities/account-store';
 import type { ProviderName } from '../events';
+import { bearerMatcher } from './bearer';
 import { ReceiverError, type ReceiverState } from './errors';
 
 /**
@@ -15,12 +15,12 @@ import { ReceiverError, type ReceiverState } from './errors';
  * without a store the route answers 503 and reveals nothing.
  */
 export function accountLookup(options: { apiToken?: string; accounts?: AccountStore }): RouterMiddleware<ReceiverState> {
-  const expected = options.apiToken ? digest(options.apiToken) : undefined;
+  const authorized = options.apiToken ? bearerMatcher(options.apiToken) : undefined;
   return async (ctx) => {
-    if (!expected || !options.accounts) {
-      throw new ReceiverError(503, expected ? 'account store not available in this process' : 'account API not configured: set BILLFLOW_API_TOKEN');
+    if (!authorized || !options.accounts) {
+      throw new ReceiverError(503, authorized ? 'account store not available in this process' : 'account API not configured: set BILLFLOW_API_TOKEN');
     }
-    if (!authorized(ctx.get('Authorization'), expected)) {
+    if (!authorized(ctx.get('Authorization'))) {
       throw new ReceiverError(401, 'unauthorized', { 'WWW-Authenticate': 'Bearer realm="billflow"' });
     }
     // An unknown provider has no accounts either: one answer for both reveals nothing more.
@@ -29,14 +29,4 @@ export function accountLookup(options: { apiToken?: string; accounts?: AccountSt
     ctx.set('Cache-Control', 'no-store');
     ctx.body = account;
   };
-}
-
-/** Compares digests, equal in length whatever was sent, in constant time. */
-function authorized(header: string, expected: Buffer): boolean {
-  const match = /^Bearer (.+)$/i.exec(header.trim());
-  return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected);
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }

@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import Router, { type RouterMiddleware } from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -6,7 +6,8 @@ import type { AccountStore } from '../../activities/account-store';
 import type { Config } from '../config';
 import type { ReceiverMetrics } from '../metrics';
 import { accountLookup } from './accounts';
-import { handleErrors, type ReceiverState } from './errors';
+import { bearerMatcher } from './bearer';
+import { handleErrors, ReceiverError, type ReceiverState } from './errors';
 import { live, ready } from './health';
 import { receiveWebhook } from './webhook';
 
@@ -36,7 +37,7 @@ export function createReceiverApp({ config, client, logger, metrics, accounts }:
   router.get('/healthz', live);
   router.get('/readyz', ready(client));
   router.get('/accounts/:provider/:customerId', accountLookup({ apiToken: config.apiToken, accounts }));
-  if (metrics) router.get('/metrics', metrics.serve());
+  if (metrics) router.get('/metrics', requireBearer(config.metricsToken), metrics.serve());
 
   if (metrics) app.use(metrics.countDeliveries());
   app.use(handleErrors(logger, { retryAfterSeconds: config.receiver.retryAfterSeconds }));
@@ -48,4 +49,15 @@ export function createReceiverApp({ config, client, logger, metrics, accounts }:
     (ctx?.state.log ?? logger).warn({ err: error }, 'could not finish the answer');
   });
   return app;
+}
+
+/** Lets a request through only with `Authorization: Bearer <token>`; everything through without a token. */
+function requireBearer(token: string | undefined): RouterMiddleware<ReceiverState> {
+  const authorized = token ? bearerMatcher(token) : undefined;
+  return async (ctx, next) => {
+    if (authorized && !authorized(ctx.get('Authorization'))) {
+      throw new ReceiverError(401, 'unauthorized', { 'WWW-Authenticate': 'Bearer realm="billflow"' });
+    }
+    await next();
+  };
 }
