@@ -75,6 +75,7 @@ const environmentSchema = z.object({
   WEBHOOK_BODY_LIMIT: z.coerce.number().int().positive().default(1024 * 1024),
   SIGNAL_DEADLINE_MS: z.coerce.number().int().positive().default(4000),
   RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(30),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
   GOCARDLESS_WEBHOOK_SECRET: secretList,
   GOCARDLESS_ACCESS_TOKEN: z.string().optional(),
   GOCARDLESS_API_URL: z.string().url().default('https://api-sandbox.gocardless.com'),
@@ -130,6 +131,8 @@ export interface Config {
     /** Time allowed for all signals of one delivery; well under the providers' 5–10 s timeouts. */
     signalDeadlineMs: number;
     retryAfterSeconds: number;
+    /** How long SIGTERM waits for webhooks in flight before exiting: under Kubernetes' default 30 s grace period. */
+    shutdownTimeoutMs: number;
     /** Proxies trusted to append the client address to X-Forwarded-For; 0: the socket address is the client. */
     trustProxyHops: number;
   };
@@ -218,6 +221,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       bodyLimitBytes: env.WEBHOOK_BODY_LIMIT,
       signalDeadlineMs: env.SIGNAL_DEADLINE_MS,
       retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       trustProxyHops: env.TRUST_PROXY,
     },
     insecureAllowUnverified: [...new Set(env.BILLFLOW_INSECURE_ALLOW_UNVERIFIED)],

@@ -118,6 +118,29 @@ describe('billflow receiver on SIGTERM', () => {
     expect(await receiver.exited).toBe(0);
     expect(receiver.logs.at(-1)?.msg).toBe('receiver stopped');
   });
+
+  it('gives up on a webhook still in flight after SHUTDOWN_TIMEOUT_MS: exits 1 without answering it', async () => {
+    const port = await getFreePort();
+    const receiver = await start('receiver', { PORT: String(port), GOCARDLESS_WEBHOOK_SECRET: secret, SHUTDOWN_TIMEOUT_MS: '1500' }, 'receiver listening');
+    // A sender that never finishes its body: the delivery stays in flight for good.
+    const request = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/webhooks/gocardless', headers: { 'content-type': 'application/json', 'content-length': 1000 } });
+    const outcome = new Promise<string>((resolve) => {
+      request.once('response', (response) => resolve(`answered ${response.statusCode}`));
+      request.once('error', (error) => resolve(`no answer: ${error.message}`));
+    });
+    request.write('{"events": [');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const signalledAt = Date.now();
+    receiver.child.kill('SIGTERM');
+    expect(await receiver.exited).toBe(1);
+    const took = Date.now() - signalledAt;
+    expect(took).toBeGreaterThanOrEqual(1500);
+    expect(took).toBeLessThan(10_000);
+    expect(await outcome).toMatch(/^no answer/);
+    // Written before the exit, although log writes are asynchronous: pino flushes on exit.
+    expect(receiver.logs.at(-1)).toMatchObject({ msg: 'webhooks still in flight: exiting without answering them', afterMs: 1500 });
+  });
 });
 
 describe('billflow worker', () => {

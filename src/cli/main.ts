@@ -8,9 +8,6 @@ import { defaultWorkerMetricsPort, runDev } from './dev';
 import { stopSignal } from './signals';
 import { triggerCommand } from './trigger';
 
-/** How long SIGTERM waits for webhooks in flight: under Kubernetes' default 30 s grace period. */
-const drainTimeoutMs = 25_000;
-
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 const program = new Command('billflow')
@@ -31,6 +28,7 @@ program
       logger.info({ url: receiver.url }, 'receiver listening');
       const signal = await stopSignal();
       logger.info({ signal }, 'stopping: no new connections, answering the webhooks in flight');
+      const drainTimeoutMs = config.receiver.shutdownTimeoutMs;
       const drained = await Promise.race([receiver.close().then(() => true), delay(drainTimeoutMs).then(() => false)]);
       if (!drained) {
         // Unanswered deliveries are retried by their providers; a half-answered one is never sent.
