@@ -43,6 +43,21 @@ export interface RetryPaymentResult {
   declineMessage?: string;
 }
 
+export interface GetPaymentStatusInput {
+  provider: ProviderName;
+  /** GoCardless: the payment. */
+  paymentId?: string;
+  /** Recurly, Stripe, BillForward: the invoice. */
+  invoiceId?: string;
+}
+
+export interface BillingPaymentStatus {
+  /** Whether the money has been collected; absent where the provider cannot be asked (CCBill). */
+  paid?: boolean;
+  /** The provider's own status of the payment or invoice. */
+  providerStatus: string;
+}
+
 export interface CancelSubscriptionInput {
   provider: ProviderName;
   subscriptionId: string;
@@ -307,6 +322,34 @@ export function createBillingActivities(clients: BillingClients) {
     }
   }
 
+  /** Reads whether a payment (GoCardless) or invoice has been paid, e.g. before suspending for it. */
+  async function getPaymentStatus(input: GetPaymentStatusInput): Promise<BillingPaymentStatus> {
+    const { provider } = input;
+    switch (provider) {
+      case 'gocardless': {
+        const payment = await gocardless.getGoCardlessPayment(requiredId(input.paymentId, 'paymentId', provider));
+        return { paid: goCardlessPaymentOutcome(payment.status) === 'paid', providerStatus: payment.status };
+      }
+      case 'recurly': {
+        const invoice = await recurly.getRecurlyInvoice(requiredId(input.invoiceId, 'invoiceId', provider));
+        return { paid: invoice.state === 'paid', providerStatus: invoice.state };
+      }
+      case 'stripe': {
+        const invoice = await stripe.getStripeInvoice(requiredId(input.invoiceId, 'invoiceId', provider));
+        return { paid: invoice.status === 'paid', providerStatus: invoice.status };
+      }
+      case 'billforward': {
+        const invoice = await billforward.getBillForwardInvoice(requiredId(input.invoiceId, 'invoiceId', provider));
+        return { paid: invoice.state === 'Paid', providerStatus: invoice.state };
+      }
+      case 'ccbill':
+        // DataLink reports subscriptions, not single rebills.
+        return { providerStatus: 'unknown' };
+      default:
+        throw unknownProvider(provider);
+    }
+  }
+
   async function getMandateStatus({ provider, mandateId }: GetMandateStatusInput): Promise<BillingMandate> {
     if (provider !== 'gocardless') {
       throw ApplicationFailure.nonRetryable(`${provider} has no mandates: only GoCardless does`, 'unsupported');
@@ -315,7 +358,7 @@ export function createBillingActivities(clients: BillingClients) {
     return { id: mandate.id, status: mandate.status, customerId: mandate.customerId, usable: usableMandateStatuses.has(mandate.status) };
   }
 
-  return { retryPayment, cancelSubscription, getSubscription, resolvePaymentSubject, getMandateStatus };
+  return { retryPayment, cancelSubscription, getSubscription, getPaymentStatus, resolvePaymentSubject, getMandateStatus };
 }
 
 const goCardlessStatuses: Record<string, BillingSubscriptionStatus> = {

@@ -222,6 +222,31 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
     });
   });
 
+  describe('getPaymentStatus', () => {
+    it('says whether the payment or invoice has been paid, as the provider sees it now', async () => {
+      sandbox.seedMandate({ id: 'MD7', customerId: 'CU7' });
+      sandbox.seedPayment({ id: 'PM7', mandateId: 'MD7', status: 'failed' });
+      sandbox.seedPayment({ id: 'PM8', mandateId: 'MD7', status: 'paid_out' });
+      sandbox.state.recurly.seedInvoice({ id: 'inv7', accountCode: 'acct-7' });
+      sandbox.state.stripe.seedInvoice({ id: 'in_7', customerId: 'cus_7' });
+      sandbox.state.billforward.seedInvoice({ id: 'INV-7', accountId: 'ACC-7' });
+      const unpaid = [
+        { provider: 'gocardless', paymentId: 'PM7' },
+        { provider: 'recurly', invoiceId: 'inv7' },
+        { provider: 'stripe', invoiceId: 'in_7' },
+        { provider: 'billforward', invoiceId: 'INV-7' },
+      ] as const;
+      for (const input of unpaid) expect({ input, status: await activities.getPaymentStatus(input) }).toMatchObject({ input, status: { paid: false } });
+      expect(await activities.getPaymentStatus({ provider: 'gocardless', paymentId: 'PM8' })).toEqual({ paid: true, providerStatus: 'paid_out' });
+
+      // Paid meanwhile (a retry elsewhere, or the customer paying by hand): the read says so.
+      for (const input of unpaid.slice(1)) await activities.retryPayment({ ...input, idempotencyKey: `pay-${input.provider}` });
+      for (const input of unpaid.slice(1)) expect({ input, status: await activities.getPaymentStatus(input) }).toMatchObject({ input, status: { paid: true } });
+      expect(await activities.getPaymentStatus({ provider: 'ccbill', paymentId: '123' })).toEqual({ providerStatus: 'unknown' });
+      expect(await failureOf(activities.getPaymentStatus({ provider: 'stripe', paymentId: 'pi_1' }))).toMatchObject({ nonRetryable: true, type: 'invalid_input' });
+    });
+  });
+
   describe('getMandateStatus', () => {
     it('reads a GoCardless mandate and says whether it can still be charged', async () => {
       sandbox.seedMandate({ id: 'MD6', customerId: 'CU6', status: 'cancelled' });

@@ -6,6 +6,7 @@ import {
   continueAsNew,
   defineQuery,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -45,7 +46,7 @@ export const subscriptionStateQuery = defineQuery<SubscriptionView>('subscriptio
 
 const retryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' } as const;
 
-const { retryPayment, cancelSubscription, getSubscription, suspendAccount, reinstateAccount, resetAccountUsage, endAccountAccess } =
+const { retryPayment, cancelSubscription, getSubscription, getPaymentStatus, suspendAccount, reinstateAccount, resetAccountUsage, endAccountAccess } =
   proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: retryPolicy });
 
 /** Statuses (billflow's vocabulary for every provider) of a subscription that has not ended. */
@@ -219,6 +220,15 @@ class SubscriptionProcesses {
   }
 
   private async suspend(dunning: DunningCase): Promise<string> {
+    // Suspending is destructive and a payment's webhook can be lost: ask the provider first.
+    // Workflows that scheduled a suspension before this check replay without it.
+    if (patched('confirm-unpaid-before-suspension')) {
+      const paidAs = await this.paidAtProvider(dunning);
+      if (paidAs !== undefined) {
+        this.subscription.paid({ key: dunning.key, at: new Date(Date.now()).toISOString() });
+        return `dunning for ${dunning.key} ended: ${this.provider} says it is paid (${paidAs}), account not suspended`;
+      }
+    }
     const customerId = await this.customer();
     const keyBase = `${workflowInfo().workflowId}:dunning:${dunning.key}`;
     if (customerId === undefined) {
@@ -329,6 +339,19 @@ class SubscriptionProcesses {
   }
 
   // ── provider look-ups ──────────────────────────────────────────────────────────────────────
+
+  /** The provider's status of the dunned payment or invoice when it says it is paid; undefined otherwise. */
+  private async paidAtProvider(dunning: DunningCase): Promise<string | undefined> {
+    try {
+      const status = await getPaymentStatus({ provider: this.provider, paymentId: dunning.paymentId, invoiceId: dunning.invoiceId });
+      return status.paid === true ? status.providerStatus : undefined;
+    } catch (error) {
+      if (!isFinalFailure(error)) throw error;
+      // The provider cannot tell (unknown id, unsupported): the schedule's verdict stands.
+      log.warn('Payment status could not be read before suspending', { key: dunning.key, error: String(error) });
+      return undefined;
+    }
+  }
 
   /** The customer, from the events seen so far or else from the provider. */
   private async customer(): Promise<string | undefined> {

@@ -110,6 +110,8 @@ describe('subscription workflow', () => {
       await send([billingEvent('payment.failed', { references })], { dunningScheduleMs: [200, 200], cancelAtProviderWhenExhausted: true });
       await eventually(async () => expect((await store.get('stripe', customer))?.status).toBe('suspended'));
       expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toHaveLength(2);
+      // Asked the provider before suspending: still unpaid there.
+      expect(billing.callsOf('getPaymentStatus')).toContainEqual({ provider: 'stripe', invoiceId: invoice });
       const workflowId = `stripe:subscription:${subscription}`;
       await eventually(async () =>
         expect(billing.callsOf('cancelSubscription')).toContainEqual({ provider: 'stripe', subscriptionId: subscription, idempotencyKey: `${workflowId}:dunning:${invoice}:cancel` }),
@@ -129,6 +131,28 @@ describe('subscription workflow', () => {
       const history = (await store.get('stripe', customer))?.history.map((change) => change.action);
       expect(history).toEqual(['suspend', 'reinstate']);
       await keepHistory(handle, 'subscription-dunning-exhausted-reinstated');
+    });
+
+    it('does not suspend when the provider says the invoice was paid meanwhile (its webhook lost)', async () => {
+      const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
+      const references = { subscription, customer, invoice };
+      const handle = subscriptionHandle('stripe', subscription);
+      billing.subscriptions.set(subscription, { customerId: customer });
+      const declined = billing.retryOutcome;
+      billing.retryOutcome = (input) => {
+        if (input.invoiceId !== invoice) return declined(input);
+        // The last retry is declined here, but the customer pays by hand before the suspension.
+        if (billing.retries().filter((retry) => retry.invoiceId === invoice).length === 2) billing.paid.add(invoice);
+        return 'failed';
+      };
+
+      await send([billingEvent('payment.failed', { references })], { dunningScheduleMs: [200, 200] });
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).dunning).toEqual([]));
+      const state = await handle.query(subscriptionStateQuery);
+      expect(state.status).toBe('active');
+      expect(state.lastAction?.action).toBe(`dunning for ${invoice} ended: stripe says it is paid (paid), account not suspended`);
+      expect(billing.callsOf('getPaymentStatus').filter((call) => (call as { invoiceId?: string }).invoiceId === invoice)).toEqual([{ provider: 'stripe', invoiceId: invoice }]);
+      expect(await store.get('stripe', customer)).toBeUndefined();
     });
 
     it('waits while the provider retries by itself, and takes over when it gives up', async () => {

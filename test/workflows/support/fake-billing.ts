@@ -1,4 +1,4 @@
-import type { BillingSubscription, CancelSubscriptionInput, GetSubscriptionInput, PaymentSubject, ResolvePaymentSubjectInput, RetryOutcome, RetryPaymentInput, RetryPaymentResult } from '../../../activities/billing';
+import type { BillingPaymentStatus, BillingSubscription, CancelSubscriptionInput, GetPaymentStatusInput, GetSubscriptionInput, PaymentSubject, ResolvePaymentSubjectInput, RetryOutcome, RetryPaymentInput, RetryPaymentResult } from '../../../activities/billing';
 import { ApplicationFailure } from '@temporalio/common';
 
 /**
@@ -9,6 +9,8 @@ export class FakeBilling {
   readonly calls: { name: string; input: unknown }[] = [];
   readonly subscriptions = new Map<string, Partial<BillingSubscription>>();
   readonly subjects = new Map<string, PaymentSubject>();
+  /** Payments and invoices the provider would say are paid. */
+  readonly paid = new Set<string>();
   retryOutcome: (input: RetryPaymentInput) => RetryOutcome = () => 'pending';
 
   retries(): RetryPaymentInput[] {
@@ -33,6 +35,11 @@ export class FakeBilling {
       getSubscription: async (input: GetSubscriptionInput): Promise<BillingSubscription> => {
         this.calls.push({ name: 'getSubscription', input });
         return this.subscription(input);
+      },
+      getPaymentStatus: async (input: GetPaymentStatusInput): Promise<BillingPaymentStatus> => {
+        this.calls.push({ name: 'getPaymentStatus', input });
+        const paid = this.paid.has(input.invoiceId ?? input.paymentId ?? '');
+        return { paid, providerStatus: paid ? 'paid' : 'open' };
       },
       resolvePaymentSubject: async (input: ResolvePaymentSubjectInput): Promise<PaymentSubject> => {
         this.calls.push({ name: 'resolvePaymentSubject', input });
