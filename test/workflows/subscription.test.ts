@@ -401,6 +401,22 @@ describe('subscription workflow', () => {
       await keepHistory(client.workflow.getHandle(`gocardless:mandate:${mandate}`), 'mandate-suspended');
     });
 
+    it('upserts its search attributes only when they change', async () => {
+      const mandate = uniqueId('MD');
+      const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
+      await send([billingEvent('mandate.created', { provider: 'gocardless', references: { mandate } })]);
+      await send([billingEvent('mandate.active', { provider: 'gocardless', references: { mandate } })]);
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
+      const upserted = (await handle.fetchHistory()).events
+        ?.map((event) => event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields)
+        .filter((fields) => fields && !('TemporalChangeVersion' in fields))
+        .map((fields) => Object.keys(fields ?? {}).sort().join('+'));
+      // At start (status), and once the cancellation suspended the confirmed customer; not for created or active.
+      expect(upserted).toEqual(['BillingStatus', 'BillingCustomer+BillingStatus']);
+      await keepHistory(handle, 'mandate-upserts-on-change');
+    });
+
     it('waits out the grace period before suspending, and not at all when the mandate comes back in time', async () => {
       const [late, back] = [uniqueId('MD'), uniqueId('MD')];
       const grace = { suspensionGraceMs: 800 };
