@@ -1,6 +1,5 @@
 // Ingest: signed webhooks posted to billflow's receiver vs the raw Temporal client doing the same
 // signal-with-start calls, at the same concurrency, against one dev server, in alternating rounds.
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { ProviderName } from '../src/events';
 import { loadConfig } from '../src/config';
@@ -8,7 +7,7 @@ import { deliverEvents } from '../src/temporal/deliver';
 import { cpuMeter, describeCpu } from './lib/cpu';
 import { closedLoop, keepAliveAgent, median, perSecond, percentile, postWebhook, type LoadResult } from './lib/load';
 import { formatRatio, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
-import { billflowEnvironment, connectClient, scratchDirectory, startProviderSandbox, startReceiverChild, startTemporal, uniqueTaskQueue } from './lib/stack';
+import { startBenchStack } from './lib/stack';
 import { allProviders, seededRandom, webhookMix, type PreparedWebhook } from './lib/webhooks';
 
 export const ingestOptions = {
@@ -56,14 +55,8 @@ function merge(results: LoadResult[]): LoadResult {
 }
 
 export async function ingest(options: IngestOptions, providers: readonly ProviderName[] = allProviders): Promise<BenchResult> {
-  const scratch = await scratchDirectory('bench-ingest');
-  const temporal = await startTemporal();
-  const sandbox = await startProviderSandbox();
-  const taskQueue = uniqueTaskQueue('bench-ingest');
-  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });
-  const profileDir = path.join(scratch.dir, 'profiles');
-  const receiver = await startReceiverChild(env, path.join(scratch.dir, 'receiver.log'), options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-  const client = await connectClient(temporal.address);
+  const stack = await startBenchStack({ name: 'bench-ingest', logLevel: options.logLevel, profile: options.cpuProf ? 'receiver' : undefined });
+  const { temporal, taskQueue, env, receiver, client, profileDir } = stack;
   const agent = keepAliveAgent(options.concurrency);
   const random = seededRandom(options.seed);
   const mix = (webhooks: number) => webhookMix({ webhooks, entities: options.entities, providers, random });
@@ -126,11 +119,7 @@ export async function ingest(options: IngestOptions, providers: readonly Provide
     };
   } finally {
     agent.destroy();
-    await receiver.child.stop();
-    await client.connection.close();
-    await sandbox.close();
-    await temporal.stop();
-    if (!options.cpuProf) await scratch.remove();
+    await stack.stop();
   }
 }
 

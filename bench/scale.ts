@@ -1,22 +1,11 @@
 // Scale: N live entity workflows on one dev server with the worker's memory, and one entity receiving M
 // events across continue-as-new without a failed workflow task.
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { ProviderName } from '../src/events';
 import { keepAliveAgent, perSecond } from './lib/load';
 import { describeSender, sendLikeProvider } from './lib/sender';
 import { formatRatio, megabytes, progress, readOptions, round, runAlone, verdict, type BenchResult, type Row } from './lib/report';
-import {
-  billflowEnvironment,
-  connectClient,
-  scratchDirectory,
-  startProviderSandbox,
-  startReceiverChild,
-  startTemporal,
-  startWorkerChild,
-  uniqueTaskQueue,
-  type WorkerChild,
-} from './lib/stack';
+import { startBenchStack, type WorkerChild } from './lib/stack';
 import { completeReferences, gocardlessBatch, newEntity, prepareWebhook, routedEventNames, type PreparedWebhook } from './lib/webhooks';
 import { chainFacts, mapLimit, queryState, workerQuiet } from './lib/workflows';
 
@@ -142,14 +131,8 @@ async function oneBusyEntity(options: ScaleOptions, receiverUrl: string, client:
 }
 
 export async function scale(options: ScaleOptions): Promise<BenchResult> {
-  const scratch = await scratchDirectory('bench-scale');
-  const temporal = await startTemporal();
-  const sandbox = await startProviderSandbox();
-  const taskQueue = uniqueTaskQueue('bench-scale');
-  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });
-  const worker = await startWorkerChild(env, path.join(scratch.dir, 'worker.log'), { metrics: true });
-  const receiver = await startReceiverChild(env, path.join(scratch.dir, 'receiver.log'));
-  const client = await connectClient(temporal.address);
+  const stack = await startBenchStack({ name: 'bench-scale', logLevel: options.logLevel, worker: true });
+  const { taskQueue, receiver, worker, client } = stack;
   try {
     const many = await manyWorkflows(options, receiver.url, client, taskQueue, worker);
     const busy = await oneBusyEntity(options, receiver.url, client, worker);
@@ -157,12 +140,7 @@ export async function scale(options: ScaleOptions): Promise<BenchResult> {
     const met = rows.every((row) => row.met);
     return { name: 'scale', summary: `scale: ${many.line}; ${busy.line} → ratio ${formatRatio(Math.min(...rows.map((row) => row.ratio ?? 0)))} (target 1.00, 0 failed tasks: ${verdict(met)})`, rows };
   } finally {
-    await receiver.child.stop();
-    await worker.child.stop();
-    await client.connection.close();
-    await sandbox.close();
-    await temporal.stop();
-    await scratch.remove();
+    await stack.stop();
   }
 }
 

@@ -1,21 +1,11 @@
 // Worker keeps up: events applied by billflow's workflows per second vs events the receiver accepted
 // per second, in the same run (webhooks posted at full speed while the worker applies them).
-import path from 'node:path';
 import type { MandateSeed } from '../src/sandbox/gocardless';
 import type { ProviderName } from '../src/events';
 import { cpuMeter, describeCpu } from './lib/cpu';
 import { closedLoop, keepAliveAgent, perSecond, postWebhook } from './lib/load';
 import { formatRatio, megabytes, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
-import {
-  billflowEnvironment,
-  connectClient,
-  scratchDirectory,
-  startProviderSandbox,
-  startReceiverChild,
-  startTemporal,
-  startWorkerChild,
-  uniqueTaskQueue,
-} from './lib/stack';
+import { startBenchStack, type BenchStack } from './lib/stack';
 import { allProviders, seededRandom, webhookMix, type PreparedWebhook } from './lib/webhooks';
 import { chainFacts, mapLimit, queryState, workerQuiet } from './lib/workflows';
 
@@ -43,7 +33,7 @@ export const workerEvents: Partial<Record<ProviderName, readonly string[]>> = {
 };
 
 /** Puts every GoCardless mandate of the webhooks into the sandbox, cancelled, so that confirmations succeed. */
-export function seedMandates(sandbox: Awaited<ReturnType<typeof startProviderSandbox>>, webhooks: readonly PreparedWebhook[], status: MandateSeed['status'] = 'cancelled'): void {
+export function seedMandates(sandbox: BenchStack['sandbox'], webhooks: readonly PreparedWebhook[], status: MandateSeed['status'] = 'cancelled'): void {
   for (const webhook of webhooks) {
     for (const event of webhook.events) {
       const mandate = event.references.mandate;
@@ -53,16 +43,8 @@ export function seedMandates(sandbox: Awaited<ReturnType<typeof startProviderSan
 }
 
 export async function workerKeepsUp(options: WorkerOptions): Promise<BenchResult> {
-  const scratch = await scratchDirectory('bench-worker');
-  const temporal = await startTemporal();
-  const sandbox = await startProviderSandbox();
-  const taskQueue = uniqueTaskQueue('bench-worker');
-  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });
-  const profileDir = path.join(scratch.dir, 'profiles');
-  const nodeFlags = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const worker = await startWorkerChild(env, path.join(scratch.dir, 'worker.log'), { metrics: true, nodeFlags });
-  const receiver = await startReceiverChild(env, path.join(scratch.dir, 'receiver.log'));
-  const client = await connectClient(temporal.address);
+  const stack = await startBenchStack({ name: 'bench-worker', logLevel: options.logLevel, worker: true, profile: options.cpuProf ? 'worker' : undefined });
+  const { temporal, sandbox, receiver, worker, client, profileDir } = stack;
   const agent = keepAliveAgent(options.concurrency);
   try {
     const mix = webhookMix({ webhooks: options.webhooks, entities: options.entities, providers: allProviders, events: workerEvents, random: seededRandom(options.seed) });
@@ -123,12 +105,7 @@ export async function workerKeepsUp(options: WorkerOptions): Promise<BenchResult
     };
   } finally {
     agent.destroy();
-    await receiver.child.stop();
-    await worker.child.stop();
-    await client.connection.close();
-    await sandbox.close();
-    await temporal.stop();
-    if (!options.cpuProf) await scratch.remove();
+    await stack.stop();
   }
 }
 

@@ -157,3 +157,64 @@ export async function startWorkerChild(env: Record<string, string>, logFile: str
     metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}/metrics` : undefined,
   };
 }
+
+export interface BenchStackOptions {
+  /** Names the scratch directory and the task queue, e.g. `bench-ingest`. */
+  name: string;
+  /** LOG_LEVEL of billflow's processes. */
+  logLevel: string;
+  /** Starts billflow's worker (serving its metrics) beside the receiver. */
+  worker?: boolean;
+  /** Writes CPU profiles of this process into `profileDir`, and keeps the scratch directory. */
+  profile?: 'receiver' | 'worker';
+}
+
+/** What every end-to-end benchmark runs on: a dev server, the sandbox, billflow's processes, a client. */
+export interface BenchStack {
+  temporal: DevServer;
+  sandbox: ProviderSandbox;
+  taskQueue: string;
+  /** The environment billflow's processes run with. */
+  env: Record<string, string>;
+  receiver: ReceiverChild;
+  worker?: WorkerChild;
+  client: Client;
+  /** Where `profile` writes its CPU profiles. */
+  profileDir: string;
+  /** Stops everything, and removes the scratch directory unless profiles were written to it. */
+  stop(): Promise<void>;
+}
+
+/** Starts a benchmark's own stack; `stop()` it in a `finally`. */
+export async function startBenchStack(options: BenchStackOptions & { worker: true }): Promise<BenchStack & { worker: WorkerChild }>;
+export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack>;
+export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
+  const scratch = await scratchDirectory(options.name);
+  const temporal = await startTemporal();
+  const sandbox = await startProviderSandbox();
+  const taskQueue = uniqueTaskQueue(options.name);
+  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });
+  const profileDir = path.join(scratch.dir, 'profiles');
+  const profileFlags = (process: 'receiver' | 'worker') => (options.profile === process ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const worker = options.worker ? await startWorkerChild(env, path.join(scratch.dir, 'worker.log'), { metrics: true, nodeFlags: profileFlags('worker') }) : undefined;
+  const receiver = await startReceiverChild(env, path.join(scratch.dir, 'receiver.log'), profileFlags('receiver'));
+  const client = await connectClient(temporal.address);
+  return {
+    temporal,
+    sandbox,
+    taskQueue,
+    env,
+    receiver,
+    worker,
+    client,
+    profileDir,
+    async stop() {
+      await receiver.child.stop();
+      await worker?.child.stop();
+      await client.connection.close();
+      await sandbox.close();
+      await temporal.stop();
+      if (!options.profile) await scratch.remove();
+    },
+  };
+}
