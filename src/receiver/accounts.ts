@@ -1,7 +1,7 @@
 import type { RouterMiddleware } from '@koa/router';
 import type { AccountStore } from '../../activities/account-store';
 import type { ProviderName } from '../events';
-import { bearerMatcher } from './bearer';
+import { bearerGuard } from './bearer';
 import { ReceiverError, type ReceiverState } from './errors';
 
 /**
@@ -15,14 +15,12 @@ import { ReceiverError, type ReceiverState } from './errors';
  * without a store the route answers 503 and reveals nothing.
  */
 export function accountLookup(options: { apiToken?: string; accounts?: AccountStore }): RouterMiddleware<ReceiverState> {
-  const authorized = options.apiToken ? bearerMatcher(options.apiToken) : undefined;
+  const guard = options.apiToken ? bearerGuard(options.apiToken) : undefined;
   return async (ctx) => {
-    if (!authorized || !options.accounts) {
-      throw new ReceiverError(503, authorized ? 'account store not available in this process' : 'account API not configured: set BILLFLOW_API_TOKEN');
+    if (!guard || !options.accounts) {
+      throw new ReceiverError(503, guard ? 'account store not available in this process' : 'account API not configured: set BILLFLOW_API_TOKEN');
     }
-    if (!authorized(ctx.get('Authorization'))) {
-      throw new ReceiverError(401, 'unauthorized', { 'WWW-Authenticate': 'Bearer realm="billflow"' });
-    }
+    guard(ctx.get('Authorization'));
     // An unknown provider has no accounts either: one answer for both reveals nothing more.
     const account = await options.accounts.get((ctx.params.provider ?? '') as ProviderName, ctx.params.customerId ?? '');
     if (!account) throw new ReceiverError(404, 'no account recorded for this customer');

@@ -1,4 +1,4 @@
-import Router, { type RouterMiddleware } from '@koa/router';
+import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -6,8 +6,8 @@ import type { AccountStore } from '../../activities/account-store';
 import type { Config } from '../config';
 import type { ReceiverMetrics } from '../metrics';
 import { accountLookup } from './accounts';
-import { bearerMatcher } from './bearer';
-import { handleErrors, ReceiverError, type ReceiverState } from './errors';
+import { requireBearer } from './bearer';
+import { handleErrors, type ReceiverState } from './errors';
 import { live, ready } from './health';
 import { receiveWebhook } from './webhook';
 
@@ -49,15 +49,4 @@ export function createReceiverApp({ config, client, logger, metrics, accounts }:
     (ctx?.state.log ?? logger).warn({ err: error }, 'could not finish the answer');
   });
   return app;
-}
-
-/** Lets a request through only with `Authorization: Bearer <token>`; everything through without a token. */
-function requireBearer(token: string | undefined): RouterMiddleware<ReceiverState> {
-  const authorized = token ? bearerMatcher(token) : undefined;
-  return async (ctx, next) => {
-    if (authorized && !authorized(ctx.get('Authorization'))) {
-      throw new ReceiverError(401, 'unauthorized', { 'WWW-Authenticate': 'Bearer realm="billflow"' });
-    }
-    await next();
-  };
 }
