@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { AccountChangeInput, AccountStore, ChangeResult, UsageResetInput } from './account-store';
+import type { AccountChangeInput, AccountStore, ChangeResult, UsageResetInput } from '../src/store/account-store';
 
-export type { AccountChangeInput, ChangeResult, UsageResetInput } from './account-store';
+export type { AccountChangeInput, ChangeResult, UsageResetInput } from '../src/store/account-store';
 
 /**
  * What an account activity returns: the store's answer and the event behind it. A local activity's

@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { ProviderName } from '../src/events';
-import type { createBillForwardActivities } from './billforward';
-import type { createCCBillActivities } from './ccbill';
-import type { createGoCardlessActivities } from './gocardless';
-import { PAYMENT_DECLINED } from './http-failures';
-import { invalidInput } from './provider-http';
-import type { createRecurlyActivities } from './recurly';
-import type { createStripeActivities } from './stripe';
+import type { ProviderName } from '../src/core/events';
+import type { createBillForwardActivities } from '../src/providers/billforward/api';
+import type { createCCBillActivities } from '../src/providers/ccbill/api';
+import type { createGoCardlessActivities } from '../src/providers/gocardless/api';
+import { PAYMENT_DECLINED } from '../src/providers/http/failures';
+import { invalidInput } from '../src/providers/http/request';
+import type { createRecurlyActivities } from '../src/providers/recurly/api';
+import type { createStripeActivities } from '../src/providers/stripe/api';
 
 /*
  * The provider-agnostic calls workflows make: one name per business step, dispatched on

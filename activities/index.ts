@@ -1,12 +1,12 @@
-import type { AccountStore } from './account-store';
+import type { AccountStore } from '../src/store/account-store';
 import { createAccountActivities } from './accounts';
-import { createBillForwardActivities } from './billforward';
+import { createBillForwardActivities } from '../src/providers/billforward/api';
 import { createBillingActivities } from './billing';
-import { createCCBillActivities } from './ccbill';
+import { createCCBillActivities } from '../src/providers/ccbill/api';
 import { createForwardingActivities } from './forwarding';
-import { createGoCardlessActivities, type GoCardlessOptions } from './gocardless';
-import { createRecurlyActivities } from './recurly';
-import { createStripeActivities } from './stripe';
+import { createGoCardlessActivities, type GoCardlessOptions } from '../src/providers/gocardless/api';
+import { createRecurlyActivities } from '../src/providers/recurly/api';
+import { createStripeActivities } from '../src/providers/stripe/api';
 
 export interface ActivityDependencies {
   store: AccountStore;

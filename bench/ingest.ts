@@ -1,7 +1,7 @@
 // Ingest: signed webhooks posted to billflow's receiver vs the raw Temporal client doing the same
 // signal-with-start calls, at the same concurrency, against one dev server, in alternating rounds.
 import type { Client } from '@temporalio/client';
-import type { ProviderName } from '../src/events';
+import type { ProviderName } from '../src/core/events';
 import { loadConfig } from '../src/config';
 import { deliverEvents } from '../src/temporal/deliver';
 import { cpuMeter, describeCpu } from './lib/cpu';

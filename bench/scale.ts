@@ -1,7 +1,7 @@
 // Scale: N live entity workflows on one dev server with the worker's memory, and one entity receiving M
 // events across continue-as-new without a failed workflow task.
 import type { Client } from '@temporalio/client';
-import type { ProviderName } from '../src/events';
+import type { ProviderName } from '../src/core/events';
 import { keepAliveAgent, perSecond } from './lib/load';
 import { describeSender, sendLikeProvider } from './lib/sender';
 import { formatRatio, megabytes, progress, readOptions, round, runAlone, verdict, type BenchResult, type Row } from './lib/report';

@@ -4,7 +4,7 @@ import { parse as gocardlessParse } from 'gocardless-nodejs';
 import Stripe from 'stripe';
 import { Bench, type Task } from 'tinybench';
 import { loadConfig } from '../src/config';
-import type { ProviderName } from '../src/events';
+import type { ProviderName } from '../src/core/events';
 import { findProvider } from '../src/providers';
 import type { WebhookRequest } from '../src/providers/types';
 import { median } from './lib/load';

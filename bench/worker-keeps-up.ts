@@ -1,7 +1,7 @@
 // Worker keeps up: events applied by billflow's workflows per second vs events the receiver accepted
 // per second, in the same run (webhooks posted at full speed while the worker applies them).
-import type { MandateSeed } from '../src/sandbox/gocardless';
-import type { ProviderName } from '../src/events';
+import type { MandateSeed } from '../src/providers/gocardless/testing/sandbox';
+import type { ProviderName } from '../src/core/events';
 import { cpuMeter, describeCpu } from './lib/cpu';
 import { closedLoop, keepAliveAgent, perSecond, postWebhook } from './lib/load';
 import { formatRatio, megabytes, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import fc from 'fast-check';
-import { ccbillWebhookIps } from '../src/providers/ccbill';
-import type { ProviderName } from '../src/events';
-import type { ProviderSandbox } from '../src/sandbox/server';
+import { ccbillWebhookIps } from '../src/providers/ccbill/webhook';
+import type { ProviderName } from '../src/core/events';
+import type { ProviderSandbox } from '../src/testing/sandbox/server';
 import { closedLoop, keepAliveAgent, postRaw } from '../bench/lib/load';
 import { billflowEnvironment, connectClient, startReceiverChild, uniqueTaskQueue } from '../bench/lib/stack';
 import { allProviders, benchSecrets, completeReferences, eventNames, newEntity, prepareWebhook, seededRandom, type PreparedWebhook } from '../bench/lib/webhooks';

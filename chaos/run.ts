@@ -2,8 +2,8 @@
 // server and the worker are SIGKILLed and restarted; then every event, effect and final state is checked,
 // and forged requests are thrown at a receiver.
 import path from 'node:path';
-import { AccountStore } from '../activities/account-store';
-import { openDatabase } from '../activities/database';
+import { AccountStore } from '../src/store/account-store';
+import { openDatabase } from '../src/store/database';
 import { getFreePort } from '../src/free-port';
 import type { DevServer } from '../src/temporal/dev-server';
 import { keepAliveAgent } from '../bench/lib/load';

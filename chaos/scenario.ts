@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { BillingEvent } from '../src/events';
-import type { ProviderSandbox } from '../src/sandbox/server';
+import type { BillingEvent } from '../src/core/events';
+import type { ProviderSandbox } from '../src/testing/sandbox/server';
 import { benchSecrets, gocardlessBatch, newEntity, parseAsReceiver, prepareWebhook, routedEventNames, shuffle, type PreparedWebhook } from '../bench/lib/webhooks';
 import { routeEvent } from '../src/routing';
 

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
-import type { Account } from '../activities/account-store';
-import type { ProviderSandbox } from '../src/sandbox/server';
+import type { Account } from '../src/store/account-store';
+import type { ProviderSandbox } from '../src/testing/sandbox/server';
 import { chainFacts, mapLimit, queryState, type ChainFacts, type EntityState } from '../bench/lib/workflows';
 import type { Scenario } from './scenario';
 

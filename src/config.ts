@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { ProviderName } from './events';
+import type { ProviderName } from './core/events';
 import { parseBasicCredentialList, type BasicCredentials } from './providers/basic-auth';
-import { ccbillWebhookIps } from './providers/ccbill';
+import { ccbillWebhookIps } from './providers/ccbill/webhook';
 import { parseIpAllowList } from './providers/ip-allow-list';
-import { recurlyWebhookIps } from './providers/recurly';
+import { recurlyWebhookIps } from './providers/recurly/webhook';
 import { toWorkflowSettings, workflowSettingsEnvironment, type WorkflowSettings } from './workflow-settings';
 
 /** Comma-separated values; several are accepted at once so a secret can be rotated without downtime. */

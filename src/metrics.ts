@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BillingEvent } from './events';
+import type { BillingEvent } from './core/events';
 
 const webhookPath = /^\/webhooks\/([^/]+)\/?$/;
 

@@ -2,7 +2,7 @@ import { entityWorkflowId } from '../workflows/definitions';
 import type { MandateWorkflowInput } from '../workflows/mandate';
 import type { ResolverWorkflowInput } from '../workflows/resolver';
 import type { SubscriptionWorkflowInput } from '../workflows/subscription';
-import type { BillingEvent, BillingEventKind, ProviderName } from './events';
+import type { BillingEvent, BillingEventKind, ProviderName } from './core/events';
 import { workflowRoutes, type WorkflowRouteEntry } from './workflow-routes';
 import { defaultWorkflowSettings, subscriptionPolicyFor, type WorkflowSettings } from './workflow-settings';
 

@@ -1,4 +1,4 @@
-import type { BillingEvent, BillingEventKind } from './events';
+import type { BillingEvent, BillingEventKind } from './core/events';
 
 /** Routes billflow's events to one of your workflows. */
 export interface WorkflowRouteEntry {

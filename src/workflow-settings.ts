@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { SubscriptionPolicy } from '../workflows/subscription-state';
 import { defaultSubscriptionPolicy } from '../workflows/subscription-state';
 import { maxSignalsPerRun } from '../workflows/event-inbox';
-import type { ProviderName } from './events';
+import type { ProviderName } from './core/events';
 
 /**
  * How billflow's entity workflows run, from the environment. Routing hands these to a workflow

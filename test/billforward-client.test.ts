@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createBillForwardActivities } from '../activities/billforward';
-import { startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
+import { createBillForwardActivities } from '../src/providers/billforward/api';
+import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
 import { failureOf } from './support/failures';
 
 describe('BillForward client against the provider sandbox', () => {

@@ -6,10 +6,10 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createActivities, type Activities } from '../activities';
-import { AccountStore } from '../activities/account-store';
-import { openDatabase, type Database } from '../activities/database';
+import { AccountStore } from '../src/store/account-store';
+import { openDatabase, type Database } from '../src/store/database';
 import { loadConfig } from '../src/config';
-import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
+import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
 import { routeTemporalLogs } from '../src/temporal/runtime-logging';
 import { failureOf } from './support/failures';
 

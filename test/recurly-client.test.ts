@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRecurlyActivities } from '../activities/recurly';
-import { startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
+import { createRecurlyActivities } from '../src/providers/recurly/api';
+import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
 import { failureOf } from './support/failures';
 
 describe('Recurly client against the provider sandbox', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStripeActivities, stripeEndpoint } from '../activities/stripe';
+import { createStripeActivities, stripeEndpoint } from '../src/providers/stripe/api';
 import { loadConfig } from '../src/config';
-import { startProviderSandbox, type ProviderSandbox } from '../src/sandbox/server';
+import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
 import { failureOf } from './support/failures';
 
 describe('Stripe client (official SDK) against the provider sandbox', () => {

@@ -1,6 +1,6 @@
 import { defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BillingEvent, ProviderName } from '../src/events';
+import type { BillingEvent, ProviderName } from '../src/core/events';
 import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';

@@ -22,9 +22,9 @@
  * @module
  */
 import { allHandlersFinished, condition, continueAsNew, type Workflow } from '@temporalio/workflow';
-import type { BillingEvent } from '../src/events';
+import type { BillingEvent } from '../src/core/events';
 
-export type { BillingEvent, BillingEventKind, BillingReferences, ProviderName } from '../src/events';
+export type { BillingEvent, BillingEventKind, BillingReferences, ProviderName } from '../src/core/events';
 export { billingEventSignal, entityWorkflowId } from './definitions';
 export { EventInbox, type InboxCarry, type InboxOptions } from './event-inbox';
 

@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineSignal } from '@temporalio/workflow';
-import type { BillingEvent, ProviderName } from '../src/events';
+import type { BillingEvent, ProviderName } from '../src/core/events';
 
 /** The one signal billflow sends: every normalised event reaches its entity workflow through it. */
 export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');

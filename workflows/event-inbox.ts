@@ -1,6 +1,6 @@
 import type { Duration } from '@temporalio/common';
 import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { BillingEvent } from '../src/events';
+import type { BillingEvent } from '../src/core/events';
 import { billingEventSignal } from './definitions';
 
 /**

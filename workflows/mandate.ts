@@ -14,7 +14,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BillingEvent, ProviderName } from '../src/events';
+import type { BillingEvent, ProviderName } from '../src/core/events';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
 import { MandateState, type MandateSnapshot } from './mandate-state';

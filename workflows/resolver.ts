@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, condition, defineQuery, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BillingEvent, ProviderName } from '../src/events';
+import type { BillingEvent, ProviderName } from '../src/core/events';
 import { entityWorkflowId } from './definitions';
 import { EventInbox } from './event-inbox';
 import type { SubscriptionWorkflowInput } from './subscription';

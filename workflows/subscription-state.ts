@@ -1,4 +1,4 @@
-import type { BillingEvent, JsonValue, ProviderName } from '../src/events';
+import type { BillingEvent, JsonValue, ProviderName } from '../src/core/events';
 
 /** How a subscription workflow runs its processes; fixed when the workflow starts, carried across runs. */
 export interface SubscriptionPolicy {

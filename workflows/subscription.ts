@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BillingSubscription, RetryPaymentResult } from '../activities/billing';
-import type { BillingEvent, ProviderName } from '../src/events';
+import type { BillingEvent, ProviderName } from '../src/core/events';
 import { billingCustomerKey, billingProviderKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
 import {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { getFreePort } from '../../src/free-port';
-import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../src/sandbox/server';
+import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../src/testing/sandbox/server';
 import { findOrBuildTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { spawnTypeScript, waitFor, type Child } from './processes';

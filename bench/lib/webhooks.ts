@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { webhookTemplates } from '../../src/cli/webhooks';
-import type { TriggerReferences, WebhookTemplate } from '../../src/cli/webhooks/types';
-import type { BillingEvent, ProviderName } from '../../src/events';
+import { webhookTemplates } from '../../src/testing/webhooks';
+import type { TriggerReferences, WebhookTemplate } from '../../src/testing/webhooks/types';
+import type { BillingEvent, ProviderName } from '../../src/core/events';
 import { findProvider } from '../../src/providers';
 import { routeEvent, type WorkflowRoute } from '../../src/routing';
 

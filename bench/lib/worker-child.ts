@@ -1,7 +1,7 @@
 // billflow's worker as `billflow worker` runs it (same config, same startWorkerProcess), in a child
 // process the benchmarks and crash tests can SIGKILL; it answers their questions over IPC.
-import { AccountStore } from '../../activities/account-store';
-import { openDatabase } from '../../activities/database';
+import { AccountStore } from '../../src/store/account-store';
+import { openDatabase } from '../../src/store/database';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startWorkerProcess } from '../../src/run/worker';

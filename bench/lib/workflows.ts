@@ -1,6 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import type { BillingEvent } from '../../src/events';
+import type { BillingEvent } from '../../src/core/events';
 import { billingEventSignal } from '../../workflows/definitions';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;

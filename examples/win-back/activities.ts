@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../src/events';
+import type { ProviderName } from '../../src/core/events';
 
 export interface WinBackOffer {
   provider: ProviderName;

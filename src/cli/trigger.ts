@@ -1,10 +1,10 @@
 import { Argument, Command } from 'commander';
 import type { Config } from '../config';
-import type { BillingEvent } from '../events';
+import type { BillingEvent } from '../core/events';
 import { findProvider } from '../providers';
 import { routeEvents } from '../routing';
-import { webhookTemplates } from './webhooks';
-import type { BuiltWebhook, SandboxControl, TriggerReferences } from './webhooks/types';
+import { webhookTemplates } from '../testing/webhooks';
+import type { BuiltWebhook, SandboxControl, TriggerReferences } from '../testing/webhooks/types';
 
 export interface TriggerOptions extends TriggerReferences {
   url?: string;

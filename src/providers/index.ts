@@ -1,10 +1,10 @@
 import type { Config } from '../config';
-import type { BillingEvent, ProviderName } from '../events';
-import { billforward } from './billforward';
-import { ccbill } from './ccbill';
-import { gocardless } from './gocardless';
-import { recurly } from './recurly';
-import { stripe } from './stripe';
+import type { BillingEvent, ProviderName } from '../core/events';
+import { billforward } from './billforward/webhook';
+import { ccbill } from './ccbill/webhook';
+import { gocardless } from './gocardless/webhook';
+import { recurly } from './recurly/webhook';
+import { stripe } from './stripe/webhook';
 import type { WebhookProvider, WebhookRequest } from './types';
 
 /** A provider with its settings already taken from the config: what the receiver works with. */

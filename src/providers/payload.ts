@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
-import type { JsonValue } from '../events';
+import type { JsonValue } from '../core/events';
 import { MalformedPayloadError, type WebhookRequest } from './types';
 
 const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;

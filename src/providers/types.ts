@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { BillingEvent, ProviderName } from '../events';
+import type { BillingEvent, ProviderName } from '../core/events';
 
 /** What a provider module sees of an HTTP delivery: the exact bytes, before any parsing. */
 export interface WebhookRequest {

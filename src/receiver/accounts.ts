@@ -1,6 +1,6 @@
 import type { RouterMiddleware } from '@koa/router';
-import type { AccountStore } from '../../activities/account-store';
-import type { ProviderName } from '../events';
+import type { AccountStore } from '../store/account-store';
+import type { ProviderName } from '../core/events';
 import { bearerGuard } from './bearer';
 import { ReceiverError, type ReceiverState } from './errors';
 

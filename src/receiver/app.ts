@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { AccountStore } from '../../activities/account-store';
+import type { AccountStore } from '../store/account-store';
 import type { Config } from '../config';
 import type { ReceiverMetrics } from '../metrics';
 import { accountLookup } from './accounts';

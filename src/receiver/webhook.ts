@@ -1,7 +1,7 @@
 import type { RouterMiddleware } from '@koa/router';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
-import type { BillingEvent } from '../events';
+import type { BillingEvent } from '../core/events';
 import type { ReceiverMetrics } from '../metrics';
 import { findProvider } from '../providers';
 import { VerificationError, type WebhookRequest } from '../providers/types';

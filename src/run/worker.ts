@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
-import { AccountStore } from '../../activities/account-store';
-import { openDatabase, type Database } from '../../activities/database';
+import { AccountStore } from '../store/account-store';
+import { openDatabase, type Database } from '../store/database';
 import type { Config } from '../config';
 import { routeTemporalLogs } from '../temporal/runtime-logging';
 import { ensureSearchAttributes } from '../temporal/search-attributes';

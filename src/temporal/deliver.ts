@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { billingEventSignal, billingProviderKey } from '../../workflows/definitions';
-import type { BillingEvent } from '../events';
+import type { BillingEvent } from '../core/events';
 import type { WorkflowRoute } from '../routing';
 
 /** Temporal did not accept every signal in time: the provider must be told to retry (503). */

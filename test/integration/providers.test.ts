@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import type { BillingEvent } from '../../src/events';
+import type { BillingEvent } from '../../src/core/events';
 import { createLogger } from '../../src/logger';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
 import { basic, fixture } from '../providers/helpers';

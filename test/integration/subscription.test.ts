@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RecordedRequest } from '../../src/sandbox/request-log';
+import type { RecordedRequest } from '../../src/testing/sandbox/request-log';
 import { paymentResolverWorkflow } from '../../workflows/resolver';
 import { subscriptionStateQuery } from '../../workflows/subscription';
 import { eventually } from '../support/eventually';

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { billforward } from '../../src/providers/billforward';
+import { billforward } from '../../src/providers/billforward/webhook';
 import { basic, fixture, parseError, parseOne, rejection, request } from './helpers';
 
 const root = path.join(__dirname, '../fixtures/billforward/bf-java');

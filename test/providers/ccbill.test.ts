@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ccbill, ccbillWebhookIps } from '../../src/providers/ccbill';
+import { ccbill, ccbillWebhookIps } from '../../src/providers/ccbill/webhook';
 import { fixture, parseError, parseOne, rejection, request } from './helpers';
 
 interface ManifestEntry {

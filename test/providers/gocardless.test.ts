@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { parse as officialParse, verifySignature as officialVerify } from 'gocardless-nodejs';
 import { describe, expect, it } from 'vitest';
-import { gocardless } from '../../src/providers/gocardless';
+import { gocardless } from '../../src/providers/gocardless/webhook';
 import { MalformedPayloadError, VerificationError, type WebhookRequest } from '../../src/providers/types';
 
 const fixtures = path.join(__dirname, '../fixtures/gocardless');

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { BillingEvent } from '../../src/events';
+import type { BillingEvent } from '../../src/core/events';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from '../../src/providers/types';
 
 export const fixture = (provider: string, name: string): Buffer => readFileSync(path.join(__dirname, '../fixtures', provider, name));

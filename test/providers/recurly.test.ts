@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recurly, recurlyWebhookIps, type RecurlySettings } from '../../src/providers/recurly';
+import { recurly, recurlyWebhookIps, type RecurlySettings } from '../../src/providers/recurly/webhook';
 import { basic, fixture, flipByte, hmacHex, parseError, parseOne, rejection, request } from './helpers';
 
 interface FixedVector {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { stripe, type StripeSettings } from '../../src/providers/stripe';
+import { stripe, type StripeSettings } from '../../src/providers/stripe/webhook';
 import { fixture, flipByte, hmacHex, parseError, parseOne, rejection, request } from './helpers';
 
 const sdk = new Stripe('sk_test_unused');

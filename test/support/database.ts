@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { openDatabase, type Database } from '../../activities/database';
+import { openDatabase, type Database } from '../../src/store/database';
 
 /** A PostgreSQL server to test against as well, e.g. postgres://postgres@127.0.0.1:5432/test. */
 export const testDatabaseUrl = process.env.BILLFLOW_TEST_DATABASE_URL || undefined;

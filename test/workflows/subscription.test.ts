@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountActivities } from '../../activities/accounts';
-import { AccountStore } from '../../activities/account-store';
-import { openDatabase, type Database } from '../../activities/database';
+import { AccountStore } from '../../src/store/account-store';
+import { openDatabase, type Database } from '../../src/store/database';
 import { createForwardingActivities } from '../../activities/forwarding';
 import type { WorkflowSettings } from '../../src/workflow-settings';
 import { accountStateQuery } from '../../workflows/account';

@@ -3,11 +3,11 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import Stripe from 'stripe';
 import { inject } from 'vitest';
-import { AccountStore } from '../../../activities/account-store';
-import { openDatabase, type Database } from '../../../activities/database';
+import { AccountStore } from '../../../src/store/account-store';
+import { openDatabase, type Database } from '../../../src/store/database';
 import { loadConfig, type Config } from '../../../src/config';
 import { startReceiver, type RunningReceiver } from '../../../src/run/receiver';
-import { startProviderSandbox, type ProviderSandbox } from '../../../src/sandbox/server';
+import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { startWorker, type BillflowWorker } from '../../../src/temporal/worker';
 import { activitiesFor } from './worker-activities';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { BillingEvent, BillingEventKind, ProviderName } from '../../../src/events';
+import type { BillingEvent, BillingEventKind, ProviderName } from '../../../src/core/events';
 import { routeEvents } from '../../../src/routing';
 import { deliverEvents } from '../../../src/temporal/deliver';
 import type { WorkflowRouteEntry } from '../../../src/workflow-routes';

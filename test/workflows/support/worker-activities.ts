@@ -1,5 +1,5 @@
 import { createActivities, type Activities } from '../../../activities';
-import type { AccountStore } from '../../../activities/account-store';
+import type { AccountStore } from '../../../src/store/account-store';
 import type { Config } from '../../../src/config';
 
 /** billflow's activities for a config pointing at the sandbox, as the worker process builds them. */

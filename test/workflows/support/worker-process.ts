@@ -4,8 +4,8 @@
  * "worker ready" once polling and stops cleanly on SIGTERM.
  */
 import pino from 'pino';
-import { AccountStore } from '../../../activities/account-store';
-import { openDatabase } from '../../../activities/database';
+import { AccountStore } from '../../../src/store/account-store';
+import { openDatabase } from '../../../src/store/database';
 import { loadConfig } from '../../../src/config';
 import { startWorker } from '../../../src/temporal/worker';
 import { activitiesFor } from './worker-activities';

@@ -1,0 +1,312 @@
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { attemptOutcomes, DAY_MS, newId, jsonBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
+import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
+import type { Faults } from '../../../testing/sandbox/faults';
+import type { RequestLog } from '../../../testing/sandbox/request-log';
+
+/*
+ * A stand-in for the parts of the BillForward API billflow calls: notifications to confirm
+ * webhooks by, invoices whose execution pays or not as told, subscriptions that cancel (now or
+ * at period end), freeze, resume and renew on command. Every answer is BillForward's page
+ * (`{ executionTime, results: […] }`), every error its `{ errorType, errorMessage }`. Like
+ * BillForward, it takes no idempotency key: a second request acts a second time.
+ */
+
+export const subscriptionStates = ['Trial', 'Provisioned', 'Paid', 'AwaitingPayment', 'Cancelled', 'Failed', 'Expired'] as const;
+export const invoiceStates = ['Pending', 'Unpaid', 'Paid', 'Voided'] as const;
+
+export interface BillForwardSubscriptionRecord {
+  id: string;
+  accountId: string;
+  state: (typeof subscriptionStates)[number];
+  frozen: boolean;
+  /** Set by a cancellation at period end: the next renewal cancels instead. */
+  cancelsAtPeriodEnd: boolean;
+  currentPeriodStart: string;
+  currentPeriodEnd: string;
+}
+
+export interface BillForwardInvoiceRecord {
+  id: string;
+  accountId: string;
+  subscriptionId?: string;
+  state: (typeof invoiceStates)[number];
+  cost: number;
+  /** Executions so far; each one is a payment attempt. */
+  executions: number;
+  nextOutcome: AttemptOutcome;
+}
+
+export interface BillForwardNotificationRecord {
+  id: string;
+  domain: string;
+  action: string;
+  entityId: string;
+  entity: unknown;
+  changes: unknown;
+  created: string;
+}
+
+export const billForwardSubscriptionSeed = z.object({
+  id: z.string().min(1).optional(),
+  accountId: z.string().min(1),
+  state: z.enum(subscriptionStates).default('Paid'),
+  frozen: z.boolean().default(false),
+});
+export const billForwardInvoiceSeed = z.object({
+  id: z.string().min(1).optional(),
+  accountId: z.string().min(1),
+  subscriptionId: z.string().min(1).optional(),
+  state: z.enum(invoiceStates).default('Unpaid'),
+  cost: z.number().positive().default(15),
+  nextOutcome: z.enum(attemptOutcomes).default('succeed'),
+});
+export const billForwardNotificationSeed = z.object({
+  id: z.string().min(1).optional(),
+  domain: z.string().min(1),
+  action: z.string().min(1),
+  entityId: z.string().min(1),
+  entity: z.unknown().optional(),
+  changes: z.unknown().optional(),
+});
+export type BillForwardSubscriptionSeed = z.input<typeof billForwardSubscriptionSeed>;
+export type BillForwardInvoiceSeed = z.input<typeof billForwardInvoiceSeed>;
+export type BillForwardNotificationSeed = z.input<typeof billForwardNotificationSeed>;
+
+const ended = new Set(['Cancelled', 'Expired', 'Failed']);
+
+export class BillForwardSandbox {
+  readonly subscriptions = new Map<string, BillForwardSubscriptionRecord>();
+  readonly invoices = new Map<string, BillForwardInvoiceRecord>();
+  readonly notifications = new Map<string, BillForwardNotificationRecord>();
+
+  seedSubscription(seed: BillForwardSubscriptionSeed): BillForwardSubscriptionRecord {
+    const fields = billForwardSubscriptionSeed.parse(seed);
+    const id = fields.id ?? newId('SUB-', 12).toUpperCase();
+    const start = Date.now();
+    const subscription: BillForwardSubscriptionRecord = {
+      id,
+      accountId: fields.accountId,
+      state: fields.state,
+      frozen: fields.frozen,
+      cancelsAtPeriodEnd: false,
+      currentPeriodStart: new Date(start).toISOString(),
+      currentPeriodEnd: new Date(start + 30 * DAY_MS).toISOString(),
+    };
+    this.subscriptions.set(id, subscription);
+    return subscription;
+  }
+
+  seedInvoice(seed: BillForwardInvoiceSeed): BillForwardInvoiceRecord {
+    const fields = billForwardInvoiceSeed.parse(seed);
+    const id = fields.id ?? newId('INV-', 12).toUpperCase();
+    const invoice: BillForwardInvoiceRecord = { ...fields, id, executions: 0 };
+    this.invoices.set(id, invoice);
+    return invoice;
+  }
+
+  seedNotification(seed: BillForwardNotificationSeed): BillForwardNotificationRecord {
+    const fields = billForwardNotificationSeed.parse(seed);
+    const notification: BillForwardNotificationRecord = {
+      id: fields.id ?? newId('NOT-', 12).toUpperCase(),
+      domain: fields.domain,
+      action: fields.action,
+      entityId: fields.entityId,
+      entity: fields.entity ?? {},
+      changes: fields.changes ?? {},
+      created: new Date().toISOString(),
+    };
+    this.notifications.set(notification.id, notification);
+    return notification;
+  }
+
+  renew(id: string, outcome: AttemptOutcome): { subscription: BillForwardSubscriptionRecord; invoice?: BillForwardInvoiceRecord } {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) throw new Error(`no sandbox BillForward subscription ${id}`);
+    if (subscription.cancelsAtPeriodEnd) {
+      subscription.state = 'Cancelled';
+      return { subscription };
+    }
+    if (ended.has(subscription.state) || subscription.frozen) throw new Error(`a ${subscription.frozen ? 'frozen' : subscription.state} subscription does not renew`);
+    const start = Date.parse(subscription.currentPeriodEnd);
+    subscription.currentPeriodStart = new Date(start).toISOString();
+    subscription.currentPeriodEnd = new Date(start + 30 * DAY_MS).toISOString();
+    const invoice = this.seedInvoice({ accountId: subscription.accountId, subscriptionId: subscription.id, nextOutcome: outcome });
+    this.execute(invoice);
+    return { subscription, invoice };
+  }
+
+  reset(): void {
+    this.subscriptions.clear();
+    this.invoices.clear();
+    this.notifications.clear();
+  }
+
+  /** The API under `/billforward`: recorded, then faulted, authenticated, answered. */
+  api(options: { accessToken: string; faults: Faults; log: RequestLog }): Router {
+    const router = new Router({ prefix: '/billforward' });
+    router.use(options.log.recorder('billforward'));
+    router.use(options.faults.middleware('billforward', renderFault));
+    router.use(async (ctx, next) => {
+      if (ctx.get('Authorization') === `Bearer ${options.accessToken}`) return next();
+      renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid');
+    });
+
+    router.get('/notifications/:id', (ctx) => {
+      const notification = this.find(ctx, 'Notification', this.notifications, ctx.params.id);
+      if (notification) page(ctx, notificationJson(notification));
+    });
+    router.get('/invoices/:id', (ctx) => {
+      const invoice = this.find(ctx, 'Invoice', this.invoices, ctx.params.id);
+      if (invoice) page(ctx, invoiceJson(invoice));
+    });
+    router.post('/invoices/:id/execute', (ctx) => {
+      const invoice = this.find(ctx, 'Invoice', this.invoices, ctx.params.id);
+      if (!invoice) return;
+      if (invoice.state !== 'Unpaid' && invoice.state !== 'Pending') {
+        return renderError(ctx, 400, 'ValidationError', `Invoice ${invoice.id} is ${invoice.state} and cannot be executed`);
+      }
+      this.execute(invoice);
+      page(ctx, invoiceJson(invoice));
+    });
+    router.get('/subscriptions/:id', (ctx) => {
+      const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
+      if (subscription) page(ctx, subscriptionJson(subscription));
+    });
+    router.post('/subscriptions/:id/cancel', (ctx) => {
+      const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
+      if (!subscription) return;
+      const body = z.object({ serviceEnd: z.enum(['Immediate', 'AtPeriodEnd']).default('AtPeriodEnd') }).safeParse(jsonBodyOf(ctx));
+      if (!body.success) return renderError(ctx, 400, 'ValidationError', 'serviceEnd must be Immediate or AtPeriodEnd', ['serviceEnd']);
+      if (ended.has(subscription.state)) return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} is already ${subscription.state}`);
+      const immediate = body.data.serviceEnd === 'Immediate';
+      if (immediate) subscription.state = 'Cancelled';
+      else subscription.cancelsAtPeriodEnd = true;
+      page(ctx, {
+        '@type': 'CancellationAmendment',
+        id: newId('AMD-', 12).toUpperCase(),
+        subscriptionID: subscription.id,
+        serviceEnd: body.data.serviceEnd,
+        actioningTime: immediate ? new Date().toISOString() : subscription.currentPeriodEnd,
+        state: immediate ? 'Succeeded' : 'Pending',
+      });
+    });
+    router.post('/subscriptions/:id/freeze', (ctx) => {
+      const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
+      if (!subscription) return;
+      if (subscription.frozen || ended.has(subscription.state)) {
+        return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} cannot be frozen`);
+      }
+      subscription.frozen = true;
+      page(ctx, subscriptionJson(subscription));
+    });
+    router.post('/subscriptions/:id/resume', (ctx) => {
+      const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
+      if (!subscription) return;
+      if (!subscription.frozen) return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} is not frozen`);
+      subscription.frozen = false;
+      page(ctx, subscriptionJson(subscription));
+    });
+    router.all('/{*rest}', (ctx) => renderError(ctx, 404, 'NotFound', 'No such resource'));
+    return router;
+  }
+
+  /** Seeding and inspection under `/_sandbox/billforward`. */
+  control(): Router {
+    const router = new Router({ prefix: '/billforward' });
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: billForwardSubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: { schema: z.object({ state: z.enum(subscriptionStates).optional(), frozen: z.boolean().optional() }), noun: 'BillForward subscription' },
+    });
+    addCollectionRoutes(router, 'invoices', {
+      records: this.invoices,
+      seed: { schema: billForwardInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
+      change: { schema: z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'BillForward invoice' },
+    });
+    addCollectionRoutes(router, 'notifications', {
+      records: this.notifications,
+      list: false,
+      seed: { schema: billForwardNotificationSeed, create: (fields) => this.seedNotification(fields) },
+    });
+    addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
+    return router;
+  }
+
+  /** One payment attempt on the invoice; the subscription waits for payment while it fails. */
+  private execute(invoice: BillForwardInvoiceRecord): void {
+    invoice.executions += 1;
+    const subscription = invoice.subscriptionId ? this.subscriptions.get(invoice.subscriptionId) : undefined;
+    if (invoice.nextOutcome === 'succeed') {
+      invoice.state = 'Paid';
+      if (subscription?.state === 'AwaitingPayment') subscription.state = 'Paid';
+    } else {
+      invoice.state = 'Unpaid';
+      if (subscription?.state === 'Paid') subscription.state = 'AwaitingPayment';
+    }
+  }
+
+  private find<T>(ctx: Context, kind: string, records: Map<string, T>, id: string | undefined): T | undefined {
+    const record = id === undefined ? undefined : records.get(id);
+    if (record === undefined) renderError(ctx, 404, 'NotFound', `No ${kind} found with ID ${id ?? ''}`, ['id']);
+    return record;
+  }
+}
+
+function page(ctx: Context, result: unknown): void {
+  ctx.body = { executionTime: 1, results: [result] };
+}
+
+function notificationJson(notification: BillForwardNotificationRecord) {
+  return {
+    id: notification.id,
+    domain: notification.domain,
+    action: notification.action,
+    entityID: notification.entityId,
+    // BillForward sends these two as JSON strings inside the JSON.
+    entity: JSON.stringify(notification.entity),
+    changes: JSON.stringify(notification.changes),
+    created: notification.created,
+    state: 'Sent',
+  };
+}
+
+function invoiceJson(invoice: BillForwardInvoiceRecord) {
+  return {
+    '@type': 'invoice',
+    id: invoice.id,
+    accountID: invoice.accountId,
+    subscriptionID: invoice.subscriptionId ?? null,
+    state: invoice.state,
+    type: 'Subscription',
+    cost: invoice.cost,
+    invoiceCost: invoice.cost,
+    invoicePaid: invoice.state === 'Paid' ? invoice.cost : 0,
+    currency: 'USD',
+  };
+}
+
+function subscriptionJson(subscription: BillForwardSubscriptionRecord) {
+  return {
+    '@type': 'Subscription',
+    id: subscription.id,
+    accountID: subscription.accountId,
+    state: subscription.state,
+    frozen: subscription.frozen,
+    currentPeriodStart: subscription.currentPeriodStart,
+    currentPeriodEnd: subscription.currentPeriodEnd,
+  };
+}
+
+function renderFault(ctx: Context, status: number): void {
+  if (status === 429) return renderError(ctx, 429, 'RateLimit', 'Too many requests');
+  if (status >= 500) return renderError(ctx, status, 'ServerError', 'An internal error occurred');
+  renderError(ctx, status, 'ValidationError', 'Bad request');
+}
+
+function renderError(ctx: Context, status: number, errorType: string, errorMessage: string, errorParameters: string[] = []): void {
+  ctx.status = status;
+  ctx.body = { errorType, errorMessage, errorParameters };
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { devWebhookSecret } from '../../../cli/dev-secrets';
+import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from '../../../testing/webhooks/types';
+
+const organizationId = '958C9C72-FDB6-4BDB-9C23-4894B4201D6E';
+const bfId = () => randomUUID().toUpperCase();
+
+interface Shape {
+  domain: 'Invoice' | 'Subscription' | 'Account';
+  entity(references: TriggerReferences, now: string): Record<string, unknown>;
+  changes?: { attributeName: string; previousValue: unknown; newValue: unknown }[];
+}
+
+const subscription = (state: string) => (references: TriggerReferences, now: string) => ({
+  '@type': 'subscription',
+  id: references.subscription,
+  accountID: references.customer,
+  organizationID: organizationId,
+  state,
+  type: 'Subscription',
+  currentPeriodStart: now,
+  currentPeriodEnd: new Date(Date.parse(now) + 30 * 86_400_000).toISOString(),
+  updated: now,
+});
+const invoice = (state: string) => (references: TriggerReferences, now: string) => ({
+  '@type': 'invoice',
+  id: references.invoice,
+  accountID: references.customer,
+  subscriptionID: references.subscription,
+  organizationID: organizationId,
+  state,
+  totalExecutionAttempts: state === 'Paid' ? 1 : 2,
+  nextExecutionAttempt: state === 'Paid' ? undefined : new Date(Date.parse(now) + 3 * 86_400_000).toISOString(),
+  invoiceCost: 20,
+  currency: 'USD',
+  updated: now,
+});
+
+const shapes: Record<string, Shape> = {
+  'Invoice.Paid': { domain: 'Invoice', entity: invoice('Paid') },
+  'Invoice.Unpaid': { domain: 'Invoice', entity: invoice('Unpaid') },
+  'Invoice.PaymentFailed': { domain: 'Invoice', entity: invoice('Unpaid') },
+  'Subscription.Provisioned': { domain: 'Subscription', entity: subscription('Provisioned') },
+  'Subscription.Updated': { domain: 'Subscription', entity: subscription('AwaitingPayment'), changes: [{ attributeName: 'state', previousValue: 'Paid', newValue: 'AwaitingPayment' }] },
+  'Subscription.Cancelled': { domain: 'Subscription', entity: subscription('Cancelled'), changes: [{ attributeName: 'state', previousValue: 'Paid', newValue: 'Cancelled' }] },
+  'Subscription.Expired': { domain: 'Subscription', entity: subscription('Expired') },
+  'Subscription.Paused': { domain: 'Subscription', entity: subscription('Paused') },
+  'Subscription.Resumed': { domain: 'Subscription', entity: subscription('Paid') },
+  'Account.Deleted': { domain: 'Account', entity: (references, now) => ({ '@type': 'account', id: references.customer, organizationID: organizationId, deleted: true, updated: now }) },
+};
+
+/** The subscription (and invoice) at BillForward once the event has happened. */
+const sandboxStates: Record<string, { subscription?: string; frozen?: boolean; invoice?: string }> = {
+  'Invoice.Paid': { invoice: 'Paid' },
+  'Invoice.Unpaid': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
+  'Invoice.PaymentFailed': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
+  'Subscription.Provisioned': { subscription: 'Provisioned' },
+  'Subscription.Updated': { subscription: 'AwaitingPayment' },
+  'Subscription.Cancelled': { subscription: 'Cancelled' },
+  'Subscription.Expired': { subscription: 'Expired' },
+  'Subscription.Paused': { subscription: 'Paid', frozen: true },
+  'Subscription.Resumed': { subscription: 'Paid', frozen: false },
+};
+
+async function seed(event: string, { customer, subscription, invoice }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const state = sandboxStates[event];
+  if (!state || !customer || !subscription) return [];
+  const seeded: string[] = [];
+  if (state.subscription || !(await sandboxHas(sandbox, '/billforward/subscriptions', subscription))) {
+    const subscriptionState = state.subscription ?? 'Paid';
+    await sandbox.post('/billforward/subscriptions', { id: subscription, accountId: customer, state: subscriptionState, frozen: state.frozen ?? false });
+    seeded.push(`subscription ${subscription} (${subscriptionState}${state.frozen ? ', frozen' : ''}, account ${customer})`);
+  }
+  if (state.invoice && invoice) {
+    await sandbox.post('/billforward/invoices', { id: invoice, accountId: customer, subscriptionId: subscription, state: state.invoice, cost: 20 });
+    seeded.push(`invoice ${invoice} (${state.invoice}, subscription ${subscription})`);
+  }
+  return seeded;
+}
+
+export const billforwardWebhooks: WebhookTemplate = {
+  provider: 'billforward',
+  events: Object.keys(shapes),
+  example: 'Subscription.Cancelled',
+  signing: 'basic',
+  receiverEnvironment: (credentials) => ({ BILLFORWARD_WEBHOOK_BASIC_AUTH: credentials }),
+  defaultSecret: (config) => {
+    const [first] = config.billforward.basicAuth;
+    return first ? `${first.user}:${first.password}` : `billflow:${devWebhookSecret}`;
+  },
+  complete: (_event, references) => ({
+    ...references,
+    customer: references.customer ?? `ACC-${bfId()}`,
+    subscription: references.subscription ?? `SUB-${bfId()}`,
+    invoice: references.invoice ?? `INV-${bfId()}`,
+  }),
+  build(event, references, credentials, now) {
+    const shape: Shape = shapes[event] ?? { domain: 'Subscription', entity: subscription('Paid') };
+    const created = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const entity = shape.entity(references, created);
+    const id = `NOT-${bfId()}`;
+    // BillForward encodes `entity` and `changes` as JSON strings inside the JSON.
+    const body = JSON.stringify(
+      {
+        type: 'notification',
+        created,
+        id,
+        domain: shape.domain,
+        action: event.slice(event.indexOf('.') + 1),
+        organizationID: organizationId,
+        entityID: entity.id,
+        entity: JSON.stringify(entity),
+        ...(shape.changes ? { changes: JSON.stringify({ auditFieldChanges: shape.changes }) } : {}),
+      },
+      null,
+      3,
+    );
+    return {
+      body,
+      // BillForward signs nothing: the credentials ride in the URL it is given (user:password@host).
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
+    };
+  },
+  seed,
+};

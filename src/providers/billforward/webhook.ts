@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import type { BillingEvent, BillingEventKind, JsonValue } from '../../core/events';
+import { verifyBasicAuth, type BasicCredentials } from '../basic-auth';
+import { asJson, compiled, definedOnly, idOf, isJson, jsonBody, shapeError } from '../payload';
+import { MalformedPayloadError, type WebhookProvider, type WebhookRequest } from '../types';
+
+export interface BillForwardSettings {
+  basicAuth: BasicCredentials[];
+}
+
+const kinds = new Map(
+  Object.entries<BillingEventKind>({
+    'Invoice.Paid': 'payment.succeeded',
+    // An invoice turns Unpaid when collecting it failed; BillForward retries per its dunning lines.
+    'Invoice.Unpaid': 'payment.failed',
+    'Invoice.PaymentFailed': 'payment.failed',
+    'Subscription.Provisioned': 'subscription.created',
+    'Subscription.Updated': 'subscription.updated',
+    'Subscription.Cancelled': 'subscription.cancelled',
+    'Subscription.Expired': 'subscription.expired',
+    'Subscription.Paused': 'subscription.paused',
+    'Subscription.Resumed': 'subscription.resumed',
+    'Account.Deleted': 'account.closed',
+  }),
+);
+
+// Compiled and used through `validate`: see `shapeError`.
+const notificationSchema = compiled(
+  z.object({
+    id: z.string().min(1),
+    domain: z.string().min(1),
+    action: z.string().min(1),
+    created: z.iso.datetime({ offset: true }),
+    entityID: z.string().min(1),
+    entity: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+    changes: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+    organizationID: z.string().optional(),
+  }),
+);
+
+const changesSchema = compiled(
+  z.object({
+    auditFieldChanges: z.array(z.object({ attributeName: z.string(), previousValue: z.unknown().optional(), newValue: z.unknown().optional() })).optional(),
+  }),
+);
+
+function verify(request: WebhookRequest, { basicAuth }: BillForwardSettings): void {
+  // BillForward signs nothing; the credentials ride in the webhook URL it is given (user:password@host).
+  verifyBasicAuth(request.headers.authorization, basicAuth, 'BillForward');
+}
+
+/** `entity` and `changes` are JSON encoded a second time, as strings inside the JSON. */
+function innerJson(value: string | Record<string, unknown> | null | undefined, name: string): Record<string, JsonValue> | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') return value as Record<string, JsonValue>;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new MalformedPayloadError(`${name} is not valid JSON`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new MalformedPayloadError(`${name} is not a JSON object`);
+  return parsed as Record<string, JsonValue>;
+}
+
+function auditFieldChangesOf(changes: unknown): NonNullable<z.input<typeof changesSchema>['auditFieldChanges']> {
+  if (!changesSchema.validate(changes)) throw shapeError(changesSchema, changes, 'body is not a BillForward notification (changes): ');
+  return changes.auditFieldChanges ?? [];
+}
+
+function parse(request: WebhookRequest): BillingEvent[] {
+  if (!isJson(request)) throw new MalformedPayloadError('content type must be application/json');
+  const notification = jsonBody(request);
+  if (!notificationSchema.validate(notification)) throw shapeError(notificationSchema, notification, 'body is not a BillForward notification: ');
+  const entity = innerJson(notification.entity, 'entity') ?? {};
+  const changesObject = innerJson(notification.changes, 'changes');
+  const auditFieldChanges = changesObject === undefined ? undefined : auditFieldChangesOf(changesObject);
+  const changed = new Set(auditFieldChanges?.map((change) => change.attributeName));
+
+  const { domain, action } = notification;
+  const type = `${domain}.${action}`;
+  let kind = kinds.get(type) ?? 'unknown';
+  // A subscription moving into its next period is a renewal, as Stripe's updates are.
+  if (type === 'Subscription.Updated' && changed.has('currentPeriodStart')) kind = 'subscription.renewed';
+  const own = (name: string): string | undefined => (domain === name ? notification.entityID : undefined);
+
+  return [
+    {
+      provider: 'billforward',
+      id: notification.id,
+      type,
+      kind,
+      occurredAt: new Date(notification.created).toISOString(),
+      references: definedOnly({
+        account: own('Account') ?? idOf(entity.accountID),
+        subscription: own('Subscription') ?? idOf(entity.subscriptionID),
+        invoice: own('Invoice') ?? idOf(entity.invoiceID),
+        payment: own('Payment') ?? own('Receipt') ?? idOf(entity.paymentID) ?? idOf(entity.receiptID),
+        refund: own('Refund'),
+      }),
+      facts: definedOnly({
+        state: entity.state,
+        changes: auditFieldChanges === undefined ? undefined : asJson(auditFieldChanges),
+        currentPeriodStart: entity.currentPeriodStart,
+        currentPeriodEnd: entity.currentPeriodEnd,
+        subscriptionEnd: entity.subscriptionEnd,
+        totalExecutionAttempts: entity.totalExecutionAttempts,
+        nextExecutionAttempt: entity.nextExecutionAttempt,
+        organizationID: notification.organizationID,
+      }),
+      // The notification with `entity` and `changes` decoded, so workflows read them as objects.
+      payload: {
+        ...(notification as Record<string, JsonValue>),
+        ...(notification.entity == null ? {} : { entity }),
+        ...(changesObject === undefined ? {} : { changes: changesObject }),
+      },
+    },
+  ];
+}
+
+export const billforward: WebhookProvider<BillForwardSettings> = { name: 'billforward', verify, parse };

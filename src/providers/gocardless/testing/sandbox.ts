@@ -1,0 +1,388 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
+import type { Faults } from '../../../testing/sandbox/faults';
+import type { RequestLog } from '../../../testing/sandbox/request-log';
+
+/*
+ * A stand-in for the parts of the GoCardless API billflow calls, with in-memory mandates and
+ * payments that move between states as GoCardless documents it, GoCardless's error envelope,
+ * and replay of answers by Idempotency-Key.
+ */
+
+export const API_VERSION = '2015-07-06';
+const CREDITOR_ID = 'CR000SANDBOX';
+
+export const mandateStatuses = [
+  'pending_customer_approval', 'pending_submission', 'submitted', 'active', 'suspended_by_payer',
+  'failed', 'cancelled', 'expired', 'consumed', 'blocked',
+] as const;
+export const paymentStatuses = [
+  'pending_customer_approval', 'pending_submission', 'submitted', 'confirmed', 'paid_out',
+  'cancelled', 'customer_approval_denied', 'failed', 'charged_back',
+] as const;
+export const subscriptionStatuses = ['pending_customer_approval', 'customer_approval_denied', 'active', 'finished', 'cancelled', 'paused'] as const;
+export type MandateStatus = (typeof mandateStatuses)[number];
+export type SubscriptionStatus = (typeof subscriptionStatuses)[number];
+export type PaymentStatus = (typeof paymentStatuses)[number];
+
+export interface SandboxMandate {
+  id: string;
+  status: MandateStatus;
+  customerId: string;
+  createdAt: string;
+}
+
+export interface SandboxPayment {
+  id: string;
+  status: PaymentStatus;
+  mandateId: string;
+  subscriptionId?: string;
+  amount: number;
+  currency: string;
+  /** Retries made through the API; GoCardless allows three. */
+  retries: number;
+  createdAt: string;
+}
+
+export interface SandboxSubscription {
+  id: string;
+  status: SubscriptionStatus;
+  mandateId: string;
+  amount: number;
+  currency: string;
+  /** `YYYY-MM-DD` of the next payment GoCardless will create. */
+  nextChargeDate: string;
+  createdAt: string;
+}
+
+export const mandateSeed = z.object({
+  id: z.string().min(1).optional(),
+  customerId: z.string().min(1),
+  status: z.enum(mandateStatuses).default('active'),
+});
+export const paymentSeed = z.object({
+  id: z.string().min(1).optional(),
+  mandateId: z.string().min(1),
+  subscriptionId: z.string().min(1).optional(),
+  status: z.enum(paymentStatuses).default('failed'),
+  amount: z.number().int().positive().default(1500),
+  currency: z.string().length(3).default('GBP'),
+});
+export const subscriptionSeed = z.object({
+  id: z.string().min(1).optional(),
+  mandateId: z.string().min(1),
+  status: z.enum(subscriptionStatuses).default('active'),
+  amount: z.number().int().positive().default(1500),
+  currency: z.string().length(3).default('GBP'),
+});
+export type MandateSeed = z.input<typeof mandateSeed>;
+export type SubscriptionSeed = z.input<typeof subscriptionSeed>;
+export type PaymentSeed = z.input<typeof paymentSeed>;
+
+const cancellableMandates: readonly MandateStatus[] = ['pending_customer_approval', 'pending_submission', 'submitted', 'active', 'suspended_by_payer'];
+const reinstatableMandates: readonly MandateStatus[] = ['cancelled', 'expired'];
+const unsubmittedPayments: readonly PaymentStatus[] = ['pending_customer_approval', 'pending_submission'];
+const MAX_RETRIES = 3;
+
+/** An answer kept for its Idempotency-Key: the same key gets the same answer and no second effect. */
+interface KeptAnswer {
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+}
+
+export class GoCardlessSandbox {
+  readonly mandates = new Map<string, SandboxMandate>();
+  readonly payments = new Map<string, SandboxPayment>();
+  readonly subscriptions = new Map<string, SandboxSubscription>();
+  private readonly answers = new Map<string, KeptAnswer>();
+
+  /** Creates the mandate, or replaces the one with the same id. */
+  seedMandate(seed: MandateSeed): SandboxMandate {
+    const { id = newId('MD'), customerId, status } = mandateSeed.parse(seed);
+    const mandate = { id, customerId, status, createdAt: this.mandates.get(id)?.createdAt ?? new Date().toISOString() };
+    this.mandates.set(id, mandate);
+    return mandate;
+  }
+
+  /** Creates the payment, or replaces the one with the same id. */
+  seedPayment(seed: PaymentSeed): SandboxPayment {
+    const { id = newId('PM'), ...fields } = paymentSeed.parse(seed);
+    const existing = this.payments.get(id);
+    const payment = { id, ...fields, retries: existing?.retries ?? 0, createdAt: existing?.createdAt ?? new Date().toISOString() };
+    this.payments.set(id, payment);
+    return payment;
+  }
+
+  /** Creates the subscription, or replaces the one with the same id. */
+  seedSubscription(seed: SubscriptionSeed): SandboxSubscription {
+    const { id = newId('SB'), ...fields } = subscriptionSeed.parse(seed);
+    const existing = this.subscriptions.get(id);
+    const subscription = {
+      id,
+      ...fields,
+      nextChargeDate: existing?.nextChargeDate ?? chargeDate(Date.now() + 30 * 24 * 3600 * 1000),
+      createdAt: existing?.createdAt ?? new Date().toISOString(),
+    };
+    this.subscriptions.set(id, subscription);
+    return subscription;
+  }
+
+  /** The charge date comes: GoCardless creates the period's payment, which is collected or fails as told. */
+  renewSubscription(id: string, outcome: 'succeed' | 'decline'): { subscription: SandboxSubscription; payment: SandboxPayment } {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) throw new Error(`no sandbox subscription ${id}`);
+    if (subscription.status !== 'active') throw new Error(`a ${subscription.status} subscription creates no payments`);
+    const payment = this.seedPayment({
+      mandateId: subscription.mandateId,
+      subscriptionId: subscription.id,
+      amount: subscription.amount,
+      currency: subscription.currency,
+      status: outcome === 'succeed' ? 'confirmed' : 'failed',
+    });
+    subscription.nextChargeDate = chargeDate(Date.parse(subscription.nextChargeDate) + 30 * 24 * 3600 * 1000);
+    return { subscription, payment };
+  }
+
+  setPaymentStatus(id: string, status: PaymentStatus): SandboxPayment {
+    const payment = this.payments.get(id);
+    if (!payment) throw new Error(`no sandbox payment ${id}`);
+    payment.status = status;
+    return payment;
+  }
+
+  setMandateStatus(id: string, status: MandateStatus): SandboxMandate {
+    const mandate = this.mandates.get(id);
+    if (!mandate) throw new Error(`no sandbox mandate ${id}`);
+    mandate.status = status;
+    return mandate;
+  }
+
+  reset(): void {
+    this.mandates.clear();
+    this.payments.clear();
+    this.subscriptions.clear();
+    this.answers.clear();
+  }
+
+  /** The API under `/gocardless`: recorded, then faulted, authenticated, replayed, answered. */
+  api(options: { accessToken: string; faults: Faults; log: RequestLog }): Router {
+    const router = new Router({ prefix: '/gocardless' });
+    router.use(options.log.recorder('gocardless'));
+    router.use(options.faults.middleware('gocardless', renderFault));
+    router.use(async (ctx, next) => {
+      if (authenticate(ctx, options.accessToken)) await next();
+    });
+    router.use((ctx, next) => this.replayByIdempotencyKey(ctx, next));
+
+    router.get('/mandates/:id', (ctx) => {
+      const mandate = this.find(ctx, this.mandates, ctx.params.id);
+      if (mandate) ctx.body = { mandates: mandateJson(mandate) };
+    });
+    router.post('/mandates/:id/actions/cancel', (ctx) => {
+      const mandate = this.find(ctx, this.mandates, ctx.params.id);
+      if (!mandate) return;
+      if (!cancellableMandates.includes(mandate.status)) {
+        return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The mandate is not in a cancellable state');
+      }
+      mandate.status = 'cancelled';
+      for (const payment of this.payments.values()) {
+        if (payment.mandateId === mandate.id && unsubmittedPayments.includes(payment.status)) payment.status = 'cancelled';
+      }
+      ctx.body = { mandates: mandateJson(mandate) };
+    });
+    router.post('/mandates/:id/actions/reinstate', (ctx) => {
+      const mandate = this.find(ctx, this.mandates, ctx.params.id);
+      if (!mandate) return;
+      if (!reinstatableMandates.includes(mandate.status)) {
+        return renderError(ctx, 422, 'invalid_state', 'mandate_not_inactive', 'Mandate is already active or being submitted');
+      }
+      // Reinstating resubmits the mandate to the banks; it becomes active again once they accept.
+      mandate.status = 'submitted';
+      ctx.body = { mandates: mandateJson(mandate) };
+    });
+    router.get('/payments/:id', (ctx) => {
+      const payment = this.find(ctx, this.payments, ctx.params.id);
+      if (payment) ctx.body = { payments: paymentJson(payment) };
+    });
+    router.post('/payments/:id/actions/retry', (ctx) => {
+      const payment = this.find(ctx, this.payments, ctx.params.id);
+      if (!payment) return;
+      const refusal = this.retryRefusal(payment);
+      if (refusal) return renderError(ctx, 422, 'invalid_state', 'retry_failed', refusal);
+      payment.status = 'pending_submission';
+      payment.retries += 1;
+      ctx.body = { payments: paymentJson(payment) };
+    });
+    router.get('/subscriptions/:id', (ctx) => {
+      const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
+      if (subscription) ctx.body = { subscriptions: subscriptionJson(subscription) };
+    });
+    router.post('/subscriptions/:id/actions/cancel', (ctx) => {
+      const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
+      if (!subscription) return;
+      if (['cancelled', 'finished', 'customer_approval_denied'].includes(subscription.status)) {
+        return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The subscription is not in a cancellable state');
+      }
+      subscription.status = 'cancelled';
+      ctx.body = { subscriptions: subscriptionJson(subscription) };
+    });
+    router.all('/{*rest}', (ctx) => renderError(ctx, 404, 'invalid_api_usage', 'path_not_found', 'Path not found'));
+    return router;
+  }
+
+  /** Seeding and inspection under `/_sandbox/gocardless`, for tests and demos in another process. */
+  control(): Router {
+    const router = new Router({ prefix: '/gocardless' });
+    addCollectionRoutes(router, 'mandates', {
+      records: this.mandates,
+      seed: { schema: mandateSeed, create: (fields) => this.seedMandate(fields) },
+      change: { schema: z.object({ status: z.enum(mandateStatuses) }), noun: 'mandate' },
+    });
+    addCollectionRoutes(router, 'payments', {
+      records: this.payments,
+      seed: { schema: paymentSeed, create: (fields) => this.seedPayment(fields) },
+      change: { schema: z.object({ status: z.enum(paymentStatuses) }), noun: 'payment' },
+    });
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: subscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: { schema: z.object({ status: z.enum(subscriptionStatuses) }), noun: 'subscription' },
+    });
+    addRenewRoute(router, (id, outcome) => this.renewSubscription(id, outcome));
+    return router;
+  }
+
+  private async replayByIdempotencyKey(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+    const key = ctx.get('Idempotency-Key');
+    if (ctx.method !== 'POST' || key === '') return void (await next());
+    const kept = this.answers.get(key);
+    if (kept && (kept.method !== ctx.method || kept.path !== ctx.path)) {
+      return renderError(ctx, 400, 'invalid_api_usage', 'idempotency_key_reused', 'This idempotency key was already used for another request');
+    }
+    if (kept) {
+      ctx.status = kept.status;
+      ctx.body = kept.body;
+      return;
+    }
+    // Handlers answer synchronously, so no second request with this key can slip in meanwhile.
+    await next();
+    this.answers.set(key, { method: ctx.method, path: ctx.path, status: ctx.status, body: ctx.body });
+  }
+
+  private retryRefusal(payment: SandboxPayment): string | undefined {
+    if (payment.status !== 'failed') return 'Only failed payments can be retried';
+    if (payment.retries >= MAX_RETRIES) return `This payment has already been retried ${MAX_RETRIES} times`;
+    const mandate = this.mandates.get(payment.mandateId);
+    if (!mandate || !['active', 'pending_submission', 'submitted'].includes(mandate.status)) {
+      return 'The mandate of this payment is not active';
+    }
+    return undefined;
+  }
+
+  private find<T>(ctx: Context, records: Map<string, T>, id: string | undefined): T | undefined {
+    const record = id === undefined ? undefined : records.get(id);
+    if (!record) renderError(ctx, 404, 'invalid_api_usage', 'resource_not_found', 'Resource not found');
+    return record;
+  }
+}
+
+function authenticate(ctx: Context, accessToken: string): boolean {
+  const authorization = ctx.get('Authorization');
+  if (authorization === '') {
+    renderError(ctx, 401, 'invalid_api_usage', 'missing_authorization_header', 'Authorization header is missing');
+    return false;
+  }
+  if (authorization !== `Bearer ${accessToken}`) {
+    renderError(ctx, 401, 'invalid_api_usage', 'access_token_not_found', 'Access token not found');
+    return false;
+  }
+  const version = ctx.get('GoCardless-Version');
+  if (version === '') {
+    renderError(ctx, 400, 'invalid_api_usage', 'missing_version_header', 'GoCardless-Version header is missing');
+    return false;
+  }
+  if (version !== API_VERSION) {
+    renderError(ctx, 400, 'invalid_api_usage', 'version_not_found', `Version ${version} is not supported`);
+    return false;
+  }
+  return true;
+}
+
+function renderFault(ctx: Context, status: number): void {
+  if (status === 429) return renderError(ctx, 429, 'invalid_api_usage', 'rate_limit_exceeded', 'Rate limit exceeded');
+  if (status >= 500) return renderError(ctx, status, 'gocardless', 'internal_server_error', 'Uh-oh! Something went wrong on our side');
+  renderError(ctx, status, 'invalid_api_usage', 'bad_request', 'Bad request');
+}
+
+/** GoCardless's error envelope: a broad `type`, and the specific `reason` of each error. */
+function renderError(ctx: Context, status: number, type: string, reason: string, message: string): void {
+  const requestId = randomUUID();
+  ctx.status = status;
+  ctx.set('X-Request-Id', requestId);
+  ctx.body = {
+    error: {
+      message,
+      documentation_url: `https://developer.gocardless.com/api-reference#${reason}`,
+      type,
+      request_id: requestId,
+      errors: [{ reason, message }],
+      code: status,
+    },
+  };
+}
+
+function mandateJson(mandate: SandboxMandate) {
+  return {
+    id: mandate.id,
+    created_at: mandate.createdAt,
+    reference: `SANDBOX-${mandate.id}`,
+    scheme: 'bacs',
+    status: mandate.status,
+    metadata: {},
+    links: { creditor: CREDITOR_ID, customer: mandate.customerId },
+  };
+}
+
+function paymentJson(payment: SandboxPayment) {
+  return {
+    id: payment.id,
+    created_at: payment.createdAt,
+    amount: payment.amount,
+    currency: payment.currency,
+    status: payment.status,
+    metadata: {},
+    links: {
+      creditor: CREDITOR_ID,
+      mandate: payment.mandateId,
+      ...(payment.subscriptionId === undefined ? {} : { subscription: payment.subscriptionId }),
+    },
+  };
+}
+
+function subscriptionJson(subscription: SandboxSubscription) {
+  return {
+    id: subscription.id,
+    created_at: subscription.createdAt,
+    amount: subscription.amount,
+    currency: subscription.currency,
+    status: subscription.status,
+    interval_unit: 'monthly',
+    interval: 1,
+    upcoming_payments: subscription.status === 'active' ? [{ charge_date: subscription.nextChargeDate, amount: subscription.amount }] : [],
+    metadata: {},
+    links: { mandate: subscription.mandateId },
+  };
+}
+
+function chargeDate(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+function newId(prefix: string): string {
+  return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
+}

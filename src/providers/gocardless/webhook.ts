@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import type { BillingEvent, BillingEventKind } from '../../core/events';
+import { anySignatureMatches } from '../hmac';
+import { asJson, compiled, definedOnly, isJson, jsonBody, shapeError } from '../payload';
+import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from '../types';
+
+/** GoCardless answers a bad signature with 498 ("invalid token") and expects receivers to do the same. */
+const invalidSignature = 498;
+const signatureFormat = /^[0-9a-f]{64}$/i;
+
+const kinds = new Map(
+  Object.entries<BillingEventKind>({
+    'mandates.created': 'mandate.created',
+    'mandates.active': 'mandate.active',
+    'mandates.cancelled': 'mandate.cancelled',
+    'mandates.failed': 'mandate.failed',
+    'mandates.expired': 'mandate.expired',
+    'mandates.reinstated': 'mandate.reinstated',
+    'mandates.replaced': 'mandate.replaced',
+    'payments.failed': 'payment.failed',
+    'payments.confirmed': 'payment.succeeded',
+    'payments.paid_out': 'payment.succeeded',
+    'payments.cancelled': 'payment.cancelled',
+    'payments.charged_back': 'payment.charged_back',
+    'subscriptions.payment_created': 'subscription.renewed',
+    'subscriptions.cancelled': 'subscription.cancelled',
+    'subscriptions.finished': 'subscription.expired',
+    'subscriptions.paused': 'subscription.paused',
+    'subscriptions.resumed': 'subscription.resumed',
+    'refunds.created': 'refund.created',
+    'refunds.paid': 'refund.paid',
+    'refunds.failed': 'refund.failed',
+  }),
+);
+
+const id = z.string().min(1);
+
+// GoCardless adds fields without notice. Only what billflow relies on is checked and z.object
+// ignores the rest, so a new field never turns a genuine batch into a 400 that GoCardless would
+// retry forever. Compiled and used through `validate`: see `shapeError`.
+const eventSchema = compiled(
+  z.object({
+    id,
+    created_at: z.iso.datetime({ offset: true }),
+    resource_type: id,
+    action: id,
+    links: z
+      .object({
+        mandate: id.optional(),
+        new_mandate: id.optional(),
+        payment: id.optional(),
+        subscription: id.optional(),
+        customer: id.optional(),
+        refund: id.optional(),
+      })
+      .optional(),
+    details: z
+      .object({
+        cause: z.string().nullish(),
+        origin: z.string().nullish(),
+        reason_code: z.string().nullish(),
+        scheme: z.string().nullish(),
+        will_attempt_retry: z.boolean().nullish(),
+        not_retried_reason: z.string().nullish(),
+        description: z.string().nullish(),
+      })
+      .optional(),
+  }),
+);
+
+const bodySchema = compiled(
+  z.object({
+    events: z.array(z.unknown()),
+    meta: z.object({ webhook_id: z.string().optional() }).optional(),
+  }),
+);
+
+function verify(request: WebhookRequest, { webhookSecrets }: { webhookSecrets: string[] }): void {
+  if (webhookSecrets.length === 0) {
+    throw new VerificationError(invalidSignature, 'GoCardless webhook secret is not configured');
+  }
+  const header = request.headers['webhook-signature'];
+  if (header === undefined || header === '') {
+    throw new VerificationError(invalidSignature, 'missing Webhook-Signature header');
+  }
+  if (typeof header !== 'string' || !signatureFormat.test(header)) {
+    throw new VerificationError(invalidSignature, 'malformed Webhook-Signature header');
+  }
+  if (!anySignatureMatches(webhookSecrets, [request.rawBody], [header])) {
+    throw new VerificationError(invalidSignature, 'Webhook-Signature does not match');
+  }
+}
+
+function parse(request: WebhookRequest): BillingEvent[] {
+  if (!isJson(request)) throw new MalformedPayloadError('content type must be application/json');
+  const body = jsonBody(request);
+  if (!bodySchema.validate(body)) throw shapeError(bodySchema, body, 'body is not a GoCardless batch: ');
+  return body.events.map((event, index) => {
+    if (!eventSchema.validate(event)) throw shapeError(eventSchema, event, `events[${index}]: `);
+    return toBillingEvent(event);
+  });
+}
+
+function toBillingEvent(event: z.input<typeof eventSchema>): BillingEvent {
+  const type = `${event.resource_type}.${event.action}`;
+  const links = event.links ?? {};
+  const details = event.details ?? {};
+  const facts = {
+    cause: details.cause,
+    origin: details.origin,
+    reason_code: details.reason_code,
+    scheme: details.scheme,
+    will_attempt_retry: details.will_attempt_retry,
+    not_retried_reason: details.not_retried_reason,
+    description: details.description,
+    new_mandate: links.new_mandate,
+  };
+  return {
+    provider: 'gocardless',
+    id: event.id,
+    type,
+    kind: kinds.get(type) ?? 'unknown',
+    occurredAt: event.created_at,
+    references: definedOnly({
+      mandate: links.mandate,
+      payment: links.payment,
+      subscription: links.subscription,
+      customer: links.customer,
+      refund: links.refund,
+    }),
+    facts: definedOnly(facts),
+    payload: asJson(event),
+  };
+}
+
+export const gocardless: WebhookProvider<{ webhookSecrets: string[] }> = { name: 'gocardless', verify, parse };

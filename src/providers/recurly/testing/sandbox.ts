@@ -1,0 +1,389 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { attemptOutcomes, DAY_MS, KeptAnswers, newId, jsonBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
+import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
+import type { Faults } from '../../../testing/sandbox/faults';
+import type { RequestLog } from '../../../testing/sandbox/request-log';
+
+/*
+ * A stand-in for the parts of the Recurly v3 API billflow calls: accounts, subscriptions that
+ * cancel, terminate, pause and renew, invoices whose collection succeeds or is declined as told,
+ * the transactions those attempts leave, Recurly's error envelope, and replay by Idempotency-Key.
+ */
+
+export const RECURLY_ACCEPT = 'application/vnd.recurly.v2021-02-25';
+
+export const subscriptionStates = ['active', 'canceled', 'expired', 'failed', 'future', 'paused'] as const;
+export const invoiceStates = ['pending', 'processing', 'past_due', 'paid', 'failed', 'voided'] as const;
+
+export interface RecurlyAccountRecord {
+  id: string;
+  code: string;
+  state: 'active' | 'inactive';
+}
+
+export interface RecurlySubscriptionRecord {
+  id: string;
+  uuid: string;
+  accountCode: string;
+  state: (typeof subscriptionStates)[number];
+  periodStartedAt: string;
+  periodEndsAt: string;
+  remainingPauseCycles: number | null;
+}
+
+export interface RecurlyInvoiceRecord {
+  id: string;
+  number: string;
+  accountCode: string;
+  subscriptionId?: string;
+  state: (typeof invoiceStates)[number];
+  total: number;
+  balance: number;
+  /** What the next collection does. */
+  nextOutcome: AttemptOutcome;
+}
+
+export interface RecurlyTransactionRecord {
+  id: string;
+  uuid: string;
+  accountCode: string;
+  invoiceId?: string;
+  subscriptionId?: string;
+  status: 'success' | 'declined';
+}
+
+export const recurlySubscriptionSeed = z.object({
+  id: z.string().min(1).optional(),
+  uuid: z.string().min(1).optional(),
+  accountCode: z.string().min(1),
+  state: z.enum(subscriptionStates).default('active'),
+  periodEndsAt: z.string().datetime().optional(),
+});
+export const recurlyInvoiceSeed = z.object({
+  id: z.string().min(1).optional(),
+  number: z.string().min(1).optional(),
+  accountCode: z.string().min(1),
+  subscriptionId: z.string().min(1).optional(),
+  state: z.enum(invoiceStates).default('past_due'),
+  total: z.number().positive().default(15),
+  nextOutcome: z.enum(attemptOutcomes).default('succeed'),
+});
+export type RecurlySubscriptionSeed = z.input<typeof recurlySubscriptionSeed>;
+export type RecurlyInvoiceSeed = z.input<typeof recurlyInvoiceSeed>;
+
+const collectable = new Set(['pending', 'past_due', 'failed']);
+
+export class RecurlySandbox {
+  readonly accounts = new Map<string, RecurlyAccountRecord>();
+  readonly subscriptions = new Map<string, RecurlySubscriptionRecord>();
+  readonly invoices = new Map<string, RecurlyInvoiceRecord>();
+  readonly transactions = new Map<string, RecurlyTransactionRecord>();
+  private readonly kept = new KeptAnswers();
+  private invoiceNumber = 1000;
+
+  /** Creates the subscription (and its account if new), or replaces the one with the same id. */
+  seedSubscription(seed: RecurlySubscriptionSeed): RecurlySubscriptionRecord {
+    const fields = recurlySubscriptionSeed.parse(seed);
+    this.ensureAccount(fields.accountCode);
+    const id = fields.id ?? newId('', 12);
+    const now = Date.now();
+    const subscription: RecurlySubscriptionRecord = {
+      id,
+      uuid: fields.uuid ?? this.subscriptions.get(id)?.uuid ?? randomUUID().replace(/-/g, ''),
+      accountCode: fields.accountCode,
+      state: fields.state,
+      periodStartedAt: new Date(now).toISOString(),
+      periodEndsAt: fields.periodEndsAt ?? new Date(now + 30 * DAY_MS).toISOString(),
+      remainingPauseCycles: null,
+    };
+    this.subscriptions.set(id, subscription);
+    return subscription;
+  }
+
+  /** Creates the invoice (and its account if new), or replaces the one with the same id. */
+  seedInvoice(seed: RecurlyInvoiceSeed): RecurlyInvoiceRecord {
+    const fields = recurlyInvoiceSeed.parse(seed);
+    this.ensureAccount(fields.accountCode);
+    const id = fields.id ?? newId('', 12);
+    const invoice: RecurlyInvoiceRecord = {
+      id,
+      number: fields.number ?? String(++this.invoiceNumber),
+      accountCode: fields.accountCode,
+      subscriptionId: fields.subscriptionId,
+      state: fields.state,
+      total: fields.total,
+      balance: fields.state === 'paid' ? 0 : fields.total,
+      nextOutcome: fields.nextOutcome,
+    };
+    this.invoices.set(id, invoice);
+    return invoice;
+  }
+
+  /** The renewal Recurly runs at the end of a term: a canceled subscription expires instead. */
+  renew(id: string, outcome: AttemptOutcome): { subscription: RecurlySubscriptionRecord; invoice?: RecurlyInvoiceRecord } {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) throw new Error(`no sandbox Recurly subscription ${id}`);
+    if (subscription.state === 'canceled') {
+      subscription.state = 'expired';
+      return { subscription };
+    }
+    if (subscription.state === 'paused') {
+      const remaining = (subscription.remainingPauseCycles ?? 1) - 1;
+      subscription.remainingPauseCycles = remaining > 0 ? remaining : null;
+      if (remaining > 0) return { subscription };
+      subscription.state = 'active';
+    }
+    if (subscription.state !== 'active') throw new Error(`a ${subscription.state} subscription does not renew`);
+    const start = Date.parse(subscription.periodEndsAt);
+    subscription.periodStartedAt = new Date(start).toISOString();
+    subscription.periodEndsAt = new Date(start + 30 * DAY_MS).toISOString();
+    const invoice = this.seedInvoice({ accountCode: subscription.accountCode, subscriptionId: subscription.id, state: 'pending', nextOutcome: outcome });
+    this.attempt(invoice);
+    return { subscription, invoice };
+  }
+
+  reset(): void {
+    this.accounts.clear();
+    this.subscriptions.clear();
+    this.invoices.clear();
+    this.transactions.clear();
+    this.kept.clear();
+  }
+
+  /** The API under `/recurly`: recorded, then faulted, authenticated, replayed, answered. */
+  api(options: { apiKey: string; faults: Faults; log: RequestLog }): Router {
+    const router = new Router({ prefix: '/recurly' });
+    router.use(options.log.recorder('recurly'));
+    router.use(options.faults.middleware('recurly', renderFault));
+    router.use(async (ctx, next) => {
+      if (authenticate(ctx, options.apiKey)) await next();
+    });
+    router.use(
+      this.kept.middleware({
+        methods: ['POST', 'PUT', 'DELETE'],
+        refuseReuse: (ctx) => renderError(ctx, 422, 'invalid_idempotency_key', 'This Idempotency-Key was used for another request'),
+        refuseConcurrent: (ctx) => renderError(ctx, 409, 'simultaneous_request', 'A request with this Idempotency-Key is in progress'),
+      }),
+    );
+
+    router.get('/accounts/:id', (ctx) => {
+      const account = this.find(ctx, 'Account', ctx.params.id, (id) => this.accountBy(id));
+      if (account) ctx.body = accountJson(account);
+    });
+    router.get('/subscriptions/:id', (ctx) => {
+      const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
+      if (subscription) ctx.body = this.subscriptionJson(subscription);
+    });
+    router.put('/subscriptions/:id/cancel', (ctx) => {
+      const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
+      if (!subscription) return;
+      if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be canceled`);
+      subscription.state = 'canceled';
+      ctx.body = this.subscriptionJson(subscription);
+    });
+    router.put('/subscriptions/:id/pause', (ctx) => {
+      const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
+      if (!subscription) return;
+      const body = z.object({ remaining_pause_cycles: z.number().int().positive() }).safeParse(jsonBodyOf(ctx));
+      if (!body.success) return renderError(ctx, 422, 'validation', 'remaining_pause_cycles must be a positive integer');
+      if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be paused`);
+      subscription.state = 'paused';
+      subscription.remainingPauseCycles = body.data.remaining_pause_cycles;
+      ctx.body = this.subscriptionJson(subscription);
+    });
+    router.delete('/subscriptions/:id', (ctx) => {
+      const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
+      if (!subscription) return;
+      if (subscription.state === 'expired') return invalidTransition(ctx, 'Subscription is already expired');
+      subscription.state = 'expired';
+      subscription.periodEndsAt = new Date().toISOString();
+      ctx.body = this.subscriptionJson(subscription);
+    });
+    router.get('/invoices/:id', (ctx) => {
+      const invoice = this.find(ctx, 'Invoice', ctx.params.id, (id) => this.invoiceBy(id));
+      if (invoice) ctx.body = this.invoiceJson(invoice);
+    });
+    router.put('/invoices/:id/collect', (ctx) => {
+      const invoice = this.find(ctx, 'Invoice', ctx.params.id, (id) => this.invoiceBy(id));
+      if (!invoice) return;
+      if (!collectable.has(invoice.state)) return invalidTransition(ctx, `Invoice is ${invoice.state} and cannot be collected`);
+      const transaction = this.attempt(invoice);
+      if (transaction.status === 'success') {
+        ctx.body = this.invoiceJson(invoice);
+        return;
+      }
+      renderError(ctx, 422, 'transaction', 'Your card was declined. Please contact your bank.', {
+        transaction_error: {
+          object: 'transaction_error',
+          transaction_id: transaction.id,
+          category: 'soft',
+          code: 'insufficient_funds',
+          message: 'The transaction was declined due to insufficient funds in the account.',
+          merchant_advice: 'Ask the customer to use another card or retry later.',
+        },
+      });
+    });
+    router.get('/transactions/:id', (ctx) => {
+      const transaction = this.find(ctx, 'Transaction', ctx.params.id, (id) => this.transactionBy(id));
+      if (transaction) ctx.body = this.transactionJson(transaction);
+    });
+    router.all('/{*rest}', (ctx) => renderError(ctx, 404, 'not_found', 'The requested resource was not found'));
+    return router;
+  }
+
+  /** Seeding and inspection under `/_sandbox/recurly`. */
+  control(): Router {
+    const router = new Router({ prefix: '/recurly' });
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: recurlySubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: { schema: z.object({ state: z.enum(subscriptionStates) }), noun: 'Recurly subscription' },
+    });
+    addCollectionRoutes(router, 'invoices', {
+      records: this.invoices,
+      seed: { schema: recurlyInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
+      change: { schema: z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'Recurly invoice' },
+    });
+    addCollectionRoutes(router, 'transactions', { records: this.transactions });
+    addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
+    return router;
+  }
+
+  /** One charge of the invoice's balance, as its `nextOutcome` says. */
+  private attempt(invoice: RecurlyInvoiceRecord): RecurlyTransactionRecord {
+    const succeeded = invoice.nextOutcome === 'succeed';
+    const transaction: RecurlyTransactionRecord = {
+      id: newId('', 12),
+      uuid: randomUUID().replace(/-/g, ''),
+      accountCode: invoice.accountCode,
+      invoiceId: invoice.id,
+      subscriptionId: invoice.subscriptionId,
+      status: succeeded ? 'success' : 'declined',
+    };
+    this.transactions.set(transaction.id, transaction);
+    if (succeeded) {
+      invoice.state = 'paid';
+      invoice.balance = 0;
+    } else {
+      invoice.state = 'past_due';
+    }
+    return transaction;
+  }
+
+  private ensureAccount(code: string): void {
+    if (![...this.accounts.values()].some((account) => account.code === code)) {
+      const account: RecurlyAccountRecord = { id: newId('', 12), code, state: 'active' };
+      this.accounts.set(account.id, account);
+    }
+  }
+
+  private accountBy(id: string): RecurlyAccountRecord | undefined {
+    if (id.startsWith('code-')) return [...this.accounts.values()].find((account) => account.code === id.slice(5));
+    return this.accounts.get(id);
+  }
+
+  private subscriptionBy(id: string): RecurlySubscriptionRecord | undefined {
+    if (id.startsWith('uuid-')) return [...this.subscriptions.values()].find((subscription) => subscription.uuid === id.slice(5));
+    return this.subscriptions.get(id);
+  }
+
+  private invoiceBy(id: string): RecurlyInvoiceRecord | undefined {
+    if (id.startsWith('number-')) return [...this.invoices.values()].find((invoice) => invoice.number === id.slice(7));
+    return this.invoices.get(id);
+  }
+
+  private transactionBy(id: string): RecurlyTransactionRecord | undefined {
+    if (id.startsWith('uuid-')) return [...this.transactions.values()].find((transaction) => transaction.uuid === id.slice(5));
+    return this.transactions.get(id);
+  }
+
+  private find<T>(ctx: Context, kind: string, id: string | undefined, lookUp: (id: string) => T | undefined): T | undefined {
+    const found = id === undefined ? undefined : lookUp(id);
+    if (found === undefined) renderError(ctx, 404, 'not_found', `Couldn't find ${kind} with id = ${id ?? ''}`, { params: [{ param: 'id' }] });
+    return found;
+  }
+
+  private accountMini(code: string) {
+    const account = [...this.accounts.values()].find((candidate) => candidate.code === code);
+    return { id: account?.id ?? '', object: 'account_mini', code };
+  }
+
+  private subscriptionJson(subscription: RecurlySubscriptionRecord) {
+    return {
+      id: subscription.id,
+      object: 'subscription',
+      uuid: subscription.uuid,
+      account: this.accountMini(subscription.accountCode),
+      state: subscription.state,
+      current_period_started_at: subscription.periodStartedAt,
+      current_period_ends_at: subscription.periodEndsAt,
+      remaining_pause_cycles: subscription.remainingPauseCycles,
+    };
+  }
+
+  private invoiceJson(invoice: RecurlyInvoiceRecord) {
+    return {
+      id: invoice.id,
+      object: 'invoice',
+      type: 'charge',
+      number: invoice.number,
+      state: invoice.state,
+      account: this.accountMini(invoice.accountCode),
+      subscription_ids: invoice.subscriptionId ? [invoice.subscriptionId] : [],
+      collection_method: 'automatic',
+      currency: 'USD',
+      total: invoice.total,
+      balance: invoice.balance,
+    };
+  }
+
+  private transactionJson(transaction: RecurlyTransactionRecord) {
+    const invoice = transaction.invoiceId ? this.invoices.get(transaction.invoiceId) : undefined;
+    return {
+      id: transaction.id,
+      object: 'transaction',
+      uuid: transaction.uuid,
+      account: this.accountMini(transaction.accountCode),
+      invoice: invoice ? { id: invoice.id, object: 'invoice_mini', number: invoice.number } : null,
+      subscription_ids: transaction.subscriptionId ? [transaction.subscriptionId] : [],
+      status: transaction.status,
+    };
+  }
+}
+
+function accountJson(account: RecurlyAccountRecord) {
+  return { id: account.id, object: 'account', code: account.code, state: account.state };
+}
+
+function authenticate(ctx: Context, apiKey: string): boolean {
+  const expected = `Basic ${Buffer.from(`${apiKey}:`).toString('base64')}`;
+  if (ctx.get('Authorization') !== expected) {
+    renderError(ctx, 401, 'unauthorized', 'Invalid API key');
+    return false;
+  }
+  if (!ctx.get('Accept').startsWith(RECURLY_ACCEPT)) {
+    renderError(ctx, 406, 'invalid_api_version', `Send Accept: ${RECURLY_ACCEPT}`);
+    return false;
+  }
+  return true;
+}
+
+function invalidTransition(ctx: Context, message: string): void {
+  renderError(ctx, 422, 'invalid_transition', message);
+}
+
+function renderFault(ctx: Context, status: number): void {
+  if (status === 429) return renderError(ctx, 429, 'rate_limited', 'You have made too many API requests');
+  if (status >= 500) return renderError(ctx, status, 'internal_server_error', 'An internal server error has occurred');
+  renderError(ctx, status, 'bad_request', 'Bad request');
+}
+
+/** Recurly's error envelope: a `type`, a `message`, and per-error extras. */
+function renderError(ctx: Context, status: number, type: string, message: string, extra: Record<string, unknown> = {}): void {
+  ctx.status = status;
+  ctx.set('X-Request-Id', randomUUID());
+  ctx.body = { error: { type, message, ...extra } };
+}

@@ -1,0 +1,89 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { devWebhookSecret } from '../../../cli/dev-secrets';
+import { hexId } from '../../../testing/webhooks/ids';
+import type { SandboxControl, TriggerReferences, WebhookTemplate } from '../../../testing/webhooks/types';
+
+/** Recurly's JSON notifications (v3): ids only, the details are fetched through the API. */
+const events = [
+  'subscription.created',
+  'subscription.renewed',
+  'subscription.updated',
+  'subscription.canceled',
+  'subscription.expired',
+  'subscription.reactivated',
+  'subscription.paused',
+  'subscription.resumed',
+  'payment.failed',
+  'payment.succeeded',
+  'payment.voided',
+  'payment.refunded',
+  'account.closed',
+];
+
+const siteId = 'qc326l1hl8k9';
+const recurlyId = () => `r${hexId(11).replace(/[0-9]/g, (digit) => 'abcdefghij'[Number(digit)] ?? digit)}`;
+
+/** The subscription's state at Recurly once the event has happened. */
+const subscriptionStates: Record<string, string> = {
+  'subscription.created': 'active',
+  'subscription.renewed': 'active',
+  'subscription.updated': 'active',
+  'subscription.canceled': 'canceled',
+  'subscription.expired': 'expired',
+  'subscription.reactivated': 'active',
+  'subscription.paused': 'paused',
+  'subscription.resumed': 'active',
+};
+
+async function seed(event: string, { customer, subscription }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const state = subscriptionStates[event];
+  if (!state || !customer || !subscription) return [];
+  // Keyed by the uuid as its id too, so triggering again for it updates the same record.
+  await sandbox.post('/recurly/subscriptions', { id: subscription, uuid: subscription, accountCode: customer, state });
+  return [`subscription ${subscription} (${state}, account ${customer})`];
+}
+
+export const recurlyWebhooks: WebhookTemplate = {
+  provider: 'recurly',
+  events,
+  example: 'subscription.canceled',
+  signing: 'secret',
+  receiverEnvironment: (secret) => ({ RECURLY_WEBHOOK_SECRET: secret }),
+  defaultSecret: (config) => config.recurly.webhookSecrets[0] ?? devWebhookSecret,
+  complete: (event, references) => ({
+    ...references,
+    customer: references.customer ?? `account-${hexId(8)}`,
+    subscription: references.subscription ?? (event.startsWith('subscription.') ? hexId(32) : undefined),
+    payment: references.payment ?? (event.startsWith('payment.') ? hexId(32) : undefined),
+  }),
+  build(event, references, secret, now) {
+    const [objectType = '', eventType = ''] = event.split('.');
+    const uuid = objectType === 'subscription' ? references.subscription : objectType === 'payment' ? references.payment : undefined;
+
+    const body = JSON.stringify(
+      {
+        id: recurlyId(),
+        object_type: objectType,
+        site_id: siteId,
+        event_type: eventType,
+        event_time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        ...(uuid ? { uuid } : {}),
+        ...(objectType === 'account' ? { account_code: references.customer } : {}),
+      },
+      null,
+      2,
+    );
+    const timestamp = String(now.getTime());
+    const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+    const notificationId = randomUUID();
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'recurly-signature': `${timestamp},${signature}`,
+        'recurly-notification-id': notificationId,
+      },
+    };
+  },
+  seed,
+};

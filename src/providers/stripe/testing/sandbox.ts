@@ -1,0 +1,314 @@
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { attemptOutcomes, DAY_MS, KeptAnswers, newId, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
+import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
+import type { Faults } from '../../../testing/sandbox/faults';
+import type { RequestLog } from '../../../testing/sandbox/request-log';
+
+/*
+ * A stand-in for the parts of the Stripe API billflow calls: invoices that are paid or declined
+ * as told, subscriptions that cancel now or at period end and renew on command, Stripe's error
+ * envelope, form-encoded bodies, and replay by Idempotency-Key (marked `Idempotent-Replayed`).
+ * Objects are shaped as API version 2025-03-31 and later: the invoice's subscription under
+ * `parent.subscription_details`, the period on each subscription item.
+ */
+
+export const invoiceStatuses = ['draft', 'open', 'paid', 'uncollectible', 'void'] as const;
+export const subscriptionStatuses = ['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused'] as const;
+
+export interface StripeInvoiceRecord {
+  id: string;
+  customerId: string;
+  subscriptionId?: string;
+  status: (typeof invoiceStatuses)[number];
+  amountDue: number;
+  amountPaid: number;
+  attemptCount: number;
+  created: number;
+  nextOutcome: AttemptOutcome;
+}
+
+export interface StripeSubscriptionRecord {
+  id: string;
+  itemId: string;
+  customerId: string;
+  status: (typeof subscriptionStatuses)[number];
+  cancelAtPeriodEnd: boolean;
+  canceledAt: number | null;
+  periodStart: number;
+  periodEnd: number;
+  latestInvoiceId: string | null;
+}
+
+export const stripeSubscriptionSeed = z.object({
+  id: z.string().min(1).optional(),
+  customerId: z.string().min(1),
+  status: z.enum(subscriptionStatuses).default('active'),
+  cancelAtPeriodEnd: z.boolean().default(false),
+});
+export const stripeInvoiceSeed = z.object({
+  id: z.string().min(1).optional(),
+  customerId: z.string().min(1),
+  subscriptionId: z.string().min(1).optional(),
+  status: z.enum(invoiceStatuses).default('open'),
+  amountDue: z.number().int().positive().default(1500),
+  nextOutcome: z.enum(attemptOutcomes).default('succeed'),
+});
+export type StripeSubscriptionSeed = z.input<typeof stripeSubscriptionSeed>;
+export type StripeInvoiceSeed = z.input<typeof stripeInvoiceSeed>;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+export class StripeSandbox {
+  readonly invoices = new Map<string, StripeInvoiceRecord>();
+  readonly subscriptions = new Map<string, StripeSubscriptionRecord>();
+  private readonly kept = new KeptAnswers();
+
+  seedSubscription(seed: StripeSubscriptionSeed): StripeSubscriptionRecord {
+    const fields = stripeSubscriptionSeed.parse(seed);
+    const id = fields.id ?? newId('sub_');
+    const start = now();
+    const subscription: StripeSubscriptionRecord = {
+      id,
+      itemId: this.subscriptions.get(id)?.itemId ?? newId('si_'),
+      customerId: fields.customerId,
+      status: fields.status,
+      cancelAtPeriodEnd: fields.cancelAtPeriodEnd,
+      canceledAt: fields.status === 'canceled' ? start : null,
+      periodStart: start,
+      periodEnd: start + 30 * 24 * 3600,
+      latestInvoiceId: null,
+    };
+    this.subscriptions.set(id, subscription);
+    return subscription;
+  }
+
+  seedInvoice(seed: StripeInvoiceSeed): StripeInvoiceRecord {
+    const fields = stripeInvoiceSeed.parse(seed);
+    const id = fields.id ?? newId('in_');
+    const invoice: StripeInvoiceRecord = {
+      id,
+      customerId: fields.customerId,
+      subscriptionId: fields.subscriptionId,
+      status: fields.status,
+      amountDue: fields.amountDue,
+      amountPaid: fields.status === 'paid' ? fields.amountDue : 0,
+      attemptCount: 0,
+      created: now(),
+      nextOutcome: fields.nextOutcome,
+    };
+    this.invoices.set(id, invoice);
+    const subscription = fields.subscriptionId ? this.subscriptions.get(fields.subscriptionId) : undefined;
+    if (subscription) subscription.latestInvoiceId = id;
+    return invoice;
+  }
+
+  /** The period's end: a subscription set to cancel ends; any other bills its next period. */
+  renew(id: string, outcome: AttemptOutcome): { subscription: StripeSubscriptionRecord; invoice?: StripeInvoiceRecord } {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) throw new Error(`no sandbox Stripe subscription ${id}`);
+    if (subscription.cancelAtPeriodEnd) {
+      subscription.status = 'canceled';
+      subscription.canceledAt = now();
+      return { subscription };
+    }
+    if (!['active', 'trialing', 'past_due'].includes(subscription.status)) throw new Error(`a ${subscription.status} subscription does not renew`);
+    subscription.periodStart = subscription.periodEnd;
+    subscription.periodEnd = subscription.periodStart + 30 * (DAY_MS / 1000);
+    const invoice = this.seedInvoice({ customerId: subscription.customerId, subscriptionId: subscription.id, nextOutcome: outcome });
+    this.attempt(invoice);
+    return { subscription, invoice };
+  }
+
+  reset(): void {
+    this.invoices.clear();
+    this.subscriptions.clear();
+    this.kept.clear();
+  }
+
+  /** The API under `/stripe` (and at the root, for the SDK): recorded, faulted, authenticated, replayed, answered. */
+  api(options: { apiKey: string; faults: Faults; log: RequestLog }): Router {
+    const router = new Router({ prefix: '/stripe' });
+    router.use(options.log.recorder('stripe'));
+    router.use(options.faults.middleware('stripe', renderFault));
+    router.use(async (ctx, next) => {
+      if (ctx.get('Authorization') === `Bearer ${options.apiKey}`) return next();
+      renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' });
+    });
+    router.use(
+      this.kept.middleware({
+        methods: ['POST', 'DELETE'],
+        refuseReuse: (ctx) =>
+          renderError(ctx, 400, { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' }),
+        refuseConcurrent: (ctx) =>
+          renderError(ctx, 409, { type: 'invalid_request_error', code: 'idempotency_key_in_use', message: 'There is currently another in-progress request using this Idempotent Key.' }),
+        markReplay: (ctx) => ctx.set('Idempotent-Replayed', 'true'),
+      }),
+    );
+
+    router.get('/v1/invoices/:id', (ctx) => {
+      const invoice = this.findInvoice(ctx, ctx.params.id);
+      if (invoice) ctx.body = this.invoiceJson(invoice);
+    });
+    router.post('/v1/invoices/:id/pay', (ctx) => {
+      const invoice = this.findInvoice(ctx, ctx.params.id);
+      if (!invoice) return;
+      if (invoice.status === 'paid') {
+        return renderError(ctx, 400, { type: 'invalid_request_error', code: 'invoice_not_editable', message: 'Invoice is already paid' });
+      }
+      if (invoice.status === 'void') {
+        return renderError(ctx, 400, { type: 'invalid_request_error', code: 'invoice_not_editable', message: 'This invoice is void and cannot be paid' });
+      }
+      if (invoice.status === 'draft') invoice.status = 'open';
+      if (this.attempt(invoice)) {
+        ctx.body = this.invoiceJson(invoice);
+        return;
+      }
+      renderError(ctx, 402, {
+        type: 'card_error',
+        code: 'card_declined',
+        decline_code: 'insufficient_funds',
+        message: 'Your card has insufficient funds.',
+        charge: newId('ch_'),
+      });
+    });
+    router.get('/v1/subscriptions/:id', (ctx) => {
+      const subscription = this.findSubscription(ctx, ctx.params.id);
+      if (subscription) ctx.body = this.subscriptionJson(subscription);
+    });
+    router.post('/v1/subscriptions/:id', (ctx) => {
+      const subscription = this.findSubscription(ctx, ctx.params.id);
+      if (!subscription) return;
+      const form = new URLSearchParams(rawBodyOf(ctx));
+      const cancelAtPeriodEnd = form.get('cancel_at_period_end');
+      if (cancelAtPeriodEnd !== null) {
+        if (subscription.status === 'canceled') {
+          return renderError(ctx, 400, { type: 'invalid_request_error', message: 'A canceled subscription can only update its cancellation_details and metadata.' });
+        }
+        subscription.cancelAtPeriodEnd = cancelAtPeriodEnd === 'true';
+      }
+      ctx.body = this.subscriptionJson(subscription);
+    });
+    router.delete('/v1/subscriptions/:id', (ctx) => {
+      const subscription = this.findSubscription(ctx, ctx.params.id);
+      if (!subscription) return;
+      if (subscription.status === 'canceled') {
+        return renderError(ctx, 400, { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: '${subscription.id}'` });
+      }
+      subscription.status = 'canceled';
+      subscription.canceledAt = now();
+      ctx.body = this.subscriptionJson(subscription);
+    });
+    router.all('/{*rest}', (ctx) =>
+      renderError(ctx, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${ctx.method}: ${ctx.path.replace(/^\/stripe/, '')}).` }),
+    );
+    return router;
+  }
+
+  /** Seeding and inspection under `/_sandbox/stripe`. */
+  control(): Router {
+    const router = new Router({ prefix: '/stripe' });
+    addCollectionRoutes(router, 'subscriptions', {
+      records: this.subscriptions,
+      seed: { schema: stripeSubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
+      change: {
+        schema: z.object({ status: z.enum(subscriptionStatuses).optional(), cancelAtPeriodEnd: z.boolean().optional() }),
+        noun: 'Stripe subscription',
+      },
+    });
+    addCollectionRoutes(router, 'invoices', {
+      records: this.invoices,
+      seed: { schema: stripeInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
+      change: { schema: z.object({ status: z.enum(invoiceStatuses).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'Stripe invoice' },
+    });
+    addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
+    return router;
+  }
+
+  /** One charge of the invoice, as its `nextOutcome` says; the subscription follows. */
+  private attempt(invoice: StripeInvoiceRecord): boolean {
+    invoice.attemptCount += 1;
+    const subscription = invoice.subscriptionId ? this.subscriptions.get(invoice.subscriptionId) : undefined;
+    if (invoice.nextOutcome === 'succeed') {
+      invoice.status = 'paid';
+      invoice.amountPaid = invoice.amountDue;
+      if (subscription?.status === 'past_due' || subscription?.status === 'unpaid') subscription.status = 'active';
+      return true;
+    }
+    invoice.status = 'open';
+    if (subscription?.status === 'active') subscription.status = 'past_due';
+    return false;
+  }
+
+  private findInvoice(ctx: Context, id: string | undefined): StripeInvoiceRecord | undefined {
+    const invoice = id === undefined ? undefined : this.invoices.get(id);
+    if (!invoice) renderError(ctx, 404, { type: 'invalid_request_error', code: 'resource_missing', param: 'invoice', message: `No such invoice: '${id ?? ''}'` });
+    return invoice;
+  }
+
+  private findSubscription(ctx: Context, id: string | undefined): StripeSubscriptionRecord | undefined {
+    const subscription = id === undefined ? undefined : this.subscriptions.get(id);
+    if (!subscription) renderError(ctx, 404, { type: 'invalid_request_error', code: 'resource_missing', param: 'id', message: `No such subscription: '${id ?? ''}'` });
+    return subscription;
+  }
+
+  private invoiceJson(invoice: StripeInvoiceRecord) {
+    return {
+      id: invoice.id,
+      object: 'invoice',
+      customer: invoice.customerId,
+      status: invoice.status,
+      amount_due: invoice.amountDue,
+      amount_paid: invoice.amountPaid,
+      amount_remaining: invoice.amountDue - invoice.amountPaid,
+      attempt_count: invoice.attemptCount,
+      attempted: invoice.attemptCount > 0,
+      currency: 'usd',
+      created: invoice.created,
+      livemode: false,
+      parent: invoice.subscriptionId
+        ? { type: 'subscription_details', quote_details: null, subscription_details: { subscription: invoice.subscriptionId, metadata: {} } }
+        : null,
+    };
+  }
+
+  private subscriptionJson(subscription: StripeSubscriptionRecord) {
+    return {
+      id: subscription.id,
+      object: 'subscription',
+      customer: subscription.customerId,
+      status: subscription.status,
+      cancel_at_period_end: subscription.cancelAtPeriodEnd,
+      canceled_at: subscription.canceledAt,
+      ended_at: subscription.status === 'canceled' ? subscription.canceledAt : null,
+      latest_invoice: subscription.latestInvoiceId,
+      livemode: false,
+      items: {
+        object: 'list',
+        has_more: false,
+        data: [
+          {
+            id: subscription.itemId,
+            object: 'subscription_item',
+            current_period_start: subscription.periodStart,
+            current_period_end: subscription.periodEnd,
+          },
+        ],
+      },
+    };
+  }
+}
+
+function renderFault(ctx: Context, status: number): void {
+  if (status === 429) return renderError(ctx, 429, { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' });
+  if (status >= 500) return renderError(ctx, status, { type: 'api_error', message: 'An unknown error occurred' });
+  renderError(ctx, status, { type: 'invalid_request_error', message: 'Bad request' });
+}
+
+/** Stripe's error envelope, and the request id every answer carries. */
+function renderError(ctx: Context, status: number, error: { type: string; message: string; code?: string; [field: string]: unknown }): void {
+  ctx.status = status;
+  ctx.set('Request-Id', newId('req_'));
+  ctx.body = { error };
+}

@@ -1,0 +1,149 @@
+import { createHmac } from 'node:crypto';
+import { devWebhookSecret } from '../../../cli/dev-secrets';
+import { mixedId } from '../../../testing/webhooks/ids';
+import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from '../../../testing/webhooks/types';
+
+const day = 86_400;
+type StripeObject = Record<string, unknown>;
+
+function invoice(references: TriggerReferences, now: number, paid: boolean): StripeObject {
+  return {
+    id: references.invoice,
+    object: 'invoice',
+    customer: references.customer,
+    amount_due: 2000,
+    amount_paid: paid ? 2000 : 0,
+    amount_remaining: paid ? 0 : 2000,
+    currency: 'usd',
+    attempt_count: 1,
+    attempted: true,
+    billing_reason: 'subscription_cycle',
+    collection_method: 'charge_automatically',
+    status: paid ? 'paid' : 'open',
+    next_payment_attempt: paid ? null : now + 3 * day,
+    period_start: now - 30 * day,
+    period_end: now,
+    // API 2025-03-31 and later name the subscription here rather than in `subscription`.
+    parent: { type: 'subscription_details', subscription_details: { subscription: references.subscription, metadata: {} } },
+    created: now,
+    livemode: false,
+  };
+}
+
+function subscription(references: TriggerReferences, now: number, fields: StripeObject): StripeObject {
+  return {
+    id: references.subscription,
+    object: 'subscription',
+    customer: references.customer,
+    status: 'active',
+    cancel_at_period_end: false,
+    cancel_at: null,
+    canceled_at: null,
+    ended_at: null,
+    collection_method: 'charge_automatically',
+    currency: 'usd',
+    latest_invoice: references.invoice,
+    items: {
+      object: 'list',
+      data: [{ id: mixedId('si_'), object: 'subscription_item', current_period_start: now, current_period_end: now + 30 * day, quantity: 1 }],
+    },
+    created: now - 90 * day,
+    livemode: false,
+    ...fields,
+  };
+}
+
+/** `data.object` (and `previous_attributes`) of each event, shaped as Stripe's API version 2025-03-31 sends them. */
+const objects: Record<string, (references: TriggerReferences, now: number) => { object: StripeObject; previous?: StripeObject }> = {
+  'invoice.payment_failed': (references, now) => ({ object: invoice(references, now, false) }),
+  'invoice.paid': (references, now) => ({ object: invoice(references, now, true) }),
+  'invoice.payment_succeeded': (references, now) => ({ object: invoice(references, now, true) }),
+  'customer.subscription.created': (references, now) => ({ object: subscription(references, now, { status: 'incomplete' }) }),
+  'customer.subscription.updated': (references, now) => ({
+    object: subscription(references, now, { cancel_at_period_end: true, cancel_at: now + 30 * day, canceled_at: now }),
+    previous: { cancel_at_period_end: false, cancel_at: null, canceled_at: null },
+  }),
+  'customer.subscription.deleted': (references, now) => ({ object: subscription(references, now, { status: 'canceled', canceled_at: now, ended_at: now }) }),
+  'customer.subscription.paused': (references, now) => ({ object: subscription(references, now, { status: 'paused' }) }),
+  'customer.subscription.resumed': (references, now) => ({ object: subscription(references, now, { status: 'active' }) }),
+  'customer.deleted': (references, now) => ({ object: { id: references.customer, object: 'customer', email: 'jenny.rosen@example.com', created: now - 90 * day, livemode: false } }),
+  'charge.refunded': (references, now) => ({
+    object: { id: references.payment, object: 'charge', customer: references.customer, invoice: references.invoice, amount: 2000, amount_refunded: 2000, refunded: true, currency: 'usd', status: 'succeeded', created: now - day },
+  }),
+  'charge.dispute.created': (references, now) => ({
+    object: { id: mixedId('du_'), object: 'dispute', charge: references.payment, amount: 2000, currency: 'usd', reason: 'fraudulent', status: 'needs_response', created: now },
+  }),
+};
+
+/** The sandbox's subscription (and invoice) as they stand once the event has happened. */
+const sandboxStates: Record<string, { subscription?: { status: string; cancelAtPeriodEnd?: boolean }; invoice?: string }> = {
+  'invoice.payment_failed': { subscription: { status: 'past_due' }, invoice: 'open' },
+  'invoice.paid': { subscription: { status: 'active' }, invoice: 'paid' },
+  'invoice.payment_succeeded': { subscription: { status: 'active' }, invoice: 'paid' },
+  'customer.subscription.created': { subscription: { status: 'active' } },
+  'customer.subscription.updated': { subscription: { status: 'active', cancelAtPeriodEnd: true } },
+  'customer.subscription.deleted': { subscription: { status: 'canceled' } },
+  'customer.subscription.paused': { subscription: { status: 'paused' } },
+  'customer.subscription.resumed': { subscription: { status: 'active' } },
+};
+
+async function seed(event: string, { customer, subscription, invoice }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const state = sandboxStates[event];
+  if (!state || !customer || !subscription) return [];
+  const seeded: string[] = [];
+  if (state.subscription) {
+    await sandbox.post('/stripe/subscriptions', { id: subscription, customerId: customer, ...state.subscription });
+    seeded.push(`subscription ${subscription} (${state.subscription.status}${state.subscription.cancelAtPeriodEnd ? ', cancels at period end' : ''}, customer ${customer})`);
+  }
+  if (state.invoice && invoice && (state.invoice !== 'open' || !(await sandboxHas(sandbox, '/stripe/invoices', invoice)))) {
+    await sandbox.post('/stripe/invoices', { id: invoice, customerId: customer, subscriptionId: subscription, status: state.invoice, amountDue: 2000 });
+    seeded.push(`invoice ${invoice} (${state.invoice}, subscription ${subscription})`);
+  }
+  return seeded;
+}
+
+export const stripeWebhooks: WebhookTemplate = {
+  provider: 'stripe',
+  events: Object.keys(objects),
+  example: 'invoice.payment_failed',
+  signing: 'secret',
+  receiverEnvironment: (secret) => ({ STRIPE_WEBHOOK_SECRET: secret }),
+  defaultSecret: (config) => config.stripe.webhookSecrets[0] ?? devWebhookSecret,
+  complete: (_event, references) => ({
+    ...references,
+    customer: references.customer ?? mixedId('cus_'),
+    subscription: references.subscription ?? mixedId('sub_', 24),
+    invoice: references.invoice ?? mixedId('in_', 24),
+    payment: references.payment ?? mixedId('ch_', 24),
+  }),
+  build(event, references, secret, now) {
+    const created = Math.floor(now.getTime() / 1000);
+    const built = objects[event]?.(references, created) ?? { object: {} };
+    const id = mixedId('evt_', 24);
+    const body = JSON.stringify(
+      {
+        id,
+        object: 'event',
+        api_version: '2025-03-31.basil',
+        created,
+        data: { object: built.object, ...(built.previous ? { previous_attributes: built.previous } : {}) },
+        livemode: false,
+        pending_webhooks: 1,
+        request: { id: null, idempotency_key: null },
+        type: event,
+      },
+      null,
+      2,
+    );
+    const signature = createHmac('sha256', secret).update(`${created}.${body}`).digest('hex');
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        'stripe-signature': `t=${created},v1=${signature}`,
+      },
+    };
+  },
+  seed,
+};

@@ -1,0 +1,194 @@
+import type { ProviderName } from '../core/events';
+import type { Database, Queryable } from './database';
+
+export type AccountStatus = 'active' | 'suspended' | 'closed';
+export type AccountAction = 'suspend' | 'reinstate' | 'reset_usage' | 'end_access';
+
+export interface AccountChangeInput {
+  provider: ProviderName;
+  customerId: string;
+  reason: string;
+  /** The billing event behind the change: the same event never applies the same action twice. */
+  eventId: string;
+}
+
+export interface UsageResetInput extends AccountChangeInput {
+  /** The billing period being started, e.g. the renewal's period start; usage resets once per period. */
+  periodKey: string;
+}
+
+export interface AccountChange {
+  action: AccountAction;
+  reason: string;
+  eventId: string;
+  periodKey: string | null;
+  statusBefore: AccountStatus;
+  statusAfter: AccountStatus;
+  /** False when the action was recorded but found nothing to do (e.g. suspending a suspended account). */
+  changed: boolean;
+  at: string;
+}
+
+export interface Account {
+  provider: ProviderName;
+  customerId: string;
+  status: AccountStatus;
+  reason: string | null;
+  changedAt: string;
+  usagePeriod: string | null;
+  history: AccountChange[];
+}
+
+export interface ChangeResult {
+  changed: boolean;
+}
+
+interface AccountRow {
+  status: AccountStatus;
+  usage_period: string | null;
+}
+
+interface Operation {
+  action: AccountAction;
+  input: AccountChangeInput;
+  operationKey: string;
+  periodKey?: string;
+  /** The status after the action, and whether the action does anything from `current`. */
+  apply(current: AccountRow): { status: AccountStatus; changed: boolean };
+}
+
+/**
+ * The merchant's view of its customers' accounts, keyed by (provider, customer id). An account
+ * the store has never seen counts as active. Every action is recorded once per operation key in
+ * `account_changes` — even when it finds nothing to do — so a retried or redelivered action can
+ * never apply later, after the account has moved on.
+ */
+export class AccountStore {
+  constructor(private readonly database: Database) {}
+
+  suspend(input: AccountChangeInput): Promise<ChangeResult> {
+    return this.perform({
+      action: 'suspend',
+      input,
+      operationKey: input.eventId,
+      apply: ({ status }) => (status === 'active' ? { status: 'suspended', changed: true } : { status, changed: false }),
+    });
+  }
+
+  reinstate(input: AccountChangeInput): Promise<ChangeResult> {
+    return this.perform({
+      action: 'reinstate',
+      input,
+      operationKey: input.eventId,
+      apply: ({ status }) => (status === 'suspended' ? { status: 'active', changed: true } : { status, changed: false }),
+    });
+  }
+
+  /** Starts a new usage period; keyed by the period, so two events about one renewal reset once. */
+  resetUsage(input: UsageResetInput): Promise<ChangeResult> {
+    return this.perform({
+      action: 'reset_usage',
+      input,
+      operationKey: input.periodKey,
+      periodKey: input.periodKey,
+      apply: ({ status }) => ({ status, changed: status !== 'closed' }),
+    });
+  }
+
+  /** Closes the account for good: nothing reinstates a closed account. */
+  endAccess(input: AccountChangeInput): Promise<ChangeResult> {
+    return this.perform({
+      action: 'end_access',
+      input,
+      operationKey: input.eventId,
+      apply: ({ status }) => ({ status: 'closed', changed: status !== 'closed' }),
+    });
+  }
+
+  async get(provider: ProviderName, customerId: string): Promise<Account | undefined> {
+    const [account] = await this.database.query<{
+      status: AccountStatus;
+      reason: string | null;
+      changed_at: Date;
+      usage_period: string | null;
+    }>(
+      'SELECT status, reason, changed_at, usage_period FROM accounts WHERE provider = $1 AND customer_id = $2',
+      [provider, customerId],
+    );
+    if (!account) return undefined;
+    const history = await this.database.query<{
+      action: AccountAction;
+      reason: string;
+      event_id: string;
+      period_key: string | null;
+      status_before: AccountStatus;
+      status_after: AccountStatus;
+      changed: boolean;
+      at: Date;
+    }>(
+      `SELECT action, reason, event_id, period_key, status_before, status_after, changed, at
+         FROM account_changes WHERE provider = $1 AND customer_id = $2 ORDER BY sequence`,
+      [provider, customerId],
+    );
+    return {
+      provider,
+      customerId,
+      status: account.status,
+      reason: account.reason,
+      changedAt: account.changed_at.toISOString(),
+      usagePeriod: account.usage_period,
+      history: history.map((row) => ({
+        action: row.action,
+        reason: row.reason,
+        eventId: row.event_id,
+        periodKey: row.period_key,
+        statusBefore: row.status_before,
+        statusAfter: row.status_after,
+        changed: row.changed,
+        at: row.at.toISOString(),
+      })),
+    };
+  }
+
+  private perform(operation: Operation): Promise<ChangeResult> {
+    const { provider, customerId, reason, eventId } = operation.input;
+    return this.database.transaction(async (tx) => {
+      const current = await lockAccount(tx, provider, customerId);
+      const next = operation.apply(current);
+      // The unique (provider, customer_id, action, operation_key) turns a repeat into a no-op;
+      // the account lock above makes a concurrent repeat wait for this one to commit first.
+      const recorded = await tx.query(
+        `INSERT INTO account_changes
+           (provider, customer_id, action, operation_key, event_id, reason, period_key, status_before, status_after, changed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (provider, customer_id, action, operation_key) DO NOTHING
+         RETURNING at`,
+        [provider, customerId, operation.action, operation.operationKey, eventId, reason, operation.periodKey ?? null, current.status, next.status, next.changed],
+      );
+      if (recorded.length === 0 || !next.changed) return { changed: false };
+      if (operation.action === 'reset_usage') {
+        await tx.query(
+          'UPDATE accounts SET usage_period = $3, usage_reset_at = now() WHERE provider = $1 AND customer_id = $2',
+          [provider, customerId, operation.periodKey],
+        );
+      } else {
+        await tx.query(
+          'UPDATE accounts SET status = $3, reason = $4, changed_at = now() WHERE provider = $1 AND customer_id = $2',
+          [provider, customerId, next.status, reason],
+        );
+      }
+      return { changed: true };
+    });
+  }
+}
+
+/** Creates the account as active if it is new, and holds its row lock until the transaction ends. */
+async function lockAccount(tx: Queryable, provider: string, customerId: string): Promise<AccountRow> {
+  await tx.query('INSERT INTO accounts (provider, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [provider, customerId]);
+  const [row] = await tx.query<AccountRow>(
+    'SELECT status, usage_period FROM accounts WHERE provider = $1 AND customer_id = $2 FOR UPDATE',
+    [provider, customerId],
+  );
+  if (!row) throw new Error(`account ${provider}/${customerId} vanished while being changed`);
+  return row;
+}
