@@ -5,7 +5,7 @@ import Stripe from 'stripe';
 import { Bench, type Task } from 'tinybench';
 import { loadConfig } from '../src/config';
 import type { ProviderName } from '../src/core/events';
-import { findProvider } from '../src/providers';
+import { findProvider } from '../src/receiver/providers';
 import type { WebhookRequest } from '../src/providers/types';
 import { median } from './lib/load';
 import { formatRatio, progress, readOptions, round, runAlone, verdict, type BenchResult, type Row } from './lib/report';

@@ -4,34 +4,8 @@ import type { SubscriptionPolicy } from '../workflows/subscription-state';
 import { defaultSubscriptionPolicy } from '../workflows/subscription-state';
 import { maxSignalsPerRun } from '../workflows/event-inbox';
 import type { ProviderName } from './core/events';
-
-/**
- * How billflow's entity workflows run, from the environment. Routing hands these to a workflow
- * as its start arguments: a running workflow keeps the settings it started with (carried through
- * continue-as-new), new ones take the current settings.
- */
-export interface WorkflowSettings {
-  /** Delays before each retry of a failed payment (ms): `BILLFLOW_DUNNING_SCHEDULE`. */
-  dunningScheduleMs: number[];
-  /**
-   * Providers whose own dunning billflow leaves alone: `BILLFLOW_PROVIDER_MANAGED_DUNNING`. CCBill
-   * has no retry API; Recurly runs a dunning campaign on every site and its JSON notifications do
-   * not say whether it will retry. Stripe, GoCardless and BillForward say so in each failure.
-   */
-  providerManagedDunning: ProviderName[];
-  /** `BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED`. */
-  cancelAtProviderWhenExhausted: boolean;
-  /**
-   * `BILLFLOW_SUSPENSION_GRACE` (ms): time between the decision to suspend (dunning exhausted, a
-   * mandate confirmed cancelled/failed/expired) and the suspension; a payment or the mandate's
-   * return within it means no suspension at all.
-   */
-  suspensionGraceMs: number;
-  /** `BILLFLOW_MAX_SIGNALS_PER_RUN`: signals a workflow run takes before continuing as new. */
-  maxSignalsPerRun: number;
-}
-
-const providerNames = ['gocardless', 'recurly', 'stripe', 'ccbill', 'billforward'] as const satisfies readonly ProviderName[];
+import { providerNames } from './providers/registry';
+import { setting, type SettingsOf } from './settings';
 
 /** A Temporal-style duration (`3 days`, `36h`, `90s`, `1500` ms) as milliseconds. */
 const duration = z.string().transform((value, ctx) => {
@@ -47,30 +21,38 @@ const duration = z.string().transform((value, ctx) => {
 
 const commaList = (value: string) => value.split(',').map((part) => part.trim()).filter(Boolean);
 
-/** The environment variables, merged into the config's schema. */
-export const workflowSettingsEnvironment = {
-  BILLFLOW_DUNNING_SCHEDULE: z
-    .string()
-    .default('3 days,5 days,7 days')
-    .transform(commaList)
-    .pipe(z.array(duration).min(1, 'needs at least one delay')),
-  BILLFLOW_PROVIDER_MANAGED_DUNNING: z.string().default('ccbill,recurly').transform(commaList).pipe(z.array(z.enum(providerNames))),
-  BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED: z.stringbool().default(false),
-  BILLFLOW_SUSPENSION_GRACE: z.string().default('0').pipe(duration),
-  BILLFLOW_MAX_SIGNALS_PER_RUN: z.coerce.number().int().min(1).max(9000).default(maxSignalsPerRun),
+/**
+ * How billflow's entity workflows run, from the environment. Routing hands these to a workflow
+ * as its start arguments: a running workflow keeps the settings it started with (carried through
+ * continue-as-new), new ones take the current settings.
+ */
+export const workflowSettings = {
+  /** Delays before each retry of a failed payment (ms). */
+  dunningScheduleMs: setting(
+    'BILLFLOW_DUNNING_SCHEDULE',
+    z.string().default('3 days,5 days,7 days').transform(commaList).pipe(z.array(duration).min(1, 'needs at least one delay')),
+  ),
+  /**
+   * Providers whose own dunning billflow leaves alone. CCBill has no retry API; Recurly runs a
+   * dunning campaign on every site and its JSON notifications do not say whether it will retry.
+   * Stripe, GoCardless and BillForward say so in each failure.
+   */
+  providerManagedDunning: setting(
+    'BILLFLOW_PROVIDER_MANAGED_DUNNING',
+    z.string().default('ccbill,recurly').transform(commaList).pipe(z.array(z.enum(providerNames as [ProviderName, ...ProviderName[]]))),
+  ),
+  cancelAtProviderWhenExhausted: setting('BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED', z.stringbool().default(false)),
+  /**
+   * Time (ms) between the decision to suspend (dunning exhausted, a mandate confirmed
+   * cancelled/failed/expired) and the suspension; a payment or the mandate's return within it
+   * means no suspension at all.
+   */
+  suspensionGraceMs: setting('BILLFLOW_SUSPENSION_GRACE', z.string().default('0').pipe(duration)),
+  /** Signals a workflow run takes before continuing as new. */
+  maxSignalsPerRun: setting('BILLFLOW_MAX_SIGNALS_PER_RUN', z.coerce.number().int().min(1).max(9000).default(maxSignalsPerRun)),
 };
 
-type WorkflowSettingsEnvironment = z.infer<z.ZodObject<typeof workflowSettingsEnvironment>>;
-
-export function toWorkflowSettings(env: WorkflowSettingsEnvironment): WorkflowSettings {
-  return {
-    dunningScheduleMs: env.BILLFLOW_DUNNING_SCHEDULE,
-    providerManagedDunning: env.BILLFLOW_PROVIDER_MANAGED_DUNNING,
-    cancelAtProviderWhenExhausted: env.BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED,
-    suspensionGraceMs: env.BILLFLOW_SUSPENSION_GRACE,
-    maxSignalsPerRun: env.BILLFLOW_MAX_SIGNALS_PER_RUN,
-  };
-}
+export type WorkflowSettings = SettingsOf<typeof workflowSettings>;
 
 export const defaultWorkflowSettings: WorkflowSettings = {
   ...defaultSubscriptionPolicy,

@@ -16,11 +16,7 @@ import { failureOf } from './support/failures';
 /** The activities as the worker builds them, every provider pointed at the sandbox through the config. */
 function activitiesFor(sandbox: ProviderSandbox, store: AccountStore): Activities {
   const config = loadConfig(sandboxProviderSettings(sandbox, {}));
-  return createActivities({
-    store,
-    gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: config.gocardless.accessToken, timeoutMs: 2000 },
-    providerApis: { recurly: config.recurly, stripe: config.stripe, billforward: config.billforward, ccbill: config.ccbill },
-  });
+  return createActivities({ store, providers: config, apiTimeoutMs: 2000 });
 }
 
 describe('provider-agnostic billing activities against the provider sandbox', () => {

@@ -10,7 +10,7 @@ import { openDatabase, type Database } from '../src/store/database';
 import { webhookTemplates } from '../src/testing/webhooks';
 import type { WebhookTemplate } from '../src/testing/webhooks/types';
 import { loadConfig, type Config } from '../src/config';
-import { providerNames } from '../src/providers';
+import { providerNames } from '../src/providers/registry';
 import { startReceiver, type RunningReceiver } from '../src/run/receiver';
 import { startWorkerProcess, type RunningWorker } from '../src/run/worker';
 import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';

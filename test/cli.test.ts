@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
-import { findProvider } from '../src/providers';
+import { findProvider } from '../src/receiver/providers';
 
 const bin = path.resolve(__dirname, '../bin/billflow.js');
 const run = promisify(execFile);

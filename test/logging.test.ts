@@ -10,7 +10,7 @@ import { webhookTemplates } from '../src/testing/webhooks';
 import type { WebhookTemplate } from '../src/testing/webhooks/types';
 import { loadConfig, type Config } from '../src/config';
 import { createLogger } from '../src/logger';
-import { providerNames } from '../src/providers';
+import { providerNames } from '../src/providers/registry';
 import { startReceiver, type RunningReceiver } from '../src/run/receiver';
 import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
 import { startWorker, type BillflowWorker } from '../src/temporal/worker';
@@ -63,7 +63,7 @@ describe('logs of real deliveries, good and forged, for every provider', () => {
       LOG_LEVEL: 'debug',
     });
     database = await openDatabase({});
-    const activities = createActivities({ store: new AccountStore(database), gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: sandbox.accessToken } });
+    const activities = createActivities({ store: new AccountStore(database), providers: config });
     worker = await startWorker(config, activities, logger);
     receiver = await startReceiver(config, logger);
     client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { webhookTemplates } from '../../src/testing/webhooks';
 import type { TriggerReferences, WebhookTemplate } from '../../src/testing/webhooks/types';
 import type { BillingEvent, ProviderName } from '../../src/core/events';
-import { findProvider } from '../../src/providers';
+import { findProvider } from '../../src/receiver/providers';
 import { routeEvent, type WorkflowRoute } from '../../src/routing';
 
 /** What the benchmarks sign with, and what the receivers they start are configured to accept. */

@@ -12,7 +12,7 @@ import { sandboxProviderSettings, startProviderSandbox } from '../testing/sandbo
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
 import { startDevServer, isTemporalReachable, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { providerNames } from '../providers';
+import { providerNames } from '../providers/registry';
 import { devWebhookSecret } from './dev-secrets';
 import { stopSignal } from './signals';
 
@@ -24,40 +24,39 @@ export const defaultWorkerMetricsPort = 9464;
 type Stop = () => Promise<void>;
 
 /** Everything up in one process: Temporal dev server (or the one already running), sandbox, worker, receiver. */
-export async function runDev(config: Config, logger: Logger): Promise<void> {
+export async function runDev(baseConfig: Config, logger: Logger, environment: NodeJS.ProcessEnv = process.env): Promise<void> {
   const stops: Stop[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.error({ err: error }, 'stop failed'));
   };
   try {
-    await mkdir(config.dataDir, { recursive: true });
-    const temporal = await ensureTemporal(config, logger);
+    await mkdir(baseConfig.dataDir, { recursive: true });
+    const temporal = await ensureTemporal(baseConfig, logger);
     if (temporal) stops.push(() => temporal.stop());
 
+    // dev's stand-ins are variables like any other: the config is loaded again with them, never changed.
+    const standIns: Record<string, string> = {};
     let sandboxUrl: string | undefined;
-    const withoutCredentials = providersWithoutApiCredentials(config);
+    const withoutCredentials = providersWithoutApiCredentials(baseConfig);
     if (withoutCredentials.length > 0) {
-      const sandbox = await startProviderSandbox({ host: '127.0.0.1', port: config.sandboxPort }).catch((error: unknown) => {
-        throw new Error(`Could not start the provider sandbox on 127.0.0.1:${config.sandboxPort} (set SANDBOX_PORT to another port): ${String(error)}`);
+      const sandbox = await startProviderSandbox({ host: '127.0.0.1', port: baseConfig.sandboxPort }).catch((error: unknown) => {
+        throw new Error(`Could not start the provider sandbox on 127.0.0.1:${baseConfig.sandboxPort} (set SANDBOX_PORT to another port): ${String(error)}`);
       });
       stops.push(() => sandbox.close());
-      // The same variables, plus the sandbox's URLs and credentials for the providers that have none.
-      const sandboxed = loadConfig({ ...process.env, ...sandboxProviderSettings(sandbox, process.env) });
-      config.gocardless = sandboxed.gocardless;
-      config.recurly = sandboxed.recurly;
-      config.stripe = sandboxed.stripe;
-      config.billforward = sandboxed.billforward;
-      config.ccbill = sandboxed.ccbill;
+      // The sandbox's URLs and credentials for the providers that have none.
+      Object.assign(standIns, sandboxProviderSettings(sandbox, environment));
       sandboxUrl = sandbox.url;
       logger.info({ url: sandbox.url, providers: withoutCredentials }, 'no API credentials for these providers: their APIs are the local provider sandbox');
     }
-    acceptLocalDeliveries(config, logger);
-
-    if (config.workerMetricsPort === undefined) {
+    Object.assign(standIns, localDeliverySettings(baseConfig, logger));
+    if (baseConfig.workerMetricsPort === undefined) {
       // Another billflow may be running: dev goes on without worker metrics rather than fail.
-      config.workerMetricsPort = (await isPortFree(config.host, defaultWorkerMetricsPort)) ? defaultWorkerMetricsPort : 0;
-      if (config.workerMetricsPort === 0) logger.warn(`port ${defaultWorkerMetricsPort} is taken: worker metrics are off (set WORKER_METRICS_PORT)`);
+      const free = await isPortFree(baseConfig.host, defaultWorkerMetricsPort);
+      standIns.WORKER_METRICS_PORT = String(free ? defaultWorkerMetricsPort : 0);
+      if (!free) logger.warn(`port ${defaultWorkerMetricsPort} is taken: worker metrics are off (set WORKER_METRICS_PORT)`);
     }
+    const config = loadConfig({ ...environment, ...standIns });
+
     // One store for both: the embedded database takes a single handle, and /accounts reads the
     // worker's effects.
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -146,29 +145,26 @@ function providersWithoutApiCredentials(config: Config): string[] {
  * or credentials are not configured accepts the dev secret, and CCBill (which signs nothing)
  * accepts deliveries from this machine. Never done outside `dev`.
  */
-function acceptLocalDeliveries(config: Config, logger: Logger): void {
-  const standIns: string[] = [];
-  for (const [variable, settings] of [
-    ['GOCARDLESS_WEBHOOK_SECRET', config.gocardless],
-    ['STRIPE_WEBHOOK_SECRET', config.stripe],
-    ['RECURLY_WEBHOOK_SECRET', config.recurly],
+function localDeliverySettings(config: Config, logger: Logger): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const [variable, secrets] of [
+    ['GOCARDLESS_WEBHOOK_SECRET', config.gocardless.webhookSecrets],
+    ['STRIPE_WEBHOOK_SECRET', config.stripe.webhookSecrets],
+    ['RECURLY_WEBHOOK_SECRET', config.recurly.webhookSecrets],
   ] as const) {
-    if (settings.webhookSecrets.length > 0) continue;
-    settings.webhookSecrets = [devWebhookSecret];
-    standIns.push(variable);
+    if (secrets.length === 0) settings[variable] = devWebhookSecret;
   }
-  if (config.billforward.basicAuth.length === 0) {
-    config.billforward.basicAuth = [{ user: 'billflow', password: devWebhookSecret }];
-    standIns.push('BILLFORWARD_WEBHOOK_BASIC_AUTH');
-  }
+  if (config.billforward.basicAuth.length === 0) settings.BILLFORWARD_WEBHOOK_BASIC_AUTH = `billflow:${devWebhookSecret}`;
+  const standIns = Object.keys(settings);
   if (standIns.length > 0) {
     logger.warn(`${standIns.join(', ')} not set: dev accepts deliveries signed with "${devWebhookSecret}" (Basic: billflow:${devWebhookSecret})`);
   }
   const loopback = ['127.0.0.1', '::1'].filter((ip) => !config.ccbill.allowedIps.includes(ip));
   if (loopback.length > 0) {
-    config.ccbill.allowedIps = [...config.ccbill.allowedIps, ...loopback];
+    settings.CCBILL_ALLOWED_IPS = [...config.ccbill.allowedIps, ...loopback].join(',');
     logger.info('dev accepts CCBill deliveries from this machine too');
   }
+  return settings;
 }
 
 /** Whether nothing listens on host:port yet. */

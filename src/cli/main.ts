@@ -44,8 +44,7 @@ program
   .description('Run the Temporal worker alone (production); SIGTERM lets running tasks finish, then exits')
   .action(() =>
     withConfig(false, async (config, logger) => {
-      config.workerMetricsPort ??= defaultWorkerMetricsPort;
-      const worker = await startWorkerProcess(config, logger);
+      const worker = await startWorkerProcess({ ...config, workerMetricsPort: config.workerMetricsPort ?? defaultWorkerMetricsPort }, logger);
       const signal = await Promise.race([stopSignal(), worker.running]);
       if (signal) logger.info({ signal }, 'stopping: finishing the tasks in progress');
       await worker.close();

@@ -1,7 +1,7 @@
 import { Argument, Command } from 'commander';
 import type { Config } from '../config';
 import type { BillingEvent } from '../core/events';
-import { findProvider } from '../providers';
+import { findProvider } from '../receiver/providers';
 import { routeEvents } from '../routing';
 import { webhookTemplates } from '../testing/webhooks';
 import type { BuiltWebhook, SandboxControl, TriggerReferences } from '../testing/webhooks/types';

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { BillingEvent } from '../core/events';
 import type { ReceiverMetrics } from '../metrics';
-import { findProvider } from '../providers';
+import { findProvider } from './providers';
 import { VerificationError, type WebhookRequest } from '../providers/types';
 import { routeEvents } from '../routing';
 import { deliverEvents, type Delivery } from '../temporal/deliver';

@@ -6,7 +6,7 @@ import { AccountStore } from '../store/account-store';
 import { openDatabase, type Database } from '../store/database';
 import type { Config } from '../config';
 import { ReceiverMetrics } from '../metrics';
-import { providerNames } from '../providers';
+import { providerNames } from '../providers/registry';
 import { createReceiverApp } from '../receiver/app';
 import { temporalCallsSettled } from '../temporal/deliver';
 

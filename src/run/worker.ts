@@ -30,11 +30,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     logger.info({ database: database.kind }, 'account store ready');
     store = new AccountStore(database);
   }
-  const activities = createActivities({
-    store,
-    gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: config.gocardless.accessToken },
-    providerApis: { recurly: config.recurly, stripe: config.stripe, billforward: config.billforward, ccbill: config.ccbill },
-  });
+  const activities = createActivities({ store, providers: config });
   const metricsBindAddress = workerMetricsAddress(config);
   routeTemporalLogs(logger, { metricsBindAddress });
   if (metricsBindAddress) logger.info({ url: `http://${metricsBindAddress}/metrics` }, 'worker metrics (Temporal SDK) served');

@@ -64,7 +64,7 @@ describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chro
       HOST: '127.0.0.1',
     });
     database = await openDatabase({});
-    const activities = createActivities({ store: new AccountStore(database), gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: sandbox.accessToken } });
+    const activities = createActivities({ store: new AccountStore(database), providers: config });
     worker = await startWorker(config, activities, silent);
     receiver = await startReceiver(config, silent);
     client = new Client({ connection: await Connection.connect({ address: server.address }) });

@@ -4,9 +4,5 @@ import type { Config } from '../../../src/config';
 
 /** billflow's activities for a config pointing at the sandbox, as the worker process builds them. */
 export function activitiesFor(config: Config, store: AccountStore): Activities {
-  return createActivities({
-    store,
-    gocardless: { apiUrl: config.gocardless.apiUrl, accessToken: config.gocardless.accessToken },
-    providerApis: { stripe: config.stripe },
-  });
+  return createActivities({ store, providers: config });
 }

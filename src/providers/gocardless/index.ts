@@ -1,0 +1,13 @@
+import { defineProvider } from '../provider';
+import { createGoCardlessActivities } from './api';
+import { goCardlessBilling } from './billing';
+import { goCardlessSettings } from './settings';
+import { gocardless as webhook } from './webhook';
+
+export const gocardless = defineProvider({
+  name: 'gocardless',
+  settings: goCardlessSettings,
+  webhook,
+  createApi: ({ apiUrl, accessToken }, options) => createGoCardlessActivities({ apiUrl, accessToken: accessToken ?? '', ...options }),
+  billing: goCardlessBilling,
+});

@@ -1,0 +1,33 @@
+import type { BillingApi } from '../core/billing';
+import type { ProviderName } from '../core/events';
+import type { SettingsOf, SettingsTree } from '../settings';
+import type { WebhookProvider } from './types';
+
+/** What the API clients share, whatever the provider: the deadline of one HTTP call. */
+export interface ApiClientOptions {
+  /** Per HTTP call; keep it under the activity's start-to-close timeout. */
+  timeoutMs?: number;
+}
+
+/**
+ * Everything billflow knows of one provider, found in its folder `src/providers/<name>/`. The
+ * registry (`./registry.ts`) lists one of these per provider.
+ */
+export interface ProviderDefinition<Name extends ProviderName, Tree extends SettingsTree, Api extends object> {
+  name: Name;
+  /** Its environment variables: webhook secrets, API credentials and URLs. */
+  settings: Tree;
+  /** Verification on the raw bytes, and parsing into `BillingEvent`s. */
+  webhook: WebhookProvider<SettingsOf<Tree>>;
+  /** Its API client: activities registered under their own names (e.g. `getGoCardlessMandate`). */
+  createApi(settings: SettingsOf<Tree>, options?: ApiClientOptions): Api;
+  /** Its answers to the provider-neutral billing calls workflows make, built on its API client. */
+  billing(api: Api): BillingApi;
+}
+
+/** Checks a definition's parts against each other and keeps its precise types for the registry. */
+export function defineProvider<Name extends ProviderName, Tree extends SettingsTree, Api extends object>(
+  definition: ProviderDefinition<Name, Tree, Api>,
+): ProviderDefinition<Name, Tree, Api> {
+  return definition;
+}

@@ -1,0 +1,63 @@
+import type { BillingApi, BillingSubscriptionStatus, RetryOutcome } from '../../core/billing';
+import { declinedAsFailed, nothingToCollect, requiredId, withoutEmpty } from '../billing-support';
+import type { createRecurlyActivities } from './api';
+
+const subscriptionStatuses: Record<string, BillingSubscriptionStatus> = {
+  future: 'pending',
+  active: 'active',
+  paused: 'paused',
+  expired: 'expired',
+  // Its first payment failed for good: it never started.
+  failed: 'expired',
+};
+
+/** Recurly: invoices are collected again; a `canceled` subscription runs to the end of its term. */
+export function recurlyBilling(api: ReturnType<typeof createRecurlyActivities>): BillingApi {
+  return {
+    async getSubscription(subscriptionId) {
+      const subscription = await api.getRecurlySubscription(subscriptionId);
+      return {
+        id: subscription.id,
+        // Recurly's `canceled` subscription is still usable until its term ends; then `expired`.
+        status: subscription.state === 'canceled' ? 'active' : (subscriptionStatuses[subscription.state] ?? 'unknown'),
+        customerId: subscription.accountCode,
+        ...(subscription.currentPeriodEndsAt ? { currentPeriodEnd: subscription.currentPeriodEndsAt } : {}),
+        cancelAtPeriodEnd: subscription.state === 'canceled',
+        providerStatus: subscription.state,
+      };
+    },
+
+    async retryPayment(input) {
+      const invoiceId = requiredId(input.invoiceId, 'invoiceId', 'recurly');
+      const current = await api.getRecurlyInvoice(invoiceId);
+      if (current.state === 'voided') throw nothingToCollect('recurly', invoiceId, current.state);
+      if (current.state === 'paid' || current.state === 'processing') {
+        return { provider: 'recurly', id: current.id, outcome: current.state === 'paid' ? 'paid' : 'pending', providerStatus: current.state };
+      }
+      return declinedAsFailed('recurly', current.id, async () => {
+        const invoice = await api.collectRecurlyInvoice({ invoiceId, idempotencyKey: input.idempotencyKey });
+        const outcome: RetryOutcome = invoice.state === 'paid' ? 'paid' : invoice.state === 'processing' ? 'pending' : 'failed';
+        return { provider: 'recurly', id: invoice.id, outcome, providerStatus: invoice.state };
+      });
+    },
+
+    async cancelSubscription({ subscriptionId, idempotencyKey, atPeriodEnd }) {
+      if (atPeriodEnd) await api.cancelRecurlySubscription({ subscriptionId, idempotencyKey });
+      else await api.terminateRecurlySubscription({ subscriptionId, idempotencyKey });
+    },
+
+    async getPaymentStatus(input) {
+      const invoice = await api.getRecurlyInvoice(requiredId(input.invoiceId, 'invoiceId', 'recurly'));
+      return { paid: invoice.state === 'paid', providerStatus: invoice.state };
+    },
+
+    async resolvePaymentSubject(input) {
+      if (input.invoiceId) {
+        const invoice = await api.getRecurlyInvoice(input.invoiceId);
+        return withoutEmpty({ subscriptionId: invoice.subscriptionIds[0], customerId: invoice.accountCode });
+      }
+      const transaction = await api.getRecurlyTransaction(requiredId(input.paymentId, 'invoiceId or paymentId', 'recurly'));
+      return withoutEmpty({ subscriptionId: transaction.subscriptionIds[0], customerId: transaction.accountCode });
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { defineProvider } from '../provider';
+import { createRecurlyActivities } from './api';
+import { recurlyBilling } from './billing';
+import { recurlySettings } from './settings';
+import { recurly as webhook } from './webhook';
+
+export const recurly = defineProvider({
+  name: 'recurly',
+  settings: recurlySettings,
+  webhook,
+  createApi: ({ apiUrl, apiKey }, options) => createRecurlyActivities({ apiUrl, apiKey: apiKey ?? '', ...options }),
+  billing: recurlyBilling,
+});

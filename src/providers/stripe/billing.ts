@@ -1,0 +1,57 @@
+import type { BillingApi, BillingSubscriptionStatus } from '../../core/billing';
+import { declinedAsFailed, nothingToCollect, requiredId, withoutEmpty } from '../billing-support';
+import type { createStripeActivities } from './api';
+
+const subscriptionStatuses: Record<string, BillingSubscriptionStatus> = {
+  incomplete: 'pending',
+  incomplete_expired: 'expired',
+  trialing: 'trialing',
+  active: 'active',
+  past_due: 'past_due',
+  unpaid: 'past_due',
+  paused: 'paused',
+  canceled: 'cancelled',
+};
+
+/** Stripe: invoices are paid again through `/pay`; cancellation now or at period end. */
+export function stripeBilling(api: ReturnType<typeof createStripeActivities>): BillingApi {
+  return {
+    async getSubscription(subscriptionId) {
+      const subscription = await api.getStripeSubscription(subscriptionId);
+      return {
+        id: subscription.id,
+        status: subscriptionStatuses[subscription.status] ?? 'unknown',
+        customerId: subscription.customerId,
+        ...(subscription.currentPeriodEnd ? { currentPeriodEnd: subscription.currentPeriodEnd } : {}),
+        cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
+        providerStatus: subscription.status,
+      };
+    },
+
+    async retryPayment(input) {
+      const invoiceId = requiredId(input.invoiceId, 'invoiceId', 'stripe');
+      const current = await api.getStripeInvoice(invoiceId);
+      if (current.status === 'void') throw nothingToCollect('stripe', invoiceId, current.status);
+      if (current.status === 'paid') return { provider: 'stripe', id: current.id, outcome: 'paid', providerStatus: current.status };
+      return declinedAsFailed('stripe', current.id, async () => {
+        const invoice = await api.payStripeInvoice({ invoiceId, idempotencyKey: input.idempotencyKey });
+        // Not paid without an error: the payment needs the customer or the bank, and settles later.
+        return { provider: 'stripe', id: invoice.id, outcome: invoice.status === 'paid' ? 'paid' : 'pending', providerStatus: invoice.status };
+      });
+    },
+
+    async cancelSubscription({ subscriptionId, idempotencyKey, atPeriodEnd }) {
+      await api.cancelStripeSubscription({ subscriptionId, idempotencyKey, atPeriodEnd: atPeriodEnd ?? false });
+    },
+
+    async getPaymentStatus(input) {
+      const invoice = await api.getStripeInvoice(requiredId(input.invoiceId, 'invoiceId', 'stripe'));
+      return { paid: invoice.status === 'paid', providerStatus: invoice.status };
+    },
+
+    async resolvePaymentSubject(input) {
+      const invoice = await api.getStripeInvoice(requiredId(input.invoiceId, 'invoiceId', 'stripe'));
+      return withoutEmpty({ subscriptionId: invoice.subscriptionId, customerId: invoice.customerId });
+    },
+  };
+}
