@@ -6,7 +6,7 @@ import globals from 'globals';
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', '.billflow/', 'test/histories/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', '.billflow/', 'test/histories/', '.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,17 +3,11 @@ import type { MandateWorkflowInput } from '../workflows/mandate';
 import type { ResolverWorkflowInput } from '../workflows/resolver';
 import type { SubscriptionWorkflowInput } from '../workflows/subscription';
 import type { BillingEvent, BillingEventKind, ProviderName } from './core/events';
+import type { WorkflowRoute } from './core/routes';
 import { workflowRoutes, type WorkflowRouteEntry } from './workflow-routes';
 import { defaultWorkflowSettings, subscriptionPolicyFor, type WorkflowSettings } from './workflow-settings';
 
-/** Which entity workflow an event belongs to: signal-with-start target. */
-export interface WorkflowRoute {
-  workflowType: string;
-  /** `<provider>:<subject>:<id>`, e.g. `gocardless:mandate:MD000123`. */
-  workflowId: string;
-  /** Arguments the workflow is started with when it does not run yet. */
-  args: unknown[];
-}
+export type { WorkflowRoute } from './core/routes';
 
 export function workflowId(provider: ProviderName, subject: string, id: string): string {
   return entityWorkflowId(provider, subject, id);

@@ -13,7 +13,7 @@ import { findOrBuildTemporalCli } from '../temporal/cli-binary';
 import { startDevServer, isTemporalReachable, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { providerNames } from '../providers/registry';
-import { devWebhookSecret } from './dev-secrets';
+import { devWebhookSecret } from '../testing/dev-secrets';
 import { stopSignal } from './signals';
 
 export { devWebhookSecret };

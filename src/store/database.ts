@@ -3,18 +3,9 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Pool } from 'pg';
 import { migrate } from './migrations';
+import type { Database, Queryable } from './queryable';
 
-export interface Queryable {
-  /** One SQL statement with `$1`-style parameters; the same text runs on both back-ends. */
-  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
-}
-
-export interface Database extends Queryable {
-  readonly kind: 'postgres' | 'embedded';
-  /** Runs `work` on one connection inside BEGIN … COMMIT, rolling back if it throws. */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
+export type { Database, Queryable } from './queryable';
 
 export interface DatabaseOptions {
   /** A PostgreSQL connection string; without one the embedded database is used. */

@@ -1,4 +1,4 @@
-import type { Database } from './database';
+import type { Database } from './queryable';
 
 export interface Migration {
   version: number;

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { billingEventSignal, billingProviderKey } from '../../workflows/definitions';
 import type { BillingEvent } from '../core/events';
-import type { WorkflowRoute } from '../routing';
+import type { WorkflowRoute } from '../core/routes';
 
 /** Temporal did not accept every signal in time: the provider must be told to retry (503). */
 export class TemporalUnavailableError extends Error {

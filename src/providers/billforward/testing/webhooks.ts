@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { devWebhookSecret } from '../../../cli/dev-secrets';
+import { devWebhookSecret } from '../../../testing/dev-secrets';
 import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from '../../../testing/webhooks/types';
 
 const organizationId = '958C9C72-FDB6-4BDB-9C23-4894B4201D6E';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { devWebhookSecret } from '../../../cli/dev-secrets';
+import { devWebhookSecret } from '../../../testing/dev-secrets';
 import { upperId } from '../../../testing/webhooks/ids';
 import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from '../../../testing/webhooks/types';
 

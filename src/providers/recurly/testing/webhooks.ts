@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { devWebhookSecret } from '../../../cli/dev-secrets';
+import { devWebhookSecret } from '../../../testing/dev-secrets';
 import { hexId } from '../../../testing/webhooks/ids';
 import type { SandboxControl, TriggerReferences, WebhookTemplate } from '../../../testing/webhooks/types';
 
