@@ -4,7 +4,7 @@ import type { SubscriptionPolicy } from '../workflows/subscription-state';
 import { defaultSubscriptionPolicy } from '../workflows/subscription-state';
 import { maxSignalsPerRun } from '../workflows/event-inbox';
 import type { ProviderName } from './core/events';
-import { providerNames } from './providers/registry';
+import { providerNames, providersRunningOwnDunning } from './providers/registry';
 import { setting, type SettingsOf } from './settings';
 
 /** A Temporal-style duration (`3 days`, `36h`, `90s`, `1500` ms) as milliseconds. */
@@ -33,13 +33,12 @@ export const workflowSettings = {
     z.string().default('3 days,5 days,7 days').transform(commaList).pipe(z.array(duration).min(1, 'needs at least one delay')),
   ),
   /**
-   * Providers whose own dunning billflow leaves alone. CCBill has no retry API; Recurly runs a
-   * dunning campaign on every site and its JSON notifications do not say whether it will retry.
-   * Stripe, GoCardless and BillForward say so in each failure.
+   * Providers whose own dunning billflow leaves alone; by default those whose definition says they
+   * run their own (CCBill, Recurly). Stripe, GoCardless and BillForward say so in each failure.
    */
   providerManagedDunning: setting(
     'BILLFLOW_PROVIDER_MANAGED_DUNNING',
-    z.string().default('ccbill,recurly').transform(commaList).pipe(z.array(z.enum(providerNames as [ProviderName, ...ProviderName[]]))),
+    z.string().default(providersRunningOwnDunning.join(',')).transform(commaList).pipe(z.array(z.enum(providerNames as [ProviderName, ...ProviderName[]]))),
   ),
   cancelAtProviderWhenExhausted: setting('BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED', z.stringbool().default(false)),
   /**
@@ -56,7 +55,7 @@ export type WorkflowSettings = SettingsOf<typeof workflowSettings>;
 
 export const defaultWorkflowSettings: WorkflowSettings = {
   ...defaultSubscriptionPolicy,
-  providerManagedDunning: ['ccbill', 'recurly'],
+  providerManagedDunning: providersRunningOwnDunning,
   maxSignalsPerRun,
 };
 

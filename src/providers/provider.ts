@@ -23,6 +23,12 @@ export interface ProviderDefinition<Name extends ProviderName, Tree extends Sett
   createApi(settings: SettingsOf<Tree>, options?: ApiClientOptions): Api;
   /** Its answers to the provider-neutral billing calls workflows make, built on its API client. */
   billing(api: Api): BillingApi;
+  /**
+   * True where the provider runs the dunning itself and billflow should not retry payments unless
+   * told otherwise (`BILLFLOW_PROVIDER_MANAGED_DUNNING`): CCBill has no retry API; Recurly runs a
+   * dunning campaign on every site and its JSON notifications do not say whether it will retry.
+   */
+  runsOwnDunning?: boolean;
 }
 
 /** Checks a definition's parts against each other and keeps its precise types for the registry. */

@@ -18,6 +18,9 @@ type Providers = typeof providers;
 
 export const providerNames = Object.keys(providers) as ProviderName[];
 
+/** The providers that run their own dunning: billflow's default for `BILLFLOW_PROVIDER_MANAGED_DUNNING`. */
+export const providersRunningOwnDunning: ProviderName[] = providerNames.filter((name) => (providers[name] as { runsOwnDunning?: boolean }).runsOwnDunning).sort();
+
 /** Each provider's loaded settings, keyed by its name: the provider part of the config. */
 export type ProviderSettings = { [Name in ProviderName]: SettingsOf<Providers[Name]['settings']> };
 

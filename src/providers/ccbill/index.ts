@@ -18,4 +18,5 @@ export const ccbill = defineProvider({
       ...options,
     }),
   billing: ccbillBilling,
+  runsOwnDunning: true,
 });

@@ -10,4 +10,5 @@ export const recurly = defineProvider({
   webhook,
   createApi: ({ apiUrl, apiKey }, options) => createRecurlyActivities({ apiUrl, apiKey: apiKey ?? '', ...options }),
   billing: recurlyBilling,
+  runsOwnDunning: true,
 });
