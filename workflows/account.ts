@@ -1,6 +1,7 @@
 import { defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BillingEvent, ProviderName } from '../src/core/events';
+import { activityOptions } from './activity-options';
 import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
@@ -23,10 +24,7 @@ export interface AccountWorkflowInput {
 
 export const accountStateQuery = defineQuery<AccountSnapshot>('accountState');
 
-const { endAccountAccess } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+const { endAccountAccess } = proxyActivities<Activities>(activityOptions);
 
 /**
  * One workflow per customer account at a provider, for account-level events: a closed account

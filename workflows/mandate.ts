@@ -1,9 +1,5 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
-  allHandlersFinished,
   condition,
-  continueAsNew,
   defineQuery,
   log,
   patched,
@@ -15,8 +11,11 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BillingEvent, ProviderName } from '../src/core/events';
+import { activityOptions } from './activity-options';
+import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
+import { isFinalFailure } from './failures';
 import { MandateState, type MandateSnapshot } from './mandate-state';
 
 export interface MandateWorkflowInput {
@@ -30,10 +29,6 @@ export interface MandateWorkflowInput {
 
 export const mandateStateQuery = defineQuery<MandateSnapshot>('mandateState');
 
-const activityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-} as const;
 const scheduled = proxyActivities<Activities>(activityOptions);
 // A mandate event takes two short calls (confirm at GoCardless, change the account). As local
 // activities they run inside the workflow task that decided them: one task per event instead of
@@ -81,9 +76,8 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
     }
   }
 
-  await condition(allHandlersFinished);
   const snapshot = mandate.snapshot(mandate.snapshot().duplicatesDropped + inbox.duplicatesDropped);
-  await continueAsNew<typeof mandateWorkflow>({ ...input, carried: { mandate: snapshot, inbox: inbox.carry() } });
+  await continueAsNewWith<typeof mandateWorkflow>({ ...input, carried: { mandate: snapshot, inbox: inbox.carry() } });
 }
 
 async function apply(event: BillingEvent, mandate: MandateState, graceMs: number): Promise<void> {
@@ -186,11 +180,9 @@ async function confirmMandate(event: BillingEvent, mandate: MandateState) {
   } catch (error) {
     // Retryable failures are retried by Temporal; one that is not (the provider does not know the
     // mandate) leaves the account as it is.
-    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable) {
-      log.warn('Mandate could not be confirmed', { mandateId, eventId: event.id, error: String(error) });
-      return undefined;
-    }
-    throw error;
+    if (!isFinalFailure(error)) throw error;
+    log.warn('Mandate could not be confirmed', { mandateId, eventId: event.id, error: String(error) });
+    return undefined;
   }
 }
 

@@ -1,9 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
   defineQuery,
   log,
   patched,
@@ -16,8 +11,11 @@ import {
 import type { Activities } from '../activities';
 import type { BillingSubscription, RetryPaymentResult } from '../activities/billing';
 import type { BillingEvent, ProviderName } from '../src/core/events';
+import { activityOptions } from './activity-options';
+import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingProviderKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
+import { failureMessage, isFinalFailure } from './failures';
 import {
   billingPeriodOf,
   defaultSubscriptionPolicy,
@@ -44,10 +42,8 @@ export interface SubscriptionWorkflowInput {
 
 export const subscriptionStateQuery = defineQuery<SubscriptionView>('subscriptionState');
 
-const retryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' } as const;
-
 const { retryPayment, cancelSubscription, getSubscription, getPaymentStatus, suspendAccount, reinstateAccount, resetAccountUsage, endAccountAccess } =
-  proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: retryPolicy });
+  proxyActivities<Activities>(activityOptions);
 
 /** Statuses (billflow's vocabulary for every provider) of a subscription that has not ended. */
 const liveStatuses = new Set<BillingSubscription['status']>(['pending', 'trialing', 'active', 'past_due', 'paused']);
@@ -86,8 +82,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     shown.update(subscription);
   }
 
-  await condition(allHandlersFinished);
-  await continueAsNew<typeof subscriptionWorkflow>({
+  await continueAsNewWith<typeof subscriptionWorkflow>({
     provider: input.provider,
     subscriptionId: input.subscriptionId,
     policy,
@@ -411,13 +406,4 @@ function timeOf(value: string | number | undefined): number | undefined {
   if (value === undefined) return undefined;
   const at = typeof value === 'number' ? (value < 1e12 ? value * 1000 : value) : Date.parse(value);
   return Number.isNaN(at) ? undefined : at;
-}
-
-/** An activity failure Temporal will not retry: the provider or the store refused for good. */
-function isFinalFailure(error: unknown): error is ActivityFailure {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true;
-}
-
-function failureMessage(error: ActivityFailure): string {
-  return error.cause?.message ?? error.message;
 }
