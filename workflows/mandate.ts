@@ -5,9 +5,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
-  setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BillingEvent, ProviderName } from '../src/core/events';
@@ -16,6 +14,7 @@ import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
 import { isFinalFailure } from './failures';
+import { showDetails, ShownSearchAttributes } from './web-ui';
 import { MandateState, type MandateSnapshot } from './mandate-state';
 
 export interface MandateWorkflowInput {
@@ -188,28 +187,20 @@ async function confirmMandate(event: BillingEvent, mandate: MandateState) {
 
 /** Keeps the Web UI's list filters and the workflow's details in step with the state. */
 class ShownMandate {
-  private shown?: string;
+  private readonly attributes = new ShownSearchAttributes();
 
   update(mandate: MandateState): void {
     const snapshot = mandate.snapshot();
-    const attributes = `${snapshot.access} ${snapshot.customerId ?? ''}`;
-    // Each upsert is a command Temporal persists and indexes: only changes are sent. Histories
-    // recorded before this upserted after every event, and replay that way.
-    if (attributes !== this.shown || !patched('mandate-upserts-on-change')) {
-      upsertSearchAttributes([
-        { key: billingStatusKey, value: snapshot.access },
-        ...(snapshot.customerId ? [{ key: billingCustomerKey, value: snapshot.customerId }] : []),
-      ]);
-      this.shown = attributes;
-    }
-    describe(snapshot);
+    // Histories recorded before upserting only on change upserted after every event, and replay that way.
+    this.attributes.update(
+      [{ key: billingStatusKey, value: snapshot.access }, ...(snapshot.customerId ? [{ key: billingCustomerKey, value: snapshot.customerId }] : [])],
+      () => patched('mandate-upserts-on-change'),
+    );
+    showDetails({
+      subject: `${snapshot.provider} mandate ${snapshot.mandateId}`,
+      standing: `customer ${snapshot.customerId ?? 'not yet known'}, account **${snapshot.access}**`,
+      next: snapshot.pendingSuspension && `suspend the account at ${new Date(snapshot.pendingSuspension.dueAt).toISOString()} unless the mandate comes back`,
+      lastEvent: snapshot.lastEvent,
+    });
   }
-}
-
-function describe(snapshot: MandateSnapshot): void {
-  const last = snapshot.lastEvent ? `\n\nLast event: ${snapshot.lastEvent.type} (${snapshot.lastEvent.id}) → ${snapshot.lastEvent.outcome}` : '';
-  const pending = snapshot.pendingSuspension ? `\n\nNext: suspend the account at ${new Date(snapshot.pendingSuspension.dueAt).toISOString()} unless the mandate comes back` : '';
-  setCurrentDetails(
-    `**${snapshot.provider} mandate ${snapshot.mandateId}** — customer ${snapshot.customerId ?? 'not yet known'}, account **${snapshot.access}**${last}${pending}`,
-  );
 }

@@ -3,9 +3,7 @@ import {
   log,
   patched,
   proxyActivities,
-  setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -16,6 +14,7 @@ import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingProviderKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
 import { failureMessage, isFinalFailure } from './failures';
+import { showDetails, ShownSearchAttributes } from './web-ui';
 import {
   billingPeriodOf,
   defaultSubscriptionPolicy,
@@ -368,31 +367,27 @@ class SubscriptionProcesses {
   }
 }
 
-/** Keeps the Web UI's search attributes and current details in step; upserts only what changed. */
+/** Keeps the Web UI's search attributes and current details in step with the state. */
 class ShownState {
-  private shown: Record<string, string> = {};
+  private readonly attributes = new ShownSearchAttributes();
 
   constructor(private readonly provider: ProviderName) {}
 
   update(subscription: SubscriptionState): void {
     const view = subscription.view();
-    const wanted: Record<string, string> = { provider: this.provider, status: view.status, ...(view.customerId ? { customer: view.customerId } : {}) };
-    if (Object.entries(wanted).some(([name, value]) => this.shown[name] !== value)) {
-      upsertSearchAttributes([
-        { key: billingProviderKey, value: this.provider },
-        { key: billingStatusKey, value: view.status },
-        ...(view.customerId ? [{ key: billingCustomerKey, value: view.customerId }] : []),
-      ]);
-      this.shown = wanted;
-    }
-    const lines = [
-      `**${view.provider} subscription ${view.subscriptionId}** — customer ${view.customerId ?? 'not yet known'}, **${view.status}**`,
-      ...view.dunning.map((open) => `- dunning ${open.key}: ${open.stage.replace(/_/g, ' ')}, ${open.retriesMade} of ${view.dunningSteps} retries made`),
-      view.nextAction ? `\nNext: ${view.nextAction.action}${view.nextAction.at ? ` at ${view.nextAction.at}` : ''}` : '',
-      view.lastEvent ? `\nLast event: ${view.lastEvent.type} (${view.lastEvent.id}) → ${view.lastEvent.outcome}` : '',
-      view.lastAction ? `\nLast step: ${view.lastAction.action} (${view.lastAction.at})` : '',
-    ];
-    setCurrentDetails(lines.filter(Boolean).join('\n'));
+    this.attributes.update([
+      { key: billingProviderKey, value: this.provider },
+      { key: billingStatusKey, value: view.status },
+      ...(view.customerId ? [{ key: billingCustomerKey, value: view.customerId }] : []),
+    ]);
+    showDetails({
+      subject: `${view.provider} subscription ${view.subscriptionId}`,
+      standing: `customer ${view.customerId ?? 'not yet known'}, **${view.status}**`,
+      items: view.dunning.map((open) => `dunning ${open.key}: ${open.stage.replace(/_/g, ' ')}, ${open.retriesMade} of ${view.dunningSteps} retries made`),
+      next: view.nextAction && `${view.nextAction.action}${view.nextAction.at ? ` at ${view.nextAction.at}` : ''}`,
+      lastEvent: view.lastEvent,
+      lastStep: view.lastAction,
+    });
   }
 }
 
