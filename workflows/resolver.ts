@@ -6,7 +6,7 @@ import { entityWorkflowId } from './definitions';
 import { EventInbox } from './event-inbox';
 import { isFinalFailure } from './failures';
 import type { SubscriptionWorkflowInput } from './subscription';
-import type { SubscriptionPolicy } from './subscription-state';
+import type { SubscriptionPolicy } from './subscription';
 
 export interface ResolverWorkflowInput {
   provider: ProviderName;
