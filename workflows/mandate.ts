@@ -8,7 +8,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BillingMandate } from '../activities/billing';
+import type { BillingMandate } from '../src/core/billing';
 import type { BillingEvent, ProviderName } from '../src/core/events';
 import { activityOptions } from './activity-options';
 import { continueAsNewWith } from './building-blocks';

@@ -4,7 +4,7 @@
  * workflow code still knows a provider's own names; nothing new is decided from it. Each reader
  * goes once no workflow started before its change runs any more.
  */
-import type { BillingMandate } from '../activities/billing';
+import type { BillingMandate } from '../src/core/billing';
 
 /** GoCardless statuses the mandate workflow treated as unusable before it asked `getMandateStatus`. */
 const unusableGoCardlessStatuses = new Set(['cancelled', 'failed', 'expired', 'consumed', 'blocked', 'suspended_by_payer']);

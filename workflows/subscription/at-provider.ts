@@ -1,6 +1,6 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { BillingSubscription } from '../../activities/billing';
+import type { BillingSubscription } from '../../src/core/billing';
 import { activityOptions } from '../activity-options';
 import { isFinalFailure } from '../failures';
 import type { SubscriptionState } from './state';

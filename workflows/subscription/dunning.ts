@@ -1,6 +1,6 @@
 import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { RetryPaymentResult } from '../../activities/billing';
+import type { RetryPaymentResult } from '../../src/core/billing';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure } from '../failures';
