@@ -30,7 +30,12 @@ const paymentKinds = new Set<BillingEventKind>(['payment.failed', 'payment.succe
 export function routeEvent(event: BillingEvent, settings: WorkflowSettings = defaultWorkflowSettings): WorkflowRoute | undefined {
   const { provider, kind, references } = event;
   if (kind.startsWith('mandate.') && references.mandate) {
-    const start: MandateWorkflowInput = { provider, mandateId: references.mandate, ...(settings.suspensionGraceMs > 0 ? { suspensionGraceMs: settings.suspensionGraceMs } : {}) };
+    const start: MandateWorkflowInput = {
+      provider,
+      mandateId: references.mandate,
+      maxSignalsPerRun: settings.maxSignalsPerRun,
+      ...(settings.suspensionGraceMs > 0 ? { suspensionGraceMs: settings.suspensionGraceMs } : {}),
+    };
     return { workflowType: 'mandateWorkflow', workflowId: workflowId(provider, 'mandate', references.mandate), args: [start] };
   }
   if (kind.startsWith('subscription.') || paymentKinds.has(kind)) {

@@ -1,7 +1,6 @@
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
-import type { SubscriptionPolicy } from '../workflows/subscription-state';
-import { defaultSubscriptionPolicy } from '../workflows/subscription-state';
+import { defaultSubscriptionPolicy, type SubscriptionPolicy } from '../workflows/subscription/policy';
 import { maxSignalsPerRun } from '../workflows/event-inbox';
 import type { ProviderName } from './core/events';
 import { providerNames, providersRunningOwnDunning } from './providers/registry';

@@ -1,9 +1,11 @@
-import { defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BillingEvent, ProviderName } from '../src/core/events';
+import { activityOptions } from './activity-options';
 import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
+import { showDetails } from './web-ui';
 
 export interface AccountSnapshot {
   provider: ProviderName;
@@ -23,10 +25,7 @@ export interface AccountWorkflowInput {
 
 export const accountStateQuery = defineQuery<AccountSnapshot>('accountState');
 
-const { endAccountAccess } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+const { endAccountAccess } = proxyActivities<Activities>(activityOptions);
 
 /**
  * One workflow per customer account at a provider, for account-level events: a closed account
@@ -61,6 +60,5 @@ function show(account: AccountSnapshot): void {
     { key: billingCustomerKey, value: account.accountId },
     { key: billingStatusKey, value: account.closed ? 'closed' : 'active' },
   ]);
-  const last = account.lastEvent ? `\n\nLast event: ${account.lastEvent.type} (${account.lastEvent.id}) → ${account.lastEvent.outcome}` : '';
-  setCurrentDetails(`**${account.provider} account ${account.accountId}** — ${account.closed ? '**closed**' : 'open'}${last}`);
+  showDetails({ subject: `${account.provider} account ${account.accountId}`, standing: account.closed ? '**closed**' : 'open', lastEvent: account.lastEvent });
 }

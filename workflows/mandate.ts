@@ -1,39 +1,37 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
-  allHandlersFinished,
   condition,
-  continueAsNew,
   defineQuery,
   log,
   patched,
   proxyActivities,
   proxyLocalActivities,
-  setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { BillingMandate } from '../src/core/billing';
 import type { BillingEvent, ProviderName } from '../src/core/events';
+import { activityOptions } from './activity-options';
+import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
+import { isFinalFailure } from './failures';
+import { showDetails, ShownSearchAttributes } from './web-ui';
 import { MandateState, type MandateSnapshot } from './mandate-state';
+import { recordedMandate } from './recorded';
 
 export interface MandateWorkflowInput {
   provider: ProviderName;
   mandateId: string;
   /** Time between a confirmed cancellation and the suspension (ms); at once when absent or 0. */
   suspensionGraceMs?: number;
+  /** Signals one run takes before continuing as new; the inbox's default when absent. */
+  maxSignalsPerRun?: number;
   /** Set only by continue-as-new: the previous run's state and inbox. */
   carried?: { mandate: MandateSnapshot; inbox: InboxCarry };
 }
 
 export const mandateStateQuery = defineQuery<MandateSnapshot>('mandateState');
 
-const activityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-} as const;
 const scheduled = proxyActivities<Activities>(activityOptions);
 // A mandate event takes two short calls (confirm at GoCardless, change the account). As local
 // activities they run inside the workflow task that decided them: one task per event instead of
@@ -42,12 +40,9 @@ const scheduled = proxyActivities<Activities>(activityOptions);
 const local = proxyLocalActivities<Activities>(activityOptions);
 
 /** Histories recorded before local activities replay with the activity tasks they scheduled. */
-function mandateActivities(): Pick<Activities, 'getGoCardlessMandate' | 'suspendAccount' | 'reinstateAccount'> {
+function mandateActivities(): Pick<Activities, 'getMandateStatus' | 'getGoCardlessMandate' | 'suspendAccount' | 'reinstateAccount'> {
   return patched('mandate-local-activities') ? local : scheduled;
 }
-
-/** GoCardless mandate statuses in which the customer can no longer be charged. */
-const unusableStatuses = new Set(['cancelled', 'failed', 'expired', 'consumed', 'blocked', 'suspended_by_payer']);
 
 /**
  * One workflow per mandate, alive as long as the mandate: suspends the customer's account when
@@ -57,7 +52,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
   const mandate = new MandateState(
     input.carried?.mandate ?? { provider: input.provider, mandateId: input.mandateId, access: 'active', eventsApplied: 0, duplicatesDropped: 0 },
   );
-  const inbox = new EventInbox(input.carried?.inbox);
+  const inbox = new EventInbox(input.carried?.inbox, { maxSignalsPerRun: input.maxSignalsPerRun });
   inbox.listen();
   setHandler(mandateStateQuery, () => mandate.snapshot(mandate.snapshot().duplicatesDropped + inbox.duplicatesDropped));
   const shown = new ShownMandate();
@@ -81,9 +76,8 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
     }
   }
 
-  await condition(allHandlersFinished);
   const snapshot = mandate.snapshot(mandate.snapshot().duplicatesDropped + inbox.duplicatesDropped);
-  await continueAsNew<typeof mandateWorkflow>({ ...input, carried: { mandate: snapshot, inbox: inbox.carry() } });
+  await continueAsNewWith<typeof mandateWorkflow>({ ...input, carried: { mandate: snapshot, inbox: inbox.carry() } });
 }
 
 async function apply(event: BillingEvent, mandate: MandateState, graceMs: number): Promise<void> {
@@ -111,7 +105,7 @@ async function apply(event: BillingEvent, mandate: MandateState, graceMs: number
 async function suspendIfConfirmed(event: BillingEvent, mandate: MandateState, graceMs: number): Promise<void> {
   // Webhooks arrive late and out of order: ask the provider before doing anything destructive.
   const current = await confirmMandate(event, mandate);
-  if (!current || !unusableStatuses.has(current.status)) {
+  if (!current || current.usable) {
     mandate.recordOutcome(event, `not suspended: mandate is ${current?.status ?? 'unknown'} at the provider`);
     return;
   }
@@ -128,7 +122,7 @@ async function suspendIfConfirmed(event: BillingEvent, mandate: MandateState, gr
 
 async function reinstateIfConfirmed(event: BillingEvent, mandate: MandateState): Promise<void> {
   const current = await confirmMandate(event, mandate);
-  if (!current || unusableStatuses.has(current.status)) {
+  if (!current || !current.usable) {
     mandate.recordOutcome(event, `not reinstated: mandate is ${current?.status ?? 'unknown'} at the provider`);
     return;
   }
@@ -146,7 +140,7 @@ async function reinstateIfConfirmed(event: BillingEvent, mandate: MandateState):
 async function suspendAfterGrace(event: BillingEvent, mandate: MandateState): Promise<void> {
   mandate.cancelSuspension();
   const current = await confirmMandate(event, mandate);
-  if (!current || !unusableStatuses.has(current.status)) {
+  if (!current || current.usable) {
     mandate.recordLaterOutcome(event, `not suspended after the grace period: mandate is ${current?.status ?? 'unknown'} at the provider`);
     return;
   }
@@ -168,7 +162,7 @@ async function reinstateOnReplacement(event: BillingEvent, mandate: MandateState
     return;
   }
   const current = await confirmMandate({ ...event, references: { ...event.references, mandate: replacement } }, mandate);
-  if (!current || unusableStatuses.has(current.status)) {
+  if (!current || !current.usable) {
     mandate.recordOutcome(event, `not reinstated: replacement mandate ${replacement} is ${current?.status ?? 'unknown'} at the provider`);
     return;
   }
@@ -177,47 +171,42 @@ async function reinstateOnReplacement(event: BillingEvent, mandate: MandateState
   mandate.recordOutcome(event, `account reinstated: replaced by mandate ${replacement}`);
 }
 
-async function confirmMandate(event: BillingEvent, mandate: MandateState) {
+/** The mandate as the provider has it now; undefined when the provider refuses for good (it does not know the mandate). */
+async function confirmMandate(event: BillingEvent, mandate: MandateState): Promise<BillingMandate | undefined> {
   const mandateId = event.references.mandate ?? mandate.snapshot().mandateId;
   try {
-    const current = await mandateActivities().getGoCardlessMandate(mandateId);
+    const activities = mandateActivities();
+    // Histories recorded before the provider-neutral call replay with the GoCardless one.
+    const current = patched('mandate-provider-neutral-status')
+      ? await activities.getMandateStatus({ provider: event.provider, mandateId })
+      : recordedMandate(await activities.getGoCardlessMandate(mandateId));
     mandate.confirmed(current.status, current.customerId);
     return current;
   } catch (error) {
     // Retryable failures are retried by Temporal; one that is not (the provider does not know the
     // mandate) leaves the account as it is.
-    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable) {
-      log.warn('Mandate could not be confirmed', { mandateId, eventId: event.id, error: String(error) });
-      return undefined;
-    }
-    throw error;
+    if (!isFinalFailure(error)) throw error;
+    log.warn('Mandate could not be confirmed', { mandateId, eventId: event.id, error: String(error) });
+    return undefined;
   }
 }
 
 /** Keeps the Web UI's list filters and the workflow's details in step with the state. */
 class ShownMandate {
-  private shown?: string;
+  private readonly attributes = new ShownSearchAttributes();
 
   update(mandate: MandateState): void {
     const snapshot = mandate.snapshot();
-    const attributes = `${snapshot.access} ${snapshot.customerId ?? ''}`;
-    // Each upsert is a command Temporal persists and indexes: only changes are sent. Histories
-    // recorded before this upserted after every event, and replay that way.
-    if (attributes !== this.shown || !patched('mandate-upserts-on-change')) {
-      upsertSearchAttributes([
-        { key: billingStatusKey, value: snapshot.access },
-        ...(snapshot.customerId ? [{ key: billingCustomerKey, value: snapshot.customerId }] : []),
-      ]);
-      this.shown = attributes;
-    }
-    describe(snapshot);
+    // Histories recorded before upserting only on change upserted after every event, and replay that way.
+    this.attributes.update(
+      [{ key: billingStatusKey, value: snapshot.access }, ...(snapshot.customerId ? [{ key: billingCustomerKey, value: snapshot.customerId }] : [])],
+      () => patched('mandate-upserts-on-change'),
+    );
+    showDetails({
+      subject: `${snapshot.provider} mandate ${snapshot.mandateId}`,
+      standing: `customer ${snapshot.customerId ?? 'not yet known'}, account **${snapshot.access}**`,
+      next: snapshot.pendingSuspension && `suspend the account at ${new Date(snapshot.pendingSuspension.dueAt).toISOString()} unless the mandate comes back`,
+      lastEvent: snapshot.lastEvent,
+    });
   }
-}
-
-function describe(snapshot: MandateSnapshot): void {
-  const last = snapshot.lastEvent ? `\n\nLast event: ${snapshot.lastEvent.type} (${snapshot.lastEvent.id}) → ${snapshot.lastEvent.outcome}` : '';
-  const pending = snapshot.pendingSuspension ? `\n\nNext: suspend the account at ${new Date(snapshot.pendingSuspension.dueAt).toISOString()} unless the mandate comes back` : '';
-  setCurrentDetails(
-    `**${snapshot.provider} mandate ${snapshot.mandateId}** — customer ${snapshot.customerId ?? 'not yet known'}, account **${snapshot.access}**${last}${pending}`,
-  );
 }

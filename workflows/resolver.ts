@@ -1,10 +1,12 @@
-import { ActivityFailure, ApplicationFailure, condition, defineQuery, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { condition, defineQuery, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BillingEvent, ProviderName } from '../src/core/events';
+import { activityOptions } from './activity-options';
 import { entityWorkflowId } from './definitions';
 import { EventInbox } from './event-inbox';
+import { isFinalFailure } from './failures';
 import type { SubscriptionWorkflowInput } from './subscription';
-import type { SubscriptionPolicy } from './subscription-state';
+import type { SubscriptionPolicy } from './subscription';
 
 export interface ResolverWorkflowInput {
   provider: ProviderName;
@@ -21,10 +23,7 @@ const idleBeforeEnd = '5 seconds';
 
 export const resolverStateQuery = defineQuery<ResolverView>('resolverState');
 
-const { resolvePaymentSubject, forwardBillingEvent } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+const { resolvePaymentSubject, forwardBillingEvent } = proxyActivities<Activities>(activityOptions);
 
 /**
  * Short-lived, one per payment (or invoice) whose event names no subscription — a GoCardless
@@ -82,7 +81,7 @@ async function resolve(event: BillingEvent, known: Map<string, Subject | undefin
     subject = await resolvePaymentSubject({ provider: event.provider, paymentId, invoiceId });
   } catch (error) {
     // Retryable failures are retried by Temporal; the provider not knowing the payment is final.
-    if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable)) throw error;
+    if (!isFinalFailure(error)) throw error;
     log.warn('Payment could not be resolved', { eventId: event.id, error: String(error) });
   }
   known.set(key, subject);

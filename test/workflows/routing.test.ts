@@ -44,10 +44,10 @@ describe('routing of billing events to workflows', () => {
     expect(routeEvent(billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate: 'MD1' } }))).toEqual({
       workflowType: 'mandateWorkflow',
       workflowId: 'gocardless:mandate:MD1',
-      args: [{ provider: 'gocardless', mandateId: 'MD1' }],
+      args: [{ provider: 'gocardless', mandateId: 'MD1', maxSignalsPerRun: 2000 }],
     });
     const graceful = routeEvent(billingEvent('mandate.failed', { provider: 'gocardless', references: { mandate: 'MD1' } }), { ...defaultWorkflowSettings, suspensionGraceMs: 5000 });
-    expect(graceful?.args).toEqual([{ provider: 'gocardless', mandateId: 'MD1', suspensionGraceMs: 5000 }]);
+    expect(graceful?.args).toEqual([{ provider: 'gocardless', mandateId: 'MD1', maxSignalsPerRun: 2000, suspensionGraceMs: 5000 }]);
     expect(routeEvent(billingEvent('account.closed', { provider: 'stripe', references: { customer: 'cus_1' } }))?.workflowId).toBe('stripe:account:cus_1');
     expect(routeEvent(billingEvent('account.closed', { provider: 'recurly', references: { account: 'code-1', customer: 'x' } }))?.workflowId).toBe('recurly:account:code-1');
     expect(routeEvent(billingEvent('refund.created', { references: { refund: 'RF1' } }))).toBeUndefined();

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountActivities } from '../../activities/accounts';
+import type { BillingMandate, GetMandateStatusInput } from '../../activities/billing';
 import { AccountStore } from '../../src/store/account-store';
 import { openDatabase, type Database } from '../../src/store/database';
 import { createForwardingActivities } from '../../activities/forwarding';
@@ -26,8 +27,9 @@ const fast: Partial<WorkflowSettings> = { dunningScheduleMs: [300, 300, 300] };
 const mandateStatuses = new Map<string, string>();
 
 /** The mandate workflow's confirmation; each mandate's customer is named after the mandate, `CU-<id>`. */
-async function getGoCardlessMandate(mandateId: string) {
-  return { id: mandateId, status: mandateStatuses.get(mandateId) ?? 'cancelled', customerId: `CU-${mandateId.replace(/-NEW$/, '')}` };
+async function getMandateStatus({ mandateId }: GetMandateStatusInput): Promise<BillingMandate> {
+  const status = mandateStatuses.get(mandateId) ?? 'cancelled';
+  return { id: mandateId, status, customerId: `CU-${mandateId.replace(/-NEW$/, '')}`, usable: status === 'active' };
 }
 
 describe('subscription workflow', () => {
@@ -40,7 +42,7 @@ describe('subscription workflow', () => {
   beforeAll(async () => {
     database = await openDatabase({});
     store = new AccountStore(database);
-    worker = await startTestWorker({ ...createAccountActivities(store), ...billing.activities(), ...createForwardingActivities(), getGoCardlessMandate });
+    worker = await startTestWorker({ ...createAccountActivities(store), ...billing.activities(), ...createForwardingActivities(), getMandateStatus });
     client = await connectClient();
   });
 
@@ -452,6 +454,23 @@ describe('subscription workflow', () => {
       const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
       expect((await handle.query(mandateStateQuery)).lastEvent?.outcome).toBe(`account reinstated: replaced by mandate ${mandate}-NEW`);
       await keepHistory(handle, 'mandate-replaced-reinstated');
+    });
+
+    it('continues as new after the configured signal cap, keeping its state and dedupe', async () => {
+      const mandate = uniqueId('MD');
+      const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
+      const settings = { maxSignalsPerRun: 3 };
+      const cancelled = billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } });
+      await send([cancelled], settings);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
+      for (let applied = 2; applied <= 7; applied += 1) {
+        await send([billingEvent('mandate.created', { provider: 'gocardless', references: { mandate } })], settings);
+        await eventually(async () => expect((await handle.query(mandateStateQuery)).eventsApplied).toBe(applied));
+      }
+      await send([cancelled], settings); // a redelivery after the hand-overs: still known
+      await eventually(async () => expect((await handle.query(mandateStateQuery)).duplicatesDropped).toBe(1));
+      expect(await handle.query(mandateStateQuery)).toMatchObject({ access: 'suspended', eventsApplied: 7, customerId: `CU-${mandate}` });
+      expect((await runsOf(client, handle.workflowId)).length).toBeGreaterThanOrEqual(3);
     });
   });
 

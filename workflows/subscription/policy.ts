@@ -1,0 +1,26 @@
+/** How a subscription workflow runs its processes; fixed when the workflow starts, carried across runs. */
+export interface SubscriptionPolicy {
+  /**
+   * Delays before each retry of a failed payment, in milliseconds: the first counts from the
+   * failure, each next one from the failure of the retry before it. Its length is the number of
+   * retries before the account is suspended.
+   */
+  dunningScheduleMs: number[];
+  /** The provider runs its own dunning (Recurly, Stripe set up so; CCBill always): billflow never retries. */
+  providerManagedDunning: boolean;
+  /** Cancel the subscription at the provider once the schedule is exhausted. */
+  cancelAtProviderWhenExhausted: boolean;
+  /** Time between the schedule running out and the account's suspension, in milliseconds. */
+  suspensionGraceMs: number;
+  /** Signals one run takes before continuing as new; the inbox's default when absent. */
+  maxSignalsPerRun?: number;
+}
+
+const day = 24 * 60 * 60 * 1000;
+
+export const defaultSubscriptionPolicy: SubscriptionPolicy = {
+  dunningScheduleMs: [3 * day, 5 * day, 7 * day],
+  providerManagedDunning: false,
+  cancelAtProviderWhenExhausted: false,
+  suspensionGraceMs: 0,
+};

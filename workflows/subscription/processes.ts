@@ -1,0 +1,79 @@
+import { log } from '@temporalio/workflow';
+import type { BillingEvent } from '../../src/core/events';
+import { failureMessage, isFinalFailure } from '../failures';
+import { SubscriptionAtProvider } from './at-provider';
+import { Dunning } from './dunning';
+import { EndOfAccess } from './end-of-access';
+import { Renewal } from './renewal';
+import type { DueWork, SubscriptionState } from './state';
+
+/** Hands each event and each due timer to its process; every side effect is an activity. */
+export class SubscriptionProcesses {
+  private readonly dunning: Dunning;
+  private readonly renewal: Renewal;
+  private readonly endOfAccess: EndOfAccess;
+
+  constructor(private readonly subscription: SubscriptionState) {
+    const atProvider = new SubscriptionAtProvider(subscription);
+    this.dunning = new Dunning(subscription, atProvider);
+    this.renewal = new Renewal(subscription, atProvider);
+    this.endOfAccess = new EndOfAccess(subscription, atProvider);
+  }
+
+  async apply(event: BillingEvent): Promise<void> {
+    this.subscription.learnCustomer(event.references.customer);
+    try {
+      const outcome = await this.handle(event);
+      this.subscription.recordOutcome(event, outcome);
+    } catch (error) {
+      // Temporal retries retryable failures without end; what reaches here is a refusal no retry can fix.
+      if (!isFinalFailure(error)) throw error;
+      log.warn('Event could not be applied', { eventId: event.id, error: String(error) });
+      this.subscription.recordOutcome(event, `failed: ${failureMessage(error)}`);
+    }
+  }
+
+  async runDue(due: DueWork): Promise<void> {
+    try {
+      const action = await this.handleDue(due);
+      this.subscription.recordAction(action, Date.now());
+    } catch (error) {
+      if (!isFinalFailure(error)) throw error;
+      log.warn('Scheduled step failed', { kind: due.kind, error: String(error) });
+      // Drop the step rather than repeat it for ever; the state says what happened.
+      if (due.kind === 'end_access') this.subscription.access.cancelEnd();
+      else this.subscription.dunning.exhausted(due.dunning);
+      this.subscription.recordAction(`${due.kind} failed: ${failureMessage(error)}`, Date.now());
+    }
+  }
+
+  private handle(event: BillingEvent): Promise<string> | string {
+    switch (event.kind) {
+      case 'payment.failed':
+        return this.dunning.paymentFailed(event);
+      case 'payment.succeeded':
+        return this.dunning.paymentSucceeded(event);
+      case 'subscription.renewed':
+        return this.renewal.renewed(event);
+      case 'subscription.cancelled':
+        return this.endOfAccess.cancelled(event);
+      case 'subscription.expired':
+        return this.endOfAccess.expired(event);
+      case 'subscription.reactivated':
+        return this.endOfAccess.reactivated(event);
+      default:
+        return 'recorded';
+    }
+  }
+
+  private handleDue(due: DueWork): Promise<string> {
+    switch (due.kind) {
+      case 'retry':
+        return this.dunning.retry(due.dunning);
+      case 'suspend':
+        return this.dunning.suspend(due.dunning);
+      case 'end_access':
+        return this.endOfAccess.atPeriodEnd(due.at);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { ProviderName } from '../../src/core/events';
+
+/**
+ * Where one unpaid invoice (or payment, where the provider has no invoices) stands:
+ * `retry_scheduled` → (retry) → `awaiting_outcome` → (failed again) → `retry_scheduled` … →
+ * `suspension_scheduled` → `exhausted`; `provider_retrying` while the provider retries by itself.
+ */
+export type DunningStage = 'retry_scheduled' | 'awaiting_outcome' | 'provider_retrying' | 'suspension_scheduled' | 'exhausted';
+
+export interface DunningCase {
+  /** The invoice id, else the payment id: names the case in idempotency keys. */
+  key: string;
+  invoiceId?: string;
+  paymentId?: string;
+  stage: DunningStage;
+  retriesMade: number;
+  /** Epoch ms of the scheduled retry or suspension: absolute, so it survives continue-as-new. */
+  dueAt?: number;
+  firstFailedAt: string;
+  lastFailedAt: string;
+}
+
+export type SubscriptionStatus = 'active' | 'past_due' | 'suspended' | 'cancelling' | 'ended';
+
+/** The subscription's whole state: what the query answers and what continue-as-new carries. Plain JSON. */
+export interface SubscriptionSnapshot {
+  provider: ProviderName;
+  subscriptionId: string;
+  customerId?: string;
+  status: SubscriptionStatus;
+  dunning: DunningCase[];
+  /** Invoices/payments known paid, with when: a late failure older than that is stale. */
+  settled: { key: string; at: string }[];
+  /** This workflow suspended the account because a dunning schedule ran out. */
+  suspendedForNonPayment: boolean;
+  /** Epoch ms at which access ends (a cancellation waiting for its period end). */
+  accessEndsAt?: number;
+  accessEnded: boolean;
+  /** occurredAt of the cancellation/reactivation/expiry that set the lifecycle: older ones never undo it. */
+  lifecycleChangedAt?: string;
+  /** Billing periods whose usage was reset, newest last (bounded). */
+  usagePeriods: string[];
+  lastEvent?: { id: string; type: string; occurredAt: string; outcome: string };
+  /** The last step taken on a timer (a retry, a suspension, an end of access). */
+  lastAction?: { action: string; at: string };
+  eventsApplied: number;
+  duplicatesDropped: number;
+  /** 1 for the first run, +1 at every continue-as-new. */
+  run: number;
+}
