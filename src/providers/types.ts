@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { HttpRefusal } from '../core/errors';
 import type { BillingEvent, ProviderName } from '../core/events';
 
 /** What a provider module sees of an HTTP delivery: the exact bytes, before any parsing. */
@@ -15,23 +16,15 @@ export interface WebhookRequest {
  * provider expects for that failure; `reason` is short, safe to log and to return (it never
  * contains a secret or a signature).
  */
-export class VerificationError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(reason);
-    this.name = 'VerificationError';
-  }
+export class VerificationError extends HttpRefusal {
+  override name = 'VerificationError';
 }
 
 /** Thrown by `parse` when a verified body is not the shape the provider sends: answered 400. */
-export class MalformedPayloadError extends Error {
-  readonly status = 400;
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'MalformedPayloadError';
+export class MalformedPayloadError extends HttpRefusal {
+  override name = 'MalformedPayloadError';
+  constructor(reason: string) {
+    super(400, reason);
   }
 }
 
