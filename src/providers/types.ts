@@ -28,11 +28,26 @@ export class MalformedPayloadError extends HttpRefusal {
   }
 }
 
+/** What `sign` needs to know besides the body and the secret. */
+export interface SigningOptions {
+  /** When the delivery is signed, for the schemes that sign a timestamp; now when absent. */
+  now?: Date;
+  /** The delivery's Content-Type, for a provider that protects its formats differently (Recurly XML). */
+  contentType?: string;
+}
+
 /** Every provider file exports one of these, with the same shape. */
 export interface WebhookProvider<Settings> {
   name: ProviderName;
   /** Throws VerificationError unless the delivery is authentic. */
   verify(request: WebhookRequest, settings: Settings, now?: Date): void;
+  /**
+   * The sender's half of `verify`: the headers with which the provider would deliver `body`, signed
+   * with `secret` (an HMAC key, or `user:password` where the proof is HTTP Basic; unused where
+   * nothing is signed). For tests, `billflow trigger` and benchmarks, as stripe-node ships
+   * `generateTestHeaderString` beside its verifier.
+   */
+  sign(body: string | Buffer, secret: string, options?: SigningOptions): Record<string, string>;
   /** Turns a verified delivery into normalised events; throws MalformedPayloadError. */
   parse(request: WebhookRequest): BillingEvent[];
 }
