@@ -1,9 +1,9 @@
-import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import fc from 'fast-check';
 import { ccbillWebhookIps } from '../src/providers/ccbill/webhook';
 import type { ProviderName } from '../src/core/events';
 import type { ProviderSandbox } from '../src/testing/sandbox/server';
+import { signWebhook } from '../src/testing/sign';
 import { closedLoop, keepAliveAgent, postRaw } from '../bench/lib/load';
 import { billflowEnvironment, connectClient, startReceiverChild, uniqueTaskQueue } from '../bench/lib/stack';
 import { allProviders, benchSecrets, completeReferences, eventNames, newEntity, prepareWebhook, seededRandom, type PreparedWebhook } from '../bench/lib/webhooks';
@@ -36,33 +36,9 @@ interface Forgery {
 
 const bodyLimitBytes = 64 * 1024;
 
-/** HMAC-SHA256 hex, for signing with the wrong key or an old timestamp. */
-const hmac = (key: string, ...parts: (string | Buffer)[]) => parts.reduce((mac, part) => mac.update(part), createHmac('sha256', key)).digest('hex');
-
-/** How each provider carries its proof of origin: what a forger changes. */
-function signWith(webhook: PreparedWebhook, body: Buffer, key: string, at: Date): Record<string, string> {
-  const headers = { ...webhook.headers };
-  switch (webhook.provider) {
-    case 'gocardless':
-      headers['webhook-signature'] = hmac(key, body);
-      break;
-    case 'stripe': {
-      const t = Math.floor(at.getTime() / 1000);
-      headers['stripe-signature'] = `t=${t},v1=${hmac(key, `${t}.`, body)}`;
-      break;
-    }
-    case 'recurly': {
-      const t = String(at.getTime());
-      headers['recurly-signature'] = `${t},${hmac(key, `${t}.`, body)}`;
-      break;
-    }
-    case 'billforward':
-      headers.authorization = `Basic ${Buffer.from(key.includes(':') ? key : `bench:${key}`).toString('base64')}`;
-      break;
-    case 'ccbill':
-      break;
-  }
-  return headers;
+/** The webhook's headers with its proof of origin made again with `secret` at `at`: what a forger changes. */
+function signWith(webhook: PreparedWebhook, body: Buffer, secret: string, at: Date): Record<string, string> {
+  return { ...webhook.headers, ...signWebhook(webhook.provider, body, secret, { now: at, contentType: webhook.headers['content-type'] }) };
 }
 
 const signatureHeaders = ['webhook-signature', 'stripe-signature', 'recurly-signature', 'authorization'];
@@ -90,6 +66,8 @@ export function forgeries(count: number, seed: number): Forgery[] {
   const randomHeaders = fc.sample(fc.string({ maxLength: 120 }).map((text) => text.replace(/[^\x20-\x7e]/g, '')), { numRuns: 500, seed: seed + 1 });
   const contentTypes = ['application/json', 'application/json; charset=utf-8', 'application/xml', 'text/xml', 'application/x-www-form-urlencoded', 'text/plain', ''];
   const wrongKey = 'not-the-providers-secret';
+  // For HTTP Basic, the benchmarks' user with a wrong password.
+  const wrongSecret = (provider: ProviderName) => (provider === 'billforward' ? `bench:${wrongKey}` : wrongKey);
 
   const kinds: ((webhook: PreparedWebhook) => Forgery)[] = [
     // A byte of the body changed after signing (HTTP Basic signs no body: BillForward's proof is its password).
@@ -101,7 +79,7 @@ export function forgeries(count: number, seed: number): Forgery[] {
       return { kind: 'tampered body', path: webhook.path, headers: webhook.headers, body };
     },
     // Signed, but with the wrong secret (or password).
-    (webhook) => ({ kind: 'wrong secret', path: webhook.path, headers: signWith(webhook, webhook.body, wrongKey, new Date()), body: webhook.body }),
+    (webhook) => ({ kind: 'wrong secret', path: webhook.path, headers: signWith(webhook, webhook.body, wrongSecret(webhook.provider), new Date()), body: webhook.body }),
     // Correctly signed an hour ago: a replay outside the tolerance (the providers that sign a timestamp).
     () => {
       const webhook = pick(timestamped);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { getFreePort } from '../src/free-port';
+import { signWebhook } from '../src/testing/sign';
 import { eventually } from './support/eventually';
 
 const bin = path.resolve(__dirname, '../bin/billflow.js');
@@ -92,7 +93,7 @@ describe('billflow receiver on SIGTERM', () => {
       headers: {
         'content-type': 'application/json',
         'content-length': body.length,
-        'webhook-signature': createHmac('sha256', secret).update(body).digest('hex'),
+        ...signWebhook('gocardless', body, secret),
       },
     });
     const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -10,6 +9,7 @@ import { ConfigError, loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { createReceiverApp } from '../src/receiver/app';
 import { temporalCallsSettled } from '../src/temporal/deliver';
+import { signWebhook } from '../src/testing/sign';
 import { basic, fixture } from './providers/helpers';
 import { getFreePort } from '../src/free-port';
 
@@ -69,9 +69,8 @@ function post(receiver: Receiver, provider: string, body: string | Buffer, heade
   return fetch(`${receiver.url}/webhooks/${provider}${query}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 }
 
-const stripeHeader = (body: string | Buffer, t = Math.floor(Date.now() / 1000)) =>
-  `t=${t},v1=${createHmac('sha256', stripeSecret).update(`${t}.`).update(body).digest('hex')}`;
-const recurlyHeader = (body: string | Buffer, ms = Date.now()) => `${ms},${createHmac('sha256', recurlySecret).update(`${ms}.`).update(body).digest('hex')}`;
+const stripeSigned = (body: string | Buffer, now?: Date) => signWebhook('stripe', body, stripeSecret, { now });
+const recurlySigned = (body: string | Buffer) => signWebhook('recurly', body, recurlySecret);
 /** A delivery that reaches Temporal answers 503 here (unreachable); one no workflow takes answers 204. */
 const accepted = [204, 503];
 
@@ -87,22 +86,22 @@ describe('provider routes of the real app, Temporal unreachable', () => {
   it('Stripe: the SDK\'s signature is accepted; a forged, stale or missing one is 401', async () => {
     const body = fixture('stripe', 'events/customer.subscription.updated.json').toString('utf8');
     expect(accepted).toContain((await post(receiver, 'stripe', body, { 'stripe-signature': sdk.webhooks.generateTestHeaderString({ payload: body, secret: stripeSecret }) })).status);
-    expect((await post(receiver, 'stripe', body, { 'stripe-signature': stripeHeader(`${body} `) })).status).toBe(401);
-    expect((await post(receiver, 'stripe', body, { 'stripe-signature': stripeHeader(body, Math.floor(Date.now() / 1000) - 301) })).status).toBe(401);
+    expect((await post(receiver, 'stripe', body, stripeSigned(`${body} `))).status).toBe(401);
+    expect((await post(receiver, 'stripe', body, stripeSigned(body, new Date(Date.now() - 301_000)))).status).toBe(401);
     const missing = await post(receiver, 'stripe', body);
     expect(missing.status).toBe(401);
     expect(await missing.json()).toEqual({ error: 'missing Stripe-Signature header' });
   });
 
   it('Stripe: signed bytes that are not JSON, or sent as another content type, are 400', async () => {
-    expect((await post(receiver, 'stripe', '{"id":', { 'stripe-signature': stripeHeader('{"id":') })).status).toBe(400);
+    expect((await post(receiver, 'stripe', '{"id":', stripeSigned('{"id":'))).status).toBe(400);
     const body = fixture('stripe', 'events/invoice.paid.json');
-    expect((await post(receiver, 'stripe', body, { 'stripe-signature': stripeHeader(body), 'content-type': 'text/plain' })).status).toBe(400);
+    expect((await post(receiver, 'stripe', body, { ...stripeSigned(body), 'content-type': 'text/plain' })).status).toBe(400);
   });
 
   it('Recurly JSON: signed is accepted, unsigned 401; Recurly XML: Basic from an allowed address, 401 with the challenge otherwise', async () => {
     const json = fixture('recurly', 'json/subscription.renewed.json');
-    expect(accepted).toContain((await post(receiver, 'recurly', json, { 'recurly-signature': recurlyHeader(json), 'recurly-notification-id': 'n-1' })).status);
+    expect(accepted).toContain((await post(receiver, 'recurly', json, { ...recurlySigned(json), 'recurly-notification-id': 'n-1' })).status);
     expect((await post(receiver, 'recurly', json)).status).toBe(401);
 
     const xml = fixture('recurly', 'xml/renewed_subscription_notification.xml');

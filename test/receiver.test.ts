@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../src/config';
 import { createLogger } from '../src/logger';
 import { createReceiverApp } from '../src/receiver/app';
 import { temporalCallsSettled } from '../src/temporal/deliver';
+import { signWebhook } from '../src/testing/sign';
 import { billingProviderKey } from '../workflows/definitions';
 import { getFreePort } from '../src/free-port';
 
@@ -32,7 +33,7 @@ const retryAfterSeconds = 17;
 /** What the answer may take beyond the deadline: scheduling, HTTP, logging. */
 const marginMs = 750;
 
-const sign = (body: Buffer | string, secret = ownSecret): string => createHmac('sha256', secret).update(body).digest('hex');
+const signed = (body: Buffer | string, secret = ownSecret): Record<string, string> => signWebhook('gocardless', body, secret);
 
 function batch(...events: { id: string; type: string; links?: Record<string, string> }[]): string {
   return JSON.stringify({
@@ -121,7 +122,7 @@ describe('receiver against an unreachable Temporal', () => {
 
   it('answers 413 to a body over the limit, announced by Content-Length', async () => {
     const body = batch({ id: 'EV1', type: 'mandates.cancelled', links: { mandate: 'MD1' } }).padEnd(bodyLimitBytes + 1, ' ');
-    const response = await post(receiver, body, { 'webhook-signature': sign(body) });
+    const response = await post(receiver, body, signed(body));
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ error: `body larger than ${bodyLimitBytes} bytes` });
   });
@@ -139,19 +140,19 @@ describe('receiver against an unreachable Temporal', () => {
         }
       },
     });
-    const response = await post(receiver, body, { 'webhook-signature': sign('') });
+    const response = await post(receiver, body, signed(''));
     expect(response.status).toBe(413);
     expect(sent).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('accepts a body of exactly the limit (then judges the signature)', async () => {
     const body = batch({ id: 'EV1', type: 'creditors.updated' }).padEnd(bodyLimitBytes, ' ');
-    const response = await post(receiver, body, { 'webhook-signature': sign('something else') });
+    const response = await post(receiver, body, signed('something else'));
     expect(response.status).toBe(498);
   });
 
   it.each([
-    ['a forged signature', sign(signedBody, 'attacker')],
+    ['a forged signature', signed(signedBody, 'attacker')['webhook-signature']],
     ['a malformed signature', 'not-hex'],
     ['no signature', undefined],
   ])('answers 498 to %s, echoing neither signature nor secret', async (_case, signature) => {
@@ -165,7 +166,7 @@ describe('receiver against an unreachable Temporal', () => {
 
   it('answers 400 to signed bytes that are not JSON', async () => {
     const body = '{"events":[{"id":';
-    const response = await post(receiver, body, { 'webhook-signature': sign(body) });
+    const response = await post(receiver, body, signed(body));
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: 'body is not valid JSON' });
   });
@@ -177,7 +178,7 @@ describe('receiver against an unreachable Temporal', () => {
 
   it('answers 204, signalling nothing, to a signed batch of events no workflow takes', async () => {
     const body = batch({ id: 'EV1', type: 'creditors.updated' }, { id: 'EV2', type: 'billing_requests.fulfilled' });
-    const response = await post(receiver, body, { 'webhook-signature': sign(body) });
+    const response = await post(receiver, body, signed(body));
     expect(response.status).toBe(204);
     expect(await response.text()).toBe('');
     const ignored = receiver.logs.map((line) => JSON.parse(line) as { msg: string; count?: number }).find((line) => line.msg.includes('ignored'));
@@ -215,7 +216,7 @@ describe('receiver against an unreachable Temporal', () => {
       { id: 'EV3', type: 'mandates.reinstated', links: { mandate: 'MD1' } },
       { id: 'EV4', type: 'payments.failed', links: { payment: 'PM1' } },
     );
-    const { result: response, ms } = await timed(() => post(receiver, body, { 'webhook-signature': sign(body) }));
+    const { result: response, ms } = await timed(() => post(receiver, body, signed(body)));
     expect(response.status).toBe(503);
     expect(ms).toBeLessThan(signalDeadlineMs + marginMs);
   });
@@ -327,7 +328,7 @@ describe.skipIf(!temporalAddress)('receiver against a running Temporal', () => {
       { id: 'EV-A2', type: 'mandates.reinstated', links: { mandate: mandateA } },
       { id: 'EV-P1', type: 'payments.failed', links: { payment: 'PM1' } },
     );
-    const response = await post(receiver, body, { 'webhook-signature': sign(body) });
+    const response = await post(receiver, body, signed(body));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ accepted: 4 });
 
@@ -346,7 +347,7 @@ describe.skipIf(!temporalAddress)('receiver against a running Temporal', () => {
     const workflowId = `gocardless:mandate:${mandateB}`;
     const before = await receiver.client.workflow.getHandle(workflowId).describe();
     const body = batch({ id: 'EV-B1', type: 'mandates.failed', links: { mandate: mandateB } });
-    const response = await post(receiver, body, { 'webhook-signature': sign(body) });
+    const response = await post(receiver, body, signed(body));
     expect(response.status).toBe(200);
     const after = await receiver.client.workflow.getHandle(workflowId).describe();
     expect(after.runId).toBe(before.runId);

@@ -30,6 +30,11 @@ export function parseBasicCredentialList(value: string | undefined): BasicCreden
     });
 }
 
+/** The Authorization header a sender holding `credentials` (`user:password`, as the variables write one pair) sends. */
+export function basicAuthorization(credentials: string): string {
+  return `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+}
+
 /** Fixed-length digests, so `timingSafeEqual` can compare values of any length. */
 const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 

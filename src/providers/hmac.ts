@@ -12,6 +12,13 @@ function keyOf(secret: string): Buffer {
   return key;
 }
 
+/** Hex HMAC-SHA256 of `message` (its parts concatenated) under `secret`: the signature a sender of these schemes writes. */
+export function hmacSha256Hex(secret: string, message: readonly (string | Buffer)[]): string {
+  const hmac = createHmac('sha256', keyOf(secret));
+  for (const part of message) hmac.update(part);
+  return hmac.digest('hex');
+}
+
 /**
  * Each signature is decoded into this one buffer just before it is compared: a Buffer allocated per
  * signature cost as much as parsing the whole Stripe-Signature header. Safe to share: nothing

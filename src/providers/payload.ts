@@ -13,7 +13,8 @@ function contentType(request: WebhookRequest): string {
 }
 
 export const isJson = (request: WebhookRequest): boolean => jsonType.test(contentType(request));
-export const isXml = (request: WebhookRequest): boolean => xmlType.test(contentType(request));
+export const isXmlType = (type: string): boolean => xmlType.test(type);
+export const isXml = (request: WebhookRequest): boolean => isXmlType(contentType(request));
 export const isForm = (request: WebhookRequest): boolean => formType.test(contentType(request));
 
 /** The body as JSON; a 400 when it is not. */

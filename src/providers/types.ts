@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { HttpRefusal } from '../core/errors';
 import type { BillingEvent, ProviderName } from '../core/events';
 
 /** What a provider module sees of an HTTP delivery: the exact bytes, before any parsing. */
@@ -15,24 +16,24 @@ export interface WebhookRequest {
  * provider expects for that failure; `reason` is short, safe to log and to return (it never
  * contains a secret or a signature).
  */
-export class VerificationError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(reason);
-    this.name = 'VerificationError';
-  }
+export class VerificationError extends HttpRefusal {
+  override name = 'VerificationError';
 }
 
 /** Thrown by `parse` when a verified body is not the shape the provider sends: answered 400. */
-export class MalformedPayloadError extends Error {
-  readonly status = 400;
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'MalformedPayloadError';
+export class MalformedPayloadError extends HttpRefusal {
+  override name = 'MalformedPayloadError';
+  constructor(reason: string) {
+    super(400, reason);
   }
+}
+
+/** What `sign` needs to know besides the body and the secret. */
+export interface SigningOptions {
+  /** When the delivery is signed, for the schemes that sign a timestamp; now when absent. */
+  now?: Date;
+  /** The delivery's Content-Type, for a provider that protects its formats differently (Recurly XML). */
+  contentType?: string;
 }
 
 /** Every provider file exports one of these, with the same shape. */
@@ -40,6 +41,13 @@ export interface WebhookProvider<Settings> {
   name: ProviderName;
   /** Throws VerificationError unless the delivery is authentic. */
   verify(request: WebhookRequest, settings: Settings, now?: Date): void;
+  /**
+   * The sender's half of `verify`: the headers with which the provider would deliver `body`, signed
+   * with `secret` (an HMAC key, or `user:password` where the proof is HTTP Basic; unused where
+   * nothing is signed). For tests, `billflow trigger` and benchmarks, as stripe-node ships
+   * `generateTestHeaderString` beside its verifier.
+   */
+  sign(body: string | Buffer, secret: string, options?: SigningOptions): Record<string, string>;
   /** Turns a verified delivery into normalised events; throws MalformedPayloadError. */
   parse(request: WebhookRequest): BillingEvent[];
 }

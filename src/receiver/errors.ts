@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { MalformedPayloadError, VerificationError } from '../providers/types';
+import { HttpRefusal } from '../core/errors';
 import { TemporalUnavailableError } from '../temporal/deliver';
 
 export interface ReceiverState {
@@ -17,26 +17,18 @@ export interface ReceiverState {
 }
 
 /** A failure the receiver answers with its own status and a short reason that is safe to show. */
-export class ReceiverError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(reason);
-    this.name = 'ReceiverError';
-  }
+export class ReceiverError extends HttpRefusal {
+  override name = 'ReceiverError';
 }
 
 interface Answer {
   status: number;
   reason: string;
-  headers?: Record<string, string>;
+  headers?: Readonly<Record<string, string>>;
 }
 
 function answerFor(error: unknown, retryAfterSeconds: number): Answer | undefined {
-  if (error instanceof ReceiverError || error instanceof VerificationError) return error;
-  if (error instanceof MalformedPayloadError) return error;
+  if (error instanceof HttpRefusal) return error;
   if (error instanceof TemporalUnavailableError) {
     return { status: 503, reason: 'Temporal is unavailable', headers: { 'Retry-After': String(retryAfterSeconds) } };
   }

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import Stripe from 'stripe';
@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config';
 import type { BillingEvent } from '../../src/core/events';
 import { createLogger } from '../../src/logger';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
+import { signWebhook } from '../../src/testing/sign';
 import { basic, fixture } from '../providers/helpers';
 
 const stripeSecret = 'whsec_integration';
@@ -98,10 +99,9 @@ describe('one delivery per provider through a running Temporal', () => {
   it('Recurly: a signed JSON subscription renewal, deduplicated by its notification id', async () => {
     const uuid = unique();
     const body = fixture('recurly', 'json/subscription.renewed.json').toString('utf8').replace('612bcf671a227b272b753a487fb6576a', uuid);
-    const ms = Date.now();
-    const signature = `${ms},${createHmac('sha256', recurlySecret).update(`${ms}.${body}`).digest('hex')}`;
     const notificationId = `n-${unique()}`;
-    const received = await deliver('recurly', body, { 'content-type': 'application/json', 'recurly-signature': signature, 'recurly-notification-id': notificationId }, `recurly:subscription:${uuid}`);
+    const headers = { 'content-type': 'application/json', ...signWebhook('recurly', body, recurlySecret), 'recurly-notification-id': notificationId };
+    const received = await deliver('recurly', body, headers, `recurly:subscription:${uuid}`);
     expect(received).toMatchObject({ id: notificationId, type: 'subscription.renewed', kind: 'subscription.renewed' });
     expect(received.references).toEqual({ subscription: uuid });
   });

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,10 +9,11 @@ import { loadConfig } from '../../src/config';
 import { getFreePort } from '../../src/free-port';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { signWebhook } from '../../src/testing/sign';
 
 const secret = 'outage-test-secret';
 
-function signedCancellation(mandateId: string): { body: string; signature: string } {
+function signedCancellation(mandateId: string): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify({
     events: [
       {
@@ -25,7 +26,7 @@ function signedCancellation(mandateId: string): { body: string; signature: strin
       },
     ],
   });
-  return { body, signature: createHmac('sha256', secret).update(body).digest('hex') };
+  return { body, headers: signWebhook('gocardless', body, secret) };
 }
 
 /** With no worker on the task queue, a signal is still durable: it waits in the workflow's history. */
@@ -36,8 +37,8 @@ describe('when Temporal is down', () => {
   let server: DevServer;
   let receiver: RunningReceiver;
 
-  const deliver = ({ body, signature }: { body: string; signature: string }) =>
-    fetch(`${receiver.url}/webhooks/gocardless`, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-signature': signature }, body });
+  const deliver = ({ body, headers }: { body: string; headers: Record<string, string> }) =>
+    fetch(`${receiver.url}/webhooks/gocardless`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   const startServer = () => startDevServer({ cliPath: inject('temporalCliPath'), dbFile, port });
 
   beforeAll(async () => {

@@ -43,6 +43,20 @@ describe('billforward.verify: HTTP Basic', () => {
   });
 });
 
+describe('billforward.sign', () => {
+  it('writes RFC 7617\'s examples, the password in UTF-8', () => {
+    expect(billforward.sign('{}', 'Aladdin:open sesame')).toEqual({ authorization: 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==' });
+    expect(billforward.sign('{}', 'test:123\u00a3')).toEqual({ authorization: 'Basic dGVzdDoxMjPCow==' });
+  });
+
+  it('is accepted by verify with those credentials, a colon in the password included, and by no others', () => {
+    const body = fixture('billforward', 'bf-java/subscription/cancelled.json');
+    const headers = billforward.sign(body, 'billforward:s3c:ret');
+    expect(rejection(billforward, request(body, headers), { basicAuth: [{ user: 'billforward', password: 's3c:ret' }] })).toBeUndefined();
+    expect(rejection(billforward, request(body, headers), settings)?.status).toBe(401);
+  });
+});
+
 describe('billforward.parse', () => {
   it.each(files)('parses %s, decoding entity and changes', (name) => {
     const raw = JSON.parse(fixture('billforward', name).toString('utf8')) as Record<string, string>;

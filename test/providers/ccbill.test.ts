@@ -40,6 +40,15 @@ describe('ccbill.verify: the source-IP allow-list', () => {
   });
 });
 
+describe('ccbill.sign', () => {
+  it('writes no header: verify accepts the delivery by its address alone', () => {
+    const body = fixture('ccbill', file(entry('openrails/RenewalFailure.json')));
+    const headers = ccbill.sign(body, 'any secret');
+    expect(headers).toEqual({});
+    expect(rejection(ccbill, request(body, headers, { ip: '64.38.212.1' }), { allowedIps: [...ccbillWebhookIps] })).toBeUndefined();
+  });
+});
+
 describe('ccbill.parse', () => {
   it.each(manifest.map((candidate) => [file(candidate), candidate] as const))('parses %s', (_name, candidate) => {
     const event = parseOne(ccbill, delivery(candidate));

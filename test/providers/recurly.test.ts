@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recurly, recurlyWebhookIps, type RecurlySettings } from '../../src/providers/recurly/webhook';
-import { basic, fixture, flipByte, hmacHex, parseError, parseOne, rejection, request } from './helpers';
+import { basic, fixture, flipByte, parseError, parseOne, rejection, request, signedHeader } from './helpers';
 
 interface FixedVector {
   name: string;
@@ -26,6 +26,7 @@ interface DynamicCase {
 const vectors = JSON.parse(fixture('recurly', 'signature-vectors.json').toString('utf8')) as {
   common_values: { secret: string; body: string; secret_alt_dotnet: string; secret_alt_go: string };
   fixed_vectors: FixedVector[];
+  precomputed_signatures_at_fixed_timestamp: Record<string, string>;
   dynamic_vectors: { cases: DynamicCase[] };
 };
 const { secret, body: vectorBody } = vectors.common_values;
@@ -39,7 +40,12 @@ const settings = (overrides: Partial<RecurlySettings> = {}): RecurlySettings => 
 });
 const signedJson = (body: Buffer | string, header: string | string[] | undefined, extra: Record<string, string> = {}) =>
   request(body, { 'recurly-signature': header, ...extra });
-const sign = (key: string, timestamp: number | string, body: string | Buffer = vectorBody): string => hmacHex(key, `${timestamp}.`, Buffer.from(body));
+/**
+ * The signature Recurly sends beside `timestamp`. `sign` writes the timestamp as its `now` in
+ * milliseconds, so a date `timestamp` ms after 1970 gives that timestamp as written, seconds too.
+ */
+const sign = (key: string, timestamp: number | string, body: string | Buffer = vectorBody): string =>
+  signedHeader(recurly.sign(body, key, { now: new Date(Number(timestamp)) }), 'recurly-signature').split(',')[1] ?? '';
 
 describe('recurly.verify (JSON): the official libraries\' vectors', () => {
   it.each(vectors.fixed_vectors)('$name', (vector) => {
@@ -90,6 +96,39 @@ describe('recurly.verify (JSON): the official libraries\' vectors', () => {
     const error = rejection(recurly, signedJson(body, header), settings({ webhookSecrets: [key] }), new Date(now));
     expect(error === undefined).toBe(valid);
     if (error) expect(error.status).toBe(401);
+  });
+});
+
+describe('recurly.sign', () => {
+  const timestamp = 1663103925004;
+  const signAt = (key: string) => signedHeader(recurly.sign(vectorBody, key, { now: new Date(timestamp) }), 'recurly-signature');
+
+  it('writes the official libraries\' signatures at their fixed timestamp, as lower-case hex', () => {
+    const precomputed = vectors.precomputed_signatures_at_fixed_timestamp;
+    expect(precomputed.timestamp).toBe(String(timestamp));
+    expect(signAt(secret)).toBe(`${timestamp},${precomputed['hmac_sha256_hex(secret, timestamp.body)']}`);
+    const alt = precomputed['hmac_sha256_hex(secret_alt_dotnet, timestamp.body) as in test (uppercase)'];
+    expect(signAt(vectors.common_values.secret_alt_dotnet)).toBe(`${timestamp},${alt?.toLowerCase()}`);
+    expect(vectors.fixed_vectors[0]?.header).toBe(signAt(secret));
+  });
+
+  it('is accepted by verify at its time, and by no other secret or body', () => {
+    const body = fixture('recurly', 'json/subscription.renewed.json');
+    const now = new Date('2025-06-01T12:00:00Z');
+    const headers = recurly.sign(body, 'round-trip', { now });
+    expect(rejection(recurly, request(body, headers), settings({ webhookSecrets: ['round-trip'] }), now)).toBeUndefined();
+    expect(rejection(recurly, request(body, headers), settings({ webhookSecrets: ['other'] }), now)?.status).toBe(401);
+    expect(rejection(recurly, request(flipByte(body, 10), headers), settings({ webhookSecrets: ['round-trip'] }), now)?.status).toBe(401);
+    expect(rejection(recurly, request(body, recurly.sign(body, 'round-trip')), settings({ webhookSecrets: ['round-trip'] }))).toBeUndefined();
+  });
+
+  it('signs XML with HTTP Basic, which verify accepts from Recurly\'s addresses', () => {
+    const body = fixture('recurly', 'xml/failed_payment_notification.xml');
+    for (const contentType of ['application/xml', 'text/xml; charset=utf-8']) {
+      const headers = recurly.sign(body, 'recurly:p@ss:word', { contentType });
+      expect(headers).toEqual({ authorization: basic('recurly', 'p@ss:word') });
+      expect(rejection(recurly, request(body, { 'content-type': contentType, ...headers }, { ip: '35.233.168.62' }), settings())).toBeUndefined();
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { stripe, type StripeSettings } from '../../src/providers/stripe/webhook';
-import { fixture, flipByte, hmacHex, parseError, parseOne, rejection, request } from './helpers';
+import { fixture, flipByte, parseError, parseOne, rejection, request, signedHeader } from './helpers';
 
 const sdk = new Stripe('sk_test_unused');
 const vectors = JSON.parse(fixture('stripe', 'signature-vectors.json').toString('utf8')) as {
@@ -31,7 +31,7 @@ interface NodeCase {
 const settings = (webhookSecrets: string[], signatureToleranceSeconds = 300): StripeSettings => ({ webhookSecrets, signatureToleranceSeconds });
 const at = (unixSeconds: number): Date => new Date(unixSeconds * 1000);
 const signed = (body: Buffer | string, header: string) => request(body, { 'stripe-signature': header });
-const header = (body: Buffer | string, secret: string, t: number): string => `t=${t},v1=${hmacHex(secret, `${t}.`, Buffer.from(body))}`;
+const header = (body: Buffer | string, secret: string, t: number): string => signedHeader(stripe.sign(body, secret, { now: at(t) }), 'stripe-signature');
 
 describe('stripe.verify: the official libraries\' vectors', () => {
   const dotnetBody = fixture('stripe', 'stripe-dotnet_event_test_signature.json');
@@ -83,7 +83,7 @@ describe('stripe.verify: the official libraries\' vectors', () => {
   it('the stripe-node recipes: v0 only, a bad v1, a non-header, an empty header', () => {
     const { payload, secret } = vectors.stripe_node;
     const now = Math.floor(Date.now() / 1000);
-    const good = hmacHex(secret, `${now}.`, payload);
+    const good = header(payload, secret, now).split('v1=')[1] ?? '';
     expect(rejection(stripe, signed(payload, `t=${now},v0=${good}`), settings([secret]))?.reason).toMatch(/malformed/);
     expect(rejection(stripe, signed(payload, `t=${now},v1=bad_signature`), settings([secret]))?.reason).toMatch(/does not match/);
     expect(rejection(stripe, signed(payload, 'I\'m not even a real signature header'), settings([secret]))?.reason).toMatch(/malformed/);
@@ -91,6 +91,39 @@ describe('stripe.verify: the official libraries\' vectors', () => {
     expect(rejection(stripe, signed(payload, `t=${now},v1=${good},v1=potato`), settings([secret], 10))).toBeUndefined();
     expect(rejection(stripe, signed(payload, header(payload, secret, now - 15)), settings([secret], 10))?.reason).toMatch(/tolerance/);
     expect(rejection(stripe, signed(payload, header(payload, secret, now - 400)), settings([secret]))?.reason).toMatch(/tolerance/);
+  });
+});
+
+describe('stripe.sign', () => {
+  const { payload, secret, fixed_timestamp_cases: nodeCases } = vectors.stripe_node;
+
+  it('writes the official vectors\' headers at their timestamps', () => {
+    const dotnet = vectors.verbatim_vectors.cases.find((c) => c.id === 'stripe-dotnet-1');
+    // Stripe no longer sends the v0 signature the stripe-dotnet header carries beside v1.
+    const [, t, v1] = /^t=(\d+),(v1=[0-9a-f]{64}),v0=/.exec(dotnet?.header ?? '') ?? [];
+    expect(header(fixture('stripe', dotnet?.body_file ?? ''), dotnet?.secret ?? '', Number(t))).toBe(`t=${t},${v1}`);
+    expect(nodeCases.length).toBeGreaterThanOrEqual(4);
+    for (const vector of nodeCases) expect(header(payload, secret, Number(/^t=(\d+),/.exec(vector.header)?.[1]))).toBe(vector.header);
+  });
+
+  it('writes what the SDK\'s generateTestHeaderString writes, for arbitrary bodies, secrets and times', () => {
+    fc.assert(
+      // From 1: the SDK reads a timestamp of 0 as "none given" and signs at the present instead.
+      fc.property(fc.json(), fc.stringMatching(/^whsec_[A-Za-z0-9]{1,40}$/), fc.integer({ min: 1, max: 4_000_000_000 }), (body, key, t) => {
+        expect(header(body, key, t)).toBe(sdk.webhooks.generateTestHeaderString({ payload: body, secret: key, timestamp: t }));
+      }),
+    );
+  });
+
+  it('is accepted by verify at its time, and by no other secret or body', () => {
+    const body = fixture('stripe', 'events/invoice.paid.json');
+    const now = new Date('2025-06-01T12:00:00Z');
+    const headers = stripe.sign(body, 'whsec_round_trip', { now });
+    expect(rejection(stripe, request(body, headers), settings(['whsec_round_trip']), now)).toBeUndefined();
+    expect(rejection(stripe, request(body, headers), settings(['whsec_other']), now)?.status).toBe(401);
+    expect(rejection(stripe, request(flipByte(body, 10), headers), settings(['whsec_round_trip']), now)?.status).toBe(401);
+    // Without `now`, it signs at the present.
+    expect(rejection(stripe, request(body, stripe.sign(body, 'whsec_round_trip')), settings(['whsec_round_trip']))).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, JsonValue } from '../../core/events';
-import { verifyBasicAuth, type BasicCredentials } from '../basic-auth';
+import { basicAuthorization, verifyBasicAuth, type BasicCredentials } from '../basic-auth';
 import { asJson, compiled, definedOnly, idOf, isJson, jsonBody, shapeError } from '../payload';
 import { MalformedPayloadError, type WebhookProvider, type WebhookRequest } from '../types';
 
@@ -47,6 +47,11 @@ const changesSchema = compiled(
 function verify(request: WebhookRequest, { basicAuth }: BillForwardSettings): void {
   // BillForward signs nothing; the credentials ride in the webhook URL it is given (user:password@host).
   verifyBasicAuth(request.headers.authorization, basicAuth, 'BillForward');
+}
+
+/** HTTP Basic with `secret` as `user:password`, as BillForward sends the credentials of the URL it was given. */
+function sign(_body: string | Buffer, secret: string): Record<string, string> {
+  return { authorization: basicAuthorization(secret) };
 }
 
 /** `entity` and `changes` are JSON encoded a second time, as strings inside the JSON. */
@@ -118,4 +123,4 @@ function parse(request: WebhookRequest): BillingEvent[] {
   ];
 }
 
-export const billforward: WebhookProvider<BillForwardSettings> = { name: 'billforward', verify, parse };
+export const billforward: WebhookProvider<BillForwardSettings> = { name: 'billforward', verify, sign, parse };

@@ -42,6 +42,11 @@ function verify(request: WebhookRequest, { allowedIps }: CcbillSettings): void {
   verifySourceIp(request.ip, allowedIps, 'CCBill');
 }
 
+/** Nothing: a CCBill delivery proves itself by the address it comes from, not by a header. */
+function sign(): Record<string, string> {
+  return {};
+}
+
 function bodyOf(request: WebhookRequest): Record<string, unknown> {
   if (isJson(request)) {
     const body = jsonBody(request);
@@ -137,4 +142,4 @@ function cctime(value: string): string | undefined {
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
-export const ccbill: WebhookProvider<CcbillSettings> = { name: 'ccbill', verify, parse };
+export const ccbill: WebhookProvider<CcbillSettings> = { name: 'ccbill', verify, sign, parse };

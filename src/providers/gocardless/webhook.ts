@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind } from '../../core/events';
-import { anySignatureMatches } from '../hmac';
+import { anySignatureMatches, hmacSha256Hex } from '../hmac';
 import { asJson, compiled, definedOnly, isJson, jsonBody, shapeError } from '../payload';
 import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from '../types';
 
@@ -91,6 +91,11 @@ function verify(request: WebhookRequest, { webhookSecrets }: { webhookSecrets: s
   }
 }
 
+/** `Webhook-Signature`: the hex HMAC-SHA256 of the body, nothing else signed. */
+function sign(body: string | Buffer, secret: string): Record<string, string> {
+  return { 'webhook-signature': hmacSha256Hex(secret, [body]) };
+}
+
 function parse(request: WebhookRequest): BillingEvent[] {
   if (!isJson(request)) throw new MalformedPayloadError('content type must be application/json');
   const body = jsonBody(request);
@@ -133,4 +138,4 @@ function toBillingEvent(event: z.input<typeof eventSchema>): BillingEvent {
   };
 }
 
-export const gocardless: WebhookProvider<{ webhookSecrets: string[] }> = { name: 'gocardless', verify, parse };
+export const gocardless: WebhookProvider<{ webhookSecrets: string[] }> = { name: 'gocardless', verify, sign, parse };

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, JsonValue } from '../../core/events';
-import { verifyBasicAuth, type BasicCredentials } from '../basic-auth';
-import { anySignatureMatches } from '../hmac';
+import { basicAuthorization, verifyBasicAuth, type BasicCredentials } from '../basic-auth';
+import { anySignatureMatches, hmacSha256Hex } from '../hmac';
 import { verifySourceIp } from '../ip-allow-list';
-import { asJson, compiled, definedOnly, derivedId, idOf, isJson, isXml, jsonBody, shapeError } from '../payload';
+import { asJson, compiled, definedOnly, derivedId, idOf, isJson, isXml, isXmlType, jsonBody, shapeError } from '../payload';
 import { parseRecurlyXml } from './webhook-xml';
-import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from '../types';
+import { MalformedPayloadError, VerificationError, type SigningOptions, type WebhookProvider, type WebhookRequest } from '../types';
 
 export interface RecurlySettings {
   /** JSON endpoints: `recurly-signature` secrets (several during a rotation). */
@@ -92,6 +92,16 @@ function verifySignature(request: WebhookRequest, { webhookSecrets, signatureTol
   if (Math.abs(now.getTime() - signedAtMs) > signatureToleranceSeconds * 1000) {
     throw new VerificationError(unauthenticated, 'recurly-signature timestamp is outside the tolerance');
   }
+}
+
+/**
+ * JSON: `recurly-signature: <unix ms>,<hex HMAC-SHA256 of "<ms>.<body>">`; XML: HTTP Basic with
+ * `secret` as `user:password` (the source address is the network's to give).
+ */
+function sign(body: string | Buffer, secret: string, { now = new Date(), contentType = '' }: SigningOptions = {}): Record<string, string> {
+  if (isXmlType(contentType)) return { authorization: basicAuthorization(secret) };
+  const timestamp = String(now.getTime());
+  return { 'recurly-signature': `${timestamp},${hmacSha256Hex(secret, [`${timestamp}.`, body])}` };
 }
 
 function parse(request: WebhookRequest): BillingEvent[] {
@@ -209,4 +219,4 @@ function parseXml(request: WebhookRequest): BillingEvent {
   };
 }
 
-export const recurly: WebhookProvider<RecurlySettings> = { name: 'recurly', verify, parse };
+export const recurly: WebhookProvider<RecurlySettings> = { name: 'recurly', verify, sign, parse };

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, BillingReferences, JsonValue } from '../../core/events';
-import { anySignatureMatches } from '../hmac';
+import { anySignatureMatches, hmacSha256Hex } from '../hmac';
 import { asJson, compiled, definedOnly, idOf, isJson, isoFromSeconds, isoFromUnixSeconds, jsonBody, shapeError } from '../payload';
-import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from '../types';
+import { MalformedPayloadError, VerificationError, type SigningOptions, type WebhookProvider, type WebhookRequest } from '../types';
 
 export interface StripeSettings {
   webhookSecrets: string[];
@@ -122,6 +122,12 @@ function verify(request: WebhookRequest, { webhookSecrets, signatureToleranceSec
   }
 }
 
+/** `t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe (and stripe-node's `generateTestHeaderString`) writes it. */
+function sign(body: string | Buffer, secret: string, { now = new Date() }: SigningOptions = {}): Record<string, string> {
+  const timestamp = String(Math.floor(now.getTime() / 1000));
+  return { 'stripe-signature': `t=${timestamp},v1=${hmacSha256Hex(secret, [`${timestamp}.`, body])}` };
+}
+
 function parse(request: WebhookRequest): BillingEvent[] {
   if (!isJson(request)) throw new MalformedPayloadError('content type must be application/json');
   const event = jsonBody(request);
@@ -193,4 +199,4 @@ function factsOf(event: z.input<typeof eventSchema>, object: StripeObject, previ
   });
 }
 
-export const stripe: WebhookProvider<StripeSettings> = { name: 'stripe', verify, parse };
+export const stripe: WebhookProvider<StripeSettings> = { name: 'stripe', verify, sign, parse };

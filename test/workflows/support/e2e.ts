@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import Stripe from 'stripe';
@@ -8,6 +8,7 @@ import { openDatabase, type Database } from '../../../src/store/database';
 import { loadConfig, type Config } from '../../../src/config';
 import { startReceiver, type RunningReceiver } from '../../../src/run/receiver';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
+import { signWebhook } from '../../../src/testing/sign';
 import { startWorker, type BillflowWorker } from '../../../src/temporal/worker';
 import { activitiesFor } from './worker-activities';
 
@@ -83,10 +84,10 @@ export function goCardlessBatch(events: GoCardlessEvent[]): { body: string; ids:
   return { body: JSON.stringify({ events: full, meta: { webhook_id: `WB${randomUUID().slice(0, 8)}` } }), ids: full.map((event) => event.id) };
 }
 
-/** Posts a body signed as GoCardless signs it (HMAC-SHA256 of the raw bytes, hex). */
+/** Posts a body signed as GoCardless signs it. */
 export async function postGoCardless(receiver: RunningReceiver, body: string): Promise<Response> {
-  const signature = createHmac('sha256', goCardlessSecret).update(body).digest('hex');
-  return fetch(`${receiver.url}/webhooks/gocardless`, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-signature': signature }, body });
+  const headers = { 'content-type': 'application/json', ...signWebhook('gocardless', body, goCardlessSecret) };
+  return fetch(`${receiver.url}/webhooks/gocardless`, { method: 'POST', headers, body });
 }
 
 /** Posts a Stripe event signed by Stripe's own SDK. */

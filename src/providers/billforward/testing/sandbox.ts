@@ -3,8 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, newId, jsonBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import type { Faults } from '../../../testing/sandbox/faults';
-import type { RequestLog } from '../../../testing/sandbox/request-log';
+import { bearerTokenOnly, providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the BillForward API billflow calls: notifications to confirm
@@ -145,72 +144,66 @@ export class BillForwardSandbox {
   }
 
   /** The API under `/billforward`: recorded, then faulted, authenticated, answered. */
-  api(options: { accessToken: string; faults: Faults; log: RequestLog }): Router {
-    const router = new Router({ prefix: '/billforward' });
-    router.use(options.log.recorder('billforward'));
-    router.use(options.faults.middleware('billforward', renderFault));
-    router.use(async (ctx, next) => {
-      if (ctx.get('Authorization') === `Bearer ${options.accessToken}`) return next();
-      renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid');
-    });
-
-    router.get('/notifications/:id', (ctx) => {
-      const notification = this.find(ctx, 'Notification', this.notifications, ctx.params.id);
-      if (notification) page(ctx, notificationJson(notification));
-    });
-    router.get('/invoices/:id', (ctx) => {
-      const invoice = this.find(ctx, 'Invoice', this.invoices, ctx.params.id);
-      if (invoice) page(ctx, invoiceJson(invoice));
-    });
-    router.post('/invoices/:id/execute', (ctx) => {
-      const invoice = this.find(ctx, 'Invoice', this.invoices, ctx.params.id);
-      if (!invoice) return;
-      if (invoice.state !== 'Unpaid' && invoice.state !== 'Pending') {
-        return renderError(ctx, 400, 'ValidationError', `Invoice ${invoice.id} is ${invoice.state} and cannot be executed`);
-      }
-      this.execute(invoice);
-      page(ctx, invoiceJson(invoice));
-    });
-    router.get('/subscriptions/:id', (ctx) => {
-      const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
-      if (subscription) page(ctx, subscriptionJson(subscription));
-    });
-    router.post('/subscriptions/:id/cancel', (ctx) => {
-      const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
-      if (!subscription) return;
-      const body = z.object({ serviceEnd: z.enum(['Immediate', 'AtPeriodEnd']).default('AtPeriodEnd') }).safeParse(jsonBodyOf(ctx));
-      if (!body.success) return renderError(ctx, 400, 'ValidationError', 'serviceEnd must be Immediate or AtPeriodEnd', ['serviceEnd']);
-      if (ended.has(subscription.state)) return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} is already ${subscription.state}`);
-      const immediate = body.data.serviceEnd === 'Immediate';
-      if (immediate) subscription.state = 'Cancelled';
-      else subscription.cancelsAtPeriodEnd = true;
-      page(ctx, {
-        '@type': 'CancellationAmendment',
-        id: newId('AMD-', 12).toUpperCase(),
-        subscriptionID: subscription.id,
-        serviceEnd: body.data.serviceEnd,
-        actioningTime: immediate ? new Date().toISOString() : subscription.currentPeriodEnd,
-        state: immediate ? 'Succeeded' : 'Pending',
+  api(options: { accessToken: string } & SandboxPlumbing): Router {
+    const admit = bearerTokenOnly(options.accessToken, (ctx) => renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid'));
+    const notFound = (ctx: Context) => renderError(ctx, 404, 'NotFound', 'No such resource');
+    return providerApi(options, { name: 'billforward', renderFault, admit, notFound }, (router) => {
+      router.get('/notifications/:id', (ctx) => {
+        const notification = this.find(ctx, 'Notification', this.notifications, ctx.params.id);
+        if (notification) page(ctx, notificationJson(notification));
+      });
+      router.get('/invoices/:id', (ctx) => {
+        const invoice = this.find(ctx, 'Invoice', this.invoices, ctx.params.id);
+        if (invoice) page(ctx, invoiceJson(invoice));
+      });
+      router.post('/invoices/:id/execute', (ctx) => {
+        const invoice = this.find(ctx, 'Invoice', this.invoices, ctx.params.id);
+        if (!invoice) return;
+        if (invoice.state !== 'Unpaid' && invoice.state !== 'Pending') {
+          return renderError(ctx, 400, 'ValidationError', `Invoice ${invoice.id} is ${invoice.state} and cannot be executed`);
+        }
+        this.execute(invoice);
+        page(ctx, invoiceJson(invoice));
+      });
+      router.get('/subscriptions/:id', (ctx) => {
+        const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
+        if (subscription) page(ctx, subscriptionJson(subscription));
+      });
+      router.post('/subscriptions/:id/cancel', (ctx) => {
+        const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
+        if (!subscription) return;
+        const body = z.object({ serviceEnd: z.enum(['Immediate', 'AtPeriodEnd']).default('AtPeriodEnd') }).safeParse(jsonBodyOf(ctx));
+        if (!body.success) return renderError(ctx, 400, 'ValidationError', 'serviceEnd must be Immediate or AtPeriodEnd', ['serviceEnd']);
+        if (ended.has(subscription.state)) return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} is already ${subscription.state}`);
+        const immediate = body.data.serviceEnd === 'Immediate';
+        if (immediate) subscription.state = 'Cancelled';
+        else subscription.cancelsAtPeriodEnd = true;
+        page(ctx, {
+          '@type': 'CancellationAmendment',
+          id: newId('AMD-', 12).toUpperCase(),
+          subscriptionID: subscription.id,
+          serviceEnd: body.data.serviceEnd,
+          actioningTime: immediate ? new Date().toISOString() : subscription.currentPeriodEnd,
+          state: immediate ? 'Succeeded' : 'Pending',
+        });
+      });
+      router.post('/subscriptions/:id/freeze', (ctx) => {
+        const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
+        if (!subscription) return;
+        if (subscription.frozen || ended.has(subscription.state)) {
+          return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} cannot be frozen`);
+        }
+        subscription.frozen = true;
+        page(ctx, subscriptionJson(subscription));
+      });
+      router.post('/subscriptions/:id/resume', (ctx) => {
+        const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
+        if (!subscription) return;
+        if (!subscription.frozen) return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} is not frozen`);
+        subscription.frozen = false;
+        page(ctx, subscriptionJson(subscription));
       });
     });
-    router.post('/subscriptions/:id/freeze', (ctx) => {
-      const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
-      if (!subscription) return;
-      if (subscription.frozen || ended.has(subscription.state)) {
-        return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} cannot be frozen`);
-      }
-      subscription.frozen = true;
-      page(ctx, subscriptionJson(subscription));
-    });
-    router.post('/subscriptions/:id/resume', (ctx) => {
-      const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
-      if (!subscription) return;
-      if (!subscription.frozen) return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} is not frozen`);
-      subscription.frozen = false;
-      page(ctx, subscriptionJson(subscription));
-    });
-    router.all('/{*rest}', (ctx) => renderError(ctx, 404, 'NotFound', 'No such resource'));
-    return router;
   }
 
   /** Seeding and inspection under `/_sandbox/billforward`. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { devWebhookSecret } from '../../../testing/dev-secrets';
 import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from '../../../testing/webhooks/types';
+import { billforward } from '../webhook';
 
 const organizationId = '958C9C72-FDB6-4BDB-9C23-4894B4201D6E';
 const bfId = () => randomUUID().toUpperCase();
@@ -118,7 +119,7 @@ export const billforwardWebhooks: WebhookTemplate = {
     return {
       body,
       // BillForward signs nothing: the credentials ride in the URL it is given (user:password@host).
-      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
+      headers: { 'content-type': 'application/json', ...billforward.sign(body, credentials) },
     };
   },
   seed,

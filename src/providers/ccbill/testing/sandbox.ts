@@ -3,8 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { DAY_MS, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import type { Faults } from '../../../testing/sandbox/faults';
-import type { RequestLog } from '../../../testing/sandbox/request-log';
+import { providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for CCBill DataLink's subscriptionManagement.cgi: one GET with the merchant's
@@ -90,53 +89,46 @@ export class CCBillSandbox {
   }
 
   /** DataLink under `/ccbill`: recorded, then faulted, then answered like the CGI script. */
-  api(options: { credentials: CCBillCredentials; faults: Faults; log: RequestLog }): Router {
-    const router = new Router({ prefix: '/ccbill' });
-    router.use(options.log.recorder('ccbill'));
-    router.use(options.faults.middleware('ccbill', renderFault));
-    router.get(DATALINK_PATH, (ctx) => {
-      const query = (name: string) => (typeof ctx.query[name] === 'string' ? ctx.query[name] : '');
-      const answer = (result: Record<string, string | number> | number) => render(ctx, result, query('returnXML') === '1');
-      const { clientAccnum, username, password } = options.credentials;
-      if (query('clientAccnum') !== clientAccnum || query('username') !== username || query('password') !== password) return answer(-1);
-      const subacc = query('usingSubacc') || query('clientSubacc');
-      if (subacc && subacc !== options.credentials.clientSubacc) return answer(-4);
-      const subscriptionId = query('subscriptionId');
-      if (!/^\d+$/.test(subscriptionId)) return answer(-5);
-      const subscription = this.subscriptions.get(subscriptionId);
-      switch (query('action')) {
-        case 'viewSubscriptionStatus':
-          if (!subscription) return answer(-3);
-          return answer({
-            cancelDate: subscription.cancelDate,
-            chargebacksIssued: 0,
-            expirationDate: subscription.expirationDate,
-            lastRenewalDate: subscription.timesRebilled > 0 ? subscription.signupDate : '',
-            nextRenewalDate: subscription.nextRenewalDate,
-            recurringSubscription: 1,
-            refundsIssued: 0,
-            signupDate: subscription.signupDate,
-            subscriptionStatus: subscription.statusCode,
-            timesRebilled: subscription.timesRebilled,
-            voidsIssued: 0,
-          });
-        case 'cancelSubscription':
-          if (!subscription) return answer(-3);
-          if (subscription.statusCode !== 2) return answer(0);
-          subscription.statusCode = 1;
-          subscription.cancelDate = ymd(Date.now());
-          subscription.nextRenewalDate = '';
-          return answer(1);
-        default:
-          return answer(-6);
-      }
+  api(options: { credentials: CCBillCredentials } & SandboxPlumbing): Router {
+    return providerApi(options, { name: 'ccbill', renderFault, notFound }, (router) => {
+      router.get(DATALINK_PATH, (ctx) => {
+        const query = (name: string) => (typeof ctx.query[name] === 'string' ? ctx.query[name] : '');
+        const answer = (result: Record<string, string | number> | number) => render(ctx, result, query('returnXML') === '1');
+        const { clientAccnum, username, password } = options.credentials;
+        if (query('clientAccnum') !== clientAccnum || query('username') !== username || query('password') !== password) return answer(-1);
+        const subacc = query('usingSubacc') || query('clientSubacc');
+        if (subacc && subacc !== options.credentials.clientSubacc) return answer(-4);
+        const subscriptionId = query('subscriptionId');
+        if (!/^\d+$/.test(subscriptionId)) return answer(-5);
+        const subscription = this.subscriptions.get(subscriptionId);
+        switch (query('action')) {
+          case 'viewSubscriptionStatus':
+            if (!subscription) return answer(-3);
+            return answer({
+              cancelDate: subscription.cancelDate,
+              chargebacksIssued: 0,
+              expirationDate: subscription.expirationDate,
+              lastRenewalDate: subscription.timesRebilled > 0 ? subscription.signupDate : '',
+              nextRenewalDate: subscription.nextRenewalDate,
+              recurringSubscription: 1,
+              refundsIssued: 0,
+              signupDate: subscription.signupDate,
+              subscriptionStatus: subscription.statusCode,
+              timesRebilled: subscription.timesRebilled,
+              voidsIssued: 0,
+            });
+          case 'cancelSubscription':
+            if (!subscription) return answer(-3);
+            if (subscription.statusCode !== 2) return answer(0);
+            subscription.statusCode = 1;
+            subscription.cancelDate = ymd(Date.now());
+            subscription.nextRenewalDate = '';
+            return answer(1);
+          default:
+            return answer(-6);
+        }
+      });
     });
-    router.all('/{*rest}', (ctx) => {
-      ctx.status = 404;
-      ctx.type = 'text/html';
-      ctx.body = '<html><body><h1>Not Found</h1></body></html>';
-    });
-    return router;
   }
 
   /** Seeding and inspection under `/_sandbox/ccbill`. */
@@ -169,6 +161,12 @@ function render(ctx: Context, result: Record<string, string | number> | number, 
   const fields = typeof result === 'number' ? { results: result } : result;
   const row = (cells: (string | number)[]) => cells.map((cell) => `"${cell}"`).join(',');
   ctx.body = `${row(Object.keys(fields))}\n${row(Object.values(fields))}\n`;
+}
+
+function notFound(ctx: Context): void {
+  ctx.status = 404;
+  ctx.type = 'text/html';
+  ctx.body = '<html><body><h1>Not Found</h1></body></html>';
 }
 
 function renderFault(ctx: Context, status: number): void {

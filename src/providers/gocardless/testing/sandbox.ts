@@ -3,8 +3,8 @@ import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import type { Faults } from '../../../testing/sandbox/faults';
-import type { RequestLog } from '../../../testing/sandbox/request-log';
+import { KeptAnswers, newId } from '../../../testing/sandbox/common';
+import { hasBearerToken, providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the GoCardless API billflow calls, with in-memory mandates and
@@ -87,23 +87,18 @@ const reinstatableMandates: readonly MandateStatus[] = ['cancelled', 'expired'];
 const unsubmittedPayments: readonly PaymentStatus[] = ['pending_customer_approval', 'pending_submission'];
 const MAX_RETRIES = 3;
 
-/** An answer kept for its Idempotency-Key: the same key gets the same answer and no second effect. */
-interface KeptAnswer {
-  method: string;
-  path: string;
-  status: number;
-  body: unknown;
-}
+/** GoCardless's ids: a prefix and 12 upper-case characters. */
+const upperId = (prefix: string): string => newId(prefix, 12).toUpperCase();
 
 export class GoCardlessSandbox {
   readonly mandates = new Map<string, SandboxMandate>();
   readonly payments = new Map<string, SandboxPayment>();
   readonly subscriptions = new Map<string, SandboxSubscription>();
-  private readonly answers = new Map<string, KeptAnswer>();
+  private readonly kept = new KeptAnswers();
 
   /** Creates the mandate, or replaces the one with the same id. */
   seedMandate(seed: MandateSeed): SandboxMandate {
-    const { id = newId('MD'), customerId, status } = mandateSeed.parse(seed);
+    const { id = upperId('MD'), customerId, status } = mandateSeed.parse(seed);
     const mandate = { id, customerId, status, createdAt: this.mandates.get(id)?.createdAt ?? new Date().toISOString() };
     this.mandates.set(id, mandate);
     return mandate;
@@ -111,7 +106,7 @@ export class GoCardlessSandbox {
 
   /** Creates the payment, or replaces the one with the same id. */
   seedPayment(seed: PaymentSeed): SandboxPayment {
-    const { id = newId('PM'), ...fields } = paymentSeed.parse(seed);
+    const { id = upperId('PM'), ...fields } = paymentSeed.parse(seed);
     const existing = this.payments.get(id);
     const payment = { id, ...fields, retries: existing?.retries ?? 0, createdAt: existing?.createdAt ?? new Date().toISOString() };
     this.payments.set(id, payment);
@@ -120,7 +115,7 @@ export class GoCardlessSandbox {
 
   /** Creates the subscription, or replaces the one with the same id. */
   seedSubscription(seed: SubscriptionSeed): SandboxSubscription {
-    const { id = newId('SB'), ...fields } = subscriptionSeed.parse(seed);
+    const { id = upperId('SB'), ...fields } = subscriptionSeed.parse(seed);
     const existing = this.subscriptions.get(id);
     const subscription = {
       id,
@@ -166,73 +161,73 @@ export class GoCardlessSandbox {
     this.mandates.clear();
     this.payments.clear();
     this.subscriptions.clear();
-    this.answers.clear();
+    this.kept.clear();
   }
 
   /** The API under `/gocardless`: recorded, then faulted, authenticated, replayed, answered. */
-  api(options: { accessToken: string; faults: Faults; log: RequestLog }): Router {
-    const router = new Router({ prefix: '/gocardless' });
-    router.use(options.log.recorder('gocardless'));
-    router.use(options.faults.middleware('gocardless', renderFault));
-    router.use(async (ctx, next) => {
-      if (authenticate(ctx, options.accessToken)) await next();
+  api(options: { accessToken: string } & SandboxPlumbing): Router {
+    const admit = (ctx: Context) => authenticate(ctx, options.accessToken);
+    const replay = this.kept.middleware({
+      methods: ['POST'],
+      refuseReuse: (ctx) => renderError(ctx, 400, 'invalid_api_usage', 'idempotency_key_reused', 'This idempotency key was already used for another request'),
+      // Not reached while every handler answers synchronously, as they do: no second request can come in meanwhile.
+      refuseConcurrent: (ctx) => renderError(ctx, 409, 'invalid_state', 'idempotent_creation_conflict', 'A request with this idempotency key is in progress'),
     });
-    router.use((ctx, next) => this.replayByIdempotencyKey(ctx, next));
-
-    router.get('/mandates/:id', (ctx) => {
-      const mandate = this.find(ctx, this.mandates, ctx.params.id);
-      if (mandate) ctx.body = { mandates: mandateJson(mandate) };
+    const notFound = (ctx: Context) => renderError(ctx, 404, 'invalid_api_usage', 'path_not_found', 'Path not found');
+    return providerApi(options, { name: 'gocardless', renderFault, admit, replay, notFound }, (router) => {
+      router.get('/mandates/:id', (ctx) => {
+        const mandate = this.find(ctx, this.mandates, ctx.params.id);
+        if (mandate) ctx.body = { mandates: mandateJson(mandate) };
+      });
+      router.post('/mandates/:id/actions/cancel', (ctx) => {
+        const mandate = this.find(ctx, this.mandates, ctx.params.id);
+        if (!mandate) return;
+        if (!cancellableMandates.includes(mandate.status)) {
+          return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The mandate is not in a cancellable state');
+        }
+        mandate.status = 'cancelled';
+        for (const payment of this.payments.values()) {
+          if (payment.mandateId === mandate.id && unsubmittedPayments.includes(payment.status)) payment.status = 'cancelled';
+        }
+        ctx.body = { mandates: mandateJson(mandate) };
+      });
+      router.post('/mandates/:id/actions/reinstate', (ctx) => {
+        const mandate = this.find(ctx, this.mandates, ctx.params.id);
+        if (!mandate) return;
+        if (!reinstatableMandates.includes(mandate.status)) {
+          return renderError(ctx, 422, 'invalid_state', 'mandate_not_inactive', 'Mandate is already active or being submitted');
+        }
+        // Reinstating resubmits the mandate to the banks; it becomes active again once they accept.
+        mandate.status = 'submitted';
+        ctx.body = { mandates: mandateJson(mandate) };
+      });
+      router.get('/payments/:id', (ctx) => {
+        const payment = this.find(ctx, this.payments, ctx.params.id);
+        if (payment) ctx.body = { payments: paymentJson(payment) };
+      });
+      router.post('/payments/:id/actions/retry', (ctx) => {
+        const payment = this.find(ctx, this.payments, ctx.params.id);
+        if (!payment) return;
+        const refusal = this.retryRefusal(payment);
+        if (refusal) return renderError(ctx, 422, 'invalid_state', 'retry_failed', refusal);
+        payment.status = 'pending_submission';
+        payment.retries += 1;
+        ctx.body = { payments: paymentJson(payment) };
+      });
+      router.get('/subscriptions/:id', (ctx) => {
+        const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
+        if (subscription) ctx.body = { subscriptions: subscriptionJson(subscription) };
+      });
+      router.post('/subscriptions/:id/actions/cancel', (ctx) => {
+        const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
+        if (!subscription) return;
+        if (['cancelled', 'finished', 'customer_approval_denied'].includes(subscription.status)) {
+          return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The subscription is not in a cancellable state');
+        }
+        subscription.status = 'cancelled';
+        ctx.body = { subscriptions: subscriptionJson(subscription) };
+      });
     });
-    router.post('/mandates/:id/actions/cancel', (ctx) => {
-      const mandate = this.find(ctx, this.mandates, ctx.params.id);
-      if (!mandate) return;
-      if (!cancellableMandates.includes(mandate.status)) {
-        return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The mandate is not in a cancellable state');
-      }
-      mandate.status = 'cancelled';
-      for (const payment of this.payments.values()) {
-        if (payment.mandateId === mandate.id && unsubmittedPayments.includes(payment.status)) payment.status = 'cancelled';
-      }
-      ctx.body = { mandates: mandateJson(mandate) };
-    });
-    router.post('/mandates/:id/actions/reinstate', (ctx) => {
-      const mandate = this.find(ctx, this.mandates, ctx.params.id);
-      if (!mandate) return;
-      if (!reinstatableMandates.includes(mandate.status)) {
-        return renderError(ctx, 422, 'invalid_state', 'mandate_not_inactive', 'Mandate is already active or being submitted');
-      }
-      // Reinstating resubmits the mandate to the banks; it becomes active again once they accept.
-      mandate.status = 'submitted';
-      ctx.body = { mandates: mandateJson(mandate) };
-    });
-    router.get('/payments/:id', (ctx) => {
-      const payment = this.find(ctx, this.payments, ctx.params.id);
-      if (payment) ctx.body = { payments: paymentJson(payment) };
-    });
-    router.post('/payments/:id/actions/retry', (ctx) => {
-      const payment = this.find(ctx, this.payments, ctx.params.id);
-      if (!payment) return;
-      const refusal = this.retryRefusal(payment);
-      if (refusal) return renderError(ctx, 422, 'invalid_state', 'retry_failed', refusal);
-      payment.status = 'pending_submission';
-      payment.retries += 1;
-      ctx.body = { payments: paymentJson(payment) };
-    });
-    router.get('/subscriptions/:id', (ctx) => {
-      const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
-      if (subscription) ctx.body = { subscriptions: subscriptionJson(subscription) };
-    });
-    router.post('/subscriptions/:id/actions/cancel', (ctx) => {
-      const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
-      if (!subscription) return;
-      if (['cancelled', 'finished', 'customer_approval_denied'].includes(subscription.status)) {
-        return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The subscription is not in a cancellable state');
-      }
-      subscription.status = 'cancelled';
-      ctx.body = { subscriptions: subscriptionJson(subscription) };
-    });
-    router.all('/{*rest}', (ctx) => renderError(ctx, 404, 'invalid_api_usage', 'path_not_found', 'Path not found'));
-    return router;
   }
 
   /** Seeding and inspection under `/_sandbox/gocardless`, for tests and demos in another process. */
@@ -255,23 +250,6 @@ export class GoCardlessSandbox {
     });
     addRenewRoute(router, (id, outcome) => this.renewSubscription(id, outcome));
     return router;
-  }
-
-  private async replayByIdempotencyKey(ctx: Context, next: () => Promise<unknown>): Promise<void> {
-    const key = ctx.get('Idempotency-Key');
-    if (ctx.method !== 'POST' || key === '') return void (await next());
-    const kept = this.answers.get(key);
-    if (kept && (kept.method !== ctx.method || kept.path !== ctx.path)) {
-      return renderError(ctx, 400, 'invalid_api_usage', 'idempotency_key_reused', 'This idempotency key was already used for another request');
-    }
-    if (kept) {
-      ctx.status = kept.status;
-      ctx.body = kept.body;
-      return;
-    }
-    // Handlers answer synchronously, so no second request with this key can slip in meanwhile.
-    await next();
-    this.answers.set(key, { method: ctx.method, path: ctx.path, status: ctx.status, body: ctx.body });
   }
 
   private retryRefusal(payment: SandboxPayment): string | undefined {
@@ -297,7 +275,7 @@ function authenticate(ctx: Context, accessToken: string): boolean {
     renderError(ctx, 401, 'invalid_api_usage', 'missing_authorization_header', 'Authorization header is missing');
     return false;
   }
-  if (authorization !== `Bearer ${accessToken}`) {
+  if (!hasBearerToken(ctx, accessToken)) {
     renderError(ctx, 401, 'invalid_api_usage', 'access_token_not_found', 'Access token not found');
     return false;
   }
@@ -381,8 +359,4 @@ function subscriptionJson(subscription: SandboxSubscription) {
 
 function chargeDate(time: number): string {
   return new Date(time).toISOString().slice(0, 10);
-}
-
-function newId(prefix: string): string {
-  return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
 }

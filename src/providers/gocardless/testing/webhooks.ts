@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
 import { devWebhookSecret } from '../../../testing/dev-secrets';
 import { upperId } from '../../../testing/webhooks/ids';
+import { gocardless } from '../webhook';
 import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from '../../../testing/webhooks/types';
 
 interface EventShape {
@@ -108,7 +108,7 @@ export const gocardlessWebhooks: WebhookTemplate = {
       headers: {
         'content-type': 'application/json',
         'user-agent': 'gocardless-webhook-service/1.1',
-        'webhook-signature': createHmac('sha256', secret).update(body).digest('hex'),
+        ...gocardless.sign(body, secret),
       },
     };
   },

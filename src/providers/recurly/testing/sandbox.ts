@@ -4,8 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, KeptAnswers, newId, jsonBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import type { Faults } from '../../../testing/sandbox/faults';
-import type { RequestLog } from '../../../testing/sandbox/request-log';
+import { providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the Recurly v3 API billflow calls: accounts, subscriptions that
@@ -154,84 +153,77 @@ export class RecurlySandbox {
   }
 
   /** The API under `/recurly`: recorded, then faulted, authenticated, replayed, answered. */
-  api(options: { apiKey: string; faults: Faults; log: RequestLog }): Router {
-    const router = new Router({ prefix: '/recurly' });
-    router.use(options.log.recorder('recurly'));
-    router.use(options.faults.middleware('recurly', renderFault));
-    router.use(async (ctx, next) => {
-      if (authenticate(ctx, options.apiKey)) await next();
+  api(options: { apiKey: string } & SandboxPlumbing): Router {
+    const replay = this.kept.middleware({
+      methods: ['POST', 'PUT', 'DELETE'],
+      refuseReuse: (ctx) => renderError(ctx, 422, 'invalid_idempotency_key', 'This Idempotency-Key was used for another request'),
+      refuseConcurrent: (ctx) => renderError(ctx, 409, 'simultaneous_request', 'A request with this Idempotency-Key is in progress'),
     });
-    router.use(
-      this.kept.middleware({
-        methods: ['POST', 'PUT', 'DELETE'],
-        refuseReuse: (ctx) => renderError(ctx, 422, 'invalid_idempotency_key', 'This Idempotency-Key was used for another request'),
-        refuseConcurrent: (ctx) => renderError(ctx, 409, 'simultaneous_request', 'A request with this Idempotency-Key is in progress'),
-      }),
-    );
-
-    router.get('/accounts/:id', (ctx) => {
-      const account = this.find(ctx, 'Account', ctx.params.id, (id) => this.accountBy(id));
-      if (account) ctx.body = accountJson(account);
-    });
-    router.get('/subscriptions/:id', (ctx) => {
-      const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
-      if (subscription) ctx.body = this.subscriptionJson(subscription);
-    });
-    router.put('/subscriptions/:id/cancel', (ctx) => {
-      const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
-      if (!subscription) return;
-      if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be canceled`);
-      subscription.state = 'canceled';
-      ctx.body = this.subscriptionJson(subscription);
-    });
-    router.put('/subscriptions/:id/pause', (ctx) => {
-      const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
-      if (!subscription) return;
-      const body = z.object({ remaining_pause_cycles: z.number().int().positive() }).safeParse(jsonBodyOf(ctx));
-      if (!body.success) return renderError(ctx, 422, 'validation', 'remaining_pause_cycles must be a positive integer');
-      if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be paused`);
-      subscription.state = 'paused';
-      subscription.remainingPauseCycles = body.data.remaining_pause_cycles;
-      ctx.body = this.subscriptionJson(subscription);
-    });
-    router.delete('/subscriptions/:id', (ctx) => {
-      const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
-      if (!subscription) return;
-      if (subscription.state === 'expired') return invalidTransition(ctx, 'Subscription is already expired');
-      subscription.state = 'expired';
-      subscription.periodEndsAt = new Date().toISOString();
-      ctx.body = this.subscriptionJson(subscription);
-    });
-    router.get('/invoices/:id', (ctx) => {
-      const invoice = this.find(ctx, 'Invoice', ctx.params.id, (id) => this.invoiceBy(id));
-      if (invoice) ctx.body = this.invoiceJson(invoice);
-    });
-    router.put('/invoices/:id/collect', (ctx) => {
-      const invoice = this.find(ctx, 'Invoice', ctx.params.id, (id) => this.invoiceBy(id));
-      if (!invoice) return;
-      if (!collectable.has(invoice.state)) return invalidTransition(ctx, `Invoice is ${invoice.state} and cannot be collected`);
-      const transaction = this.attempt(invoice);
-      if (transaction.status === 'success') {
-        ctx.body = this.invoiceJson(invoice);
-        return;
-      }
-      renderError(ctx, 422, 'transaction', 'Your card was declined. Please contact your bank.', {
-        transaction_error: {
-          object: 'transaction_error',
-          transaction_id: transaction.id,
-          category: 'soft',
-          code: 'insufficient_funds',
-          message: 'The transaction was declined due to insufficient funds in the account.',
-          merchant_advice: 'Ask the customer to use another card or retry later.',
-        },
+    const admit = (ctx: Context) => authenticate(ctx, options.apiKey);
+    const notFound = (ctx: Context) => renderError(ctx, 404, 'not_found', 'The requested resource was not found');
+    return providerApi(options, { name: 'recurly', renderFault, admit, replay, notFound }, (router) => {
+      router.get('/accounts/:id', (ctx) => {
+        const account = this.find(ctx, 'Account', ctx.params.id, (id) => this.accountBy(id));
+        if (account) ctx.body = accountJson(account);
+      });
+      router.get('/subscriptions/:id', (ctx) => {
+        const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
+        if (subscription) ctx.body = this.subscriptionJson(subscription);
+      });
+      router.put('/subscriptions/:id/cancel', (ctx) => {
+        const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
+        if (!subscription) return;
+        if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be canceled`);
+        subscription.state = 'canceled';
+        ctx.body = this.subscriptionJson(subscription);
+      });
+      router.put('/subscriptions/:id/pause', (ctx) => {
+        const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
+        if (!subscription) return;
+        const body = z.object({ remaining_pause_cycles: z.number().int().positive() }).safeParse(jsonBodyOf(ctx));
+        if (!body.success) return renderError(ctx, 422, 'validation', 'remaining_pause_cycles must be a positive integer');
+        if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be paused`);
+        subscription.state = 'paused';
+        subscription.remainingPauseCycles = body.data.remaining_pause_cycles;
+        ctx.body = this.subscriptionJson(subscription);
+      });
+      router.delete('/subscriptions/:id', (ctx) => {
+        const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
+        if (!subscription) return;
+        if (subscription.state === 'expired') return invalidTransition(ctx, 'Subscription is already expired');
+        subscription.state = 'expired';
+        subscription.periodEndsAt = new Date().toISOString();
+        ctx.body = this.subscriptionJson(subscription);
+      });
+      router.get('/invoices/:id', (ctx) => {
+        const invoice = this.find(ctx, 'Invoice', ctx.params.id, (id) => this.invoiceBy(id));
+        if (invoice) ctx.body = this.invoiceJson(invoice);
+      });
+      router.put('/invoices/:id/collect', (ctx) => {
+        const invoice = this.find(ctx, 'Invoice', ctx.params.id, (id) => this.invoiceBy(id));
+        if (!invoice) return;
+        if (!collectable.has(invoice.state)) return invalidTransition(ctx, `Invoice is ${invoice.state} and cannot be collected`);
+        const transaction = this.attempt(invoice);
+        if (transaction.status === 'success') {
+          ctx.body = this.invoiceJson(invoice);
+          return;
+        }
+        renderError(ctx, 422, 'transaction', 'Your card was declined. Please contact your bank.', {
+          transaction_error: {
+            object: 'transaction_error',
+            transaction_id: transaction.id,
+            category: 'soft',
+            code: 'insufficient_funds',
+            message: 'The transaction was declined due to insufficient funds in the account.',
+            merchant_advice: 'Ask the customer to use another card or retry later.',
+          },
+        });
+      });
+      router.get('/transactions/:id', (ctx) => {
+        const transaction = this.find(ctx, 'Transaction', ctx.params.id, (id) => this.transactionBy(id));
+        if (transaction) ctx.body = this.transactionJson(transaction);
       });
     });
-    router.get('/transactions/:id', (ctx) => {
-      const transaction = this.find(ctx, 'Transaction', ctx.params.id, (id) => this.transactionBy(id));
-      if (transaction) ctx.body = this.transactionJson(transaction);
-    });
-    router.all('/{*rest}', (ctx) => renderError(ctx, 404, 'not_found', 'The requested resource was not found'));
-    return router;
   }
 
   /** Seeding and inspection under `/_sandbox/recurly`. */

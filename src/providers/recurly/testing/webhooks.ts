@@ -1,7 +1,8 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { devWebhookSecret } from '../../../testing/dev-secrets';
 import { hexId } from '../../../testing/webhooks/ids';
 import type { SandboxControl, TriggerReferences, WebhookTemplate } from '../../../testing/webhooks/types';
+import { recurly } from '../webhook';
 
 /** Recurly's JSON notifications (v3): ids only, the details are fetched through the API. */
 const events = [
@@ -73,14 +74,12 @@ export const recurlyWebhooks: WebhookTemplate = {
       null,
       2,
     );
-    const timestamp = String(now.getTime());
-    const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
     const notificationId = randomUUID();
     return {
       body,
       headers: {
         'content-type': 'application/json',
-        'recurly-signature': `${timestamp},${signature}`,
+        ...recurly.sign(body, secret, { now }),
         'recurly-notification-id': notificationId,
       },
     };

@@ -3,8 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, KeptAnswers, newId, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import type { Faults } from '../../../testing/sandbox/faults';
-import type { RequestLog } from '../../../testing/sandbox/request-log';
+import { bearerTokenOnly, providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the Stripe API billflow calls: invoices that are paid or declined
@@ -128,82 +127,73 @@ export class StripeSandbox {
   }
 
   /** The API under `/stripe` (and at the root, for the SDK): recorded, faulted, authenticated, replayed, answered. */
-  api(options: { apiKey: string; faults: Faults; log: RequestLog }): Router {
-    const router = new Router({ prefix: '/stripe' });
-    router.use(options.log.recorder('stripe'));
-    router.use(options.faults.middleware('stripe', renderFault));
-    router.use(async (ctx, next) => {
-      if (ctx.get('Authorization') === `Bearer ${options.apiKey}`) return next();
-      renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' });
+  api(options: { apiKey: string } & SandboxPlumbing): Router {
+    const admit = bearerTokenOnly(options.apiKey, (ctx) => renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' }));
+    const replay = this.kept.middleware({
+      methods: ['POST', 'DELETE'],
+      refuseReuse: (ctx) =>
+        renderError(ctx, 400, { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' }),
+      refuseConcurrent: (ctx) =>
+        renderError(ctx, 409, { type: 'invalid_request_error', code: 'idempotency_key_in_use', message: 'There is currently another in-progress request using this Idempotent Key.' }),
+      markReplay: (ctx) => ctx.set('Idempotent-Replayed', 'true'),
     });
-    router.use(
-      this.kept.middleware({
-        methods: ['POST', 'DELETE'],
-        refuseReuse: (ctx) =>
-          renderError(ctx, 400, { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' }),
-        refuseConcurrent: (ctx) =>
-          renderError(ctx, 409, { type: 'invalid_request_error', code: 'idempotency_key_in_use', message: 'There is currently another in-progress request using this Idempotent Key.' }),
-        markReplay: (ctx) => ctx.set('Idempotent-Replayed', 'true'),
-      }),
-    );
-
-    router.get('/v1/invoices/:id', (ctx) => {
-      const invoice = this.findInvoice(ctx, ctx.params.id);
-      if (invoice) ctx.body = this.invoiceJson(invoice);
-    });
-    router.post('/v1/invoices/:id/pay', (ctx) => {
-      const invoice = this.findInvoice(ctx, ctx.params.id);
-      if (!invoice) return;
-      if (invoice.status === 'paid') {
-        return renderError(ctx, 400, { type: 'invalid_request_error', code: 'invoice_not_editable', message: 'Invoice is already paid' });
-      }
-      if (invoice.status === 'void') {
-        return renderError(ctx, 400, { type: 'invalid_request_error', code: 'invoice_not_editable', message: 'This invoice is void and cannot be paid' });
-      }
-      if (invoice.status === 'draft') invoice.status = 'open';
-      if (this.attempt(invoice)) {
-        ctx.body = this.invoiceJson(invoice);
-        return;
-      }
-      renderError(ctx, 402, {
-        type: 'card_error',
-        code: 'card_declined',
-        decline_code: 'insufficient_funds',
-        message: 'Your card has insufficient funds.',
-        charge: newId('ch_'),
+    const notFound = (ctx: Context) =>
+      renderError(ctx, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${ctx.method}: ${ctx.path.replace(/^\/stripe/, '')}).` });
+    return providerApi(options, { name: 'stripe', renderFault, admit, replay, notFound }, (router) => {
+      router.get('/v1/invoices/:id', (ctx) => {
+        const invoice = this.findInvoice(ctx, ctx.params.id);
+        if (invoice) ctx.body = this.invoiceJson(invoice);
+      });
+      router.post('/v1/invoices/:id/pay', (ctx) => {
+        const invoice = this.findInvoice(ctx, ctx.params.id);
+        if (!invoice) return;
+        if (invoice.status === 'paid') {
+          return renderError(ctx, 400, { type: 'invalid_request_error', code: 'invoice_not_editable', message: 'Invoice is already paid' });
+        }
+        if (invoice.status === 'void') {
+          return renderError(ctx, 400, { type: 'invalid_request_error', code: 'invoice_not_editable', message: 'This invoice is void and cannot be paid' });
+        }
+        if (invoice.status === 'draft') invoice.status = 'open';
+        if (this.attempt(invoice)) {
+          ctx.body = this.invoiceJson(invoice);
+          return;
+        }
+        renderError(ctx, 402, {
+          type: 'card_error',
+          code: 'card_declined',
+          decline_code: 'insufficient_funds',
+          message: 'Your card has insufficient funds.',
+          charge: newId('ch_'),
+        });
+      });
+      router.get('/v1/subscriptions/:id', (ctx) => {
+        const subscription = this.findSubscription(ctx, ctx.params.id);
+        if (subscription) ctx.body = this.subscriptionJson(subscription);
+      });
+      router.post('/v1/subscriptions/:id', (ctx) => {
+        const subscription = this.findSubscription(ctx, ctx.params.id);
+        if (!subscription) return;
+        const form = new URLSearchParams(rawBodyOf(ctx));
+        const cancelAtPeriodEnd = form.get('cancel_at_period_end');
+        if (cancelAtPeriodEnd !== null) {
+          if (subscription.status === 'canceled') {
+            return renderError(ctx, 400, { type: 'invalid_request_error', message: 'A canceled subscription can only update its cancellation_details and metadata.' });
+          }
+          subscription.cancelAtPeriodEnd = cancelAtPeriodEnd === 'true';
+        }
+        ctx.body = this.subscriptionJson(subscription);
+      });
+      router.delete('/v1/subscriptions/:id', (ctx) => {
+        const subscription = this.findSubscription(ctx, ctx.params.id);
+        if (!subscription) return;
+        if (subscription.status === 'canceled') {
+          return renderError(ctx, 400, { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: '${subscription.id}'` });
+        }
+        subscription.status = 'canceled';
+        subscription.canceledAt = now();
+        ctx.body = this.subscriptionJson(subscription);
       });
     });
-    router.get('/v1/subscriptions/:id', (ctx) => {
-      const subscription = this.findSubscription(ctx, ctx.params.id);
-      if (subscription) ctx.body = this.subscriptionJson(subscription);
-    });
-    router.post('/v1/subscriptions/:id', (ctx) => {
-      const subscription = this.findSubscription(ctx, ctx.params.id);
-      if (!subscription) return;
-      const form = new URLSearchParams(rawBodyOf(ctx));
-      const cancelAtPeriodEnd = form.get('cancel_at_period_end');
-      if (cancelAtPeriodEnd !== null) {
-        if (subscription.status === 'canceled') {
-          return renderError(ctx, 400, { type: 'invalid_request_error', message: 'A canceled subscription can only update its cancellation_details and metadata.' });
-        }
-        subscription.cancelAtPeriodEnd = cancelAtPeriodEnd === 'true';
-      }
-      ctx.body = this.subscriptionJson(subscription);
-    });
-    router.delete('/v1/subscriptions/:id', (ctx) => {
-      const subscription = this.findSubscription(ctx, ctx.params.id);
-      if (!subscription) return;
-      if (subscription.status === 'canceled') {
-        return renderError(ctx, 400, { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: '${subscription.id}'` });
-      }
-      subscription.status = 'canceled';
-      subscription.canceledAt = now();
-      ctx.body = this.subscriptionJson(subscription);
-    });
-    router.all('/{*rest}', (ctx) =>
-      renderError(ctx, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${ctx.method}: ${ctx.path.replace(/^\/stripe/, '')}).` }),
-    );
-    return router;
   }
 
   /** Seeding and inspection under `/_sandbox/stripe`. */

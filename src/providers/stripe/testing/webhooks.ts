@@ -1,7 +1,7 @@
-import { createHmac } from 'node:crypto';
 import { devWebhookSecret } from '../../../testing/dev-secrets';
 import { mixedId } from '../../../testing/webhooks/ids';
 import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from '../../../testing/webhooks/types';
+import { stripe } from '../webhook';
 
 const day = 86_400;
 type StripeObject = Record<string, unknown>;
@@ -135,13 +135,12 @@ export const stripeWebhooks: WebhookTemplate = {
       null,
       2,
     );
-    const signature = createHmac('sha256', secret).update(`${created}.${body}`).digest('hex');
     return {
       body,
       headers: {
         'content-type': 'application/json; charset=utf-8',
         'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-        'stripe-signature': `t=${created},v1=${signature}`,
+        ...stripe.sign(body, secret, { now }),
       },
     };
   },

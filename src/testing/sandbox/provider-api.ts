@@ -1,0 +1,58 @@
+import { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { ErrorRenderer, Faults } from './faults';
+import type { RequestLog } from './request-log';
+
+/** What every provider's API in the sandbox shares: the faults queued for it and the log of its requests. */
+export interface SandboxPlumbing {
+  faults: Faults;
+  log: RequestLog;
+}
+
+export interface ProviderApiOptions {
+  /** The provider: its path prefix (`/<name>`), and its name in the request log and in faults. */
+  name: string;
+  /** A faulted answer in the provider's own error envelope. */
+  renderFault: ErrorRenderer;
+  /** Whether the request may go on (credentials, required headers); when not, it has answered the refusal. */
+  admit?(ctx: Context): boolean;
+  /** Runs once a request is admitted, before the routes: replay by Idempotency-Key, for providers that take one. */
+  replay?: Middleware;
+  /** The answer to a path the API does not have. */
+  notFound(ctx: Context): void;
+}
+
+/**
+ * A provider's API under `/<name>`, in the order the real ones answer: every request recorded (faults
+ * and refusals too), then faulted as queued, admitted, replayed, and answered by the routes
+ * `addRoutes` adds; any other path is `notFound`.
+ */
+export function providerApi(plumbing: SandboxPlumbing, options: ProviderApiOptions, addRoutes: (router: Router) => void): Router {
+  const router = new Router({ prefix: `/${options.name}` });
+  router.use(plumbing.log.recorder(options.name));
+  router.use(plumbing.faults.middleware(options.name, options.renderFault));
+  const { admit, replay } = options;
+  if (admit) {
+    router.use(async (ctx, next) => {
+      if (admit(ctx)) await next();
+    });
+  }
+  if (replay) router.use(replay);
+  addRoutes(router);
+  router.all('/{*rest}', options.notFound);
+  return router;
+}
+
+/** Whether the request carries `Authorization: Bearer <token>`. */
+export function hasBearerToken(ctx: Context, token: string): boolean {
+  return ctx.get('Authorization') === `Bearer ${token}`;
+}
+
+/** An `admit` for APIs that take a bearer token and nothing else: requests without it are answered by `refuse`. */
+export function bearerTokenOnly(token: string, refuse: (ctx: Context) => void): (ctx: Context) => boolean {
+  return (ctx) => {
+    if (hasBearerToken(ctx, token)) return true;
+    refuse(ctx);
+    return false;
+  };
+}
