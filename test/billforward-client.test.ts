@@ -10,7 +10,7 @@ describe('BillForward client against the provider sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startProviderSandbox();
-    billforward = createBillForwardActivities({ apiUrl: sandbox.billforwardUrl, accessToken: sandbox.accessToken, timeoutMs: 2000 });
+    billforward = createBillForwardActivities({ apiUrl: sandbox.urls.billforward, accessToken: sandbox.accessToken, timeoutMs: 2000 });
   });
 
   afterAll(async () => {
@@ -101,12 +101,12 @@ describe('BillForward client against the provider sandbox', () => {
     expect(missing).toMatchObject({ nonRetryable: true, type: 'NotFound' });
     expect(missing.message).toBe('BillForward GET /invoices/INV-404 answered HTTP 404: No Invoice found with ID INV-404');
 
-    const impostor = createBillForwardActivities({ apiUrl: sandbox.billforwardUrl, accessToken: 'wrong' });
+    const impostor = createBillForwardActivities({ apiUrl: sandbox.urls.billforward, accessToken: 'wrong' });
     expect(await failureOf(impostor.getBillForwardInvoice('INV-404'))).toMatchObject({ nonRetryable: true, type: 'Oauth' });
   });
 
   it('fails for good without calling out when no token is configured', async () => {
-    const unconfigured = createBillForwardActivities({ apiUrl: sandbox.billforwardUrl, accessToken: '' });
+    const unconfigured = createBillForwardActivities({ apiUrl: sandbox.urls.billforward, accessToken: '' });
     expect(await failureOf(unconfigured.getBillForwardSubscription('SUB-x'))).toMatchObject({ nonRetryable: true, type: 'missing_configuration' });
     expect(sandbox.requests).toHaveLength(0);
   });
@@ -130,7 +130,7 @@ describe('BillForward client against the provider sandbox', () => {
 
   it('retries a call that gets no answer in time', async () => {
     sandbox.failNext({ provider: 'billforward', hang: true });
-    const impatient = createBillForwardActivities({ apiUrl: sandbox.billforwardUrl, accessToken: sandbox.accessToken, timeoutMs: 150 });
+    const impatient = createBillForwardActivities({ apiUrl: sandbox.urls.billforward, accessToken: sandbox.accessToken, timeoutMs: 150 });
     const failure = await failureOf(impatient.getBillForwardInvoice('INV-slow'));
     expect(failure).toMatchObject({ nonRetryable: false, type: 'timeout' });
     expect(failure.message).toBe('BillForward GET /invoices/INV-slow got no answer within 150 ms');

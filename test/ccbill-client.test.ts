@@ -14,11 +14,11 @@ describe('CCBill DataLink client against the provider sandbox', () => {
   beforeAll(async () => {
     sandbox = await startProviderSandbox();
     options = {
-      datalinkUrl: sandbox.ccbillUrl,
-      username: sandbox.ccbill.username,
-      password: sandbox.ccbill.password,
-      clientAccnum: sandbox.ccbill.clientAccnum,
-      clientSubacc: sandbox.ccbill.clientSubacc,
+      datalinkUrl: sandbox.urls.ccbill,
+      username: sandbox.state.ccbill.credentials.username,
+      password: sandbox.state.ccbill.credentials.password,
+      clientAccnum: sandbox.state.ccbill.credentials.clientAccnum,
+      clientSubacc: sandbox.state.ccbill.credentials.clientSubacc,
       timeoutMs: 2000,
     };
     ccbill = createCCBillActivities(options);
@@ -77,7 +77,7 @@ describe('CCBill DataLink client against the provider sandbox', () => {
 
   it('never puts the password in a failure message', async () => {
     const failure = await failureOf(ccbill.viewCCBillSubscriptionStatus('0999999999'));
-    expect(JSON.stringify({ message: failure.message, details: failure.details })).not.toContain(sandbox.ccbill.password);
+    expect(JSON.stringify({ message: failure.message, details: failure.details })).not.toContain(sandbox.state.ccbill.credentials.password);
   });
 
   it('fails for good without calling out when DataLink is not configured, or the id is not CCBill\'s', async () => {
@@ -89,8 +89,8 @@ describe('CCBill DataLink client against the provider sandbox', () => {
 
   it('reads the CSV answer DataLink gives without returnXML, should it ignore the flag', async () => {
     sandbox.state.ccbill.seedSubscription({ id: '0100000005' });
-    const url = new URL(sandbox.ccbillUrl);
-    url.search = new URLSearchParams({ ...sandbox.ccbill, action: 'viewSubscriptionStatus', subscriptionId: '0100000005' }).toString();
+    const url = new URL(sandbox.urls.ccbill);
+    url.search = new URLSearchParams({ ...sandbox.state.ccbill.credentials, action: 'viewSubscriptionStatus', subscriptionId: '0100000005' }).toString();
     const csv = await (await fetch(url)).text();
     expect(csv.split('\n')[0]).toContain('"subscriptionStatus"');
 

@@ -21,7 +21,7 @@ describe('GoCardless client against the provider sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startProviderSandbox();
-    gocardless = createGoCardlessActivities({ apiUrl: sandbox.gocardlessUrl, accessToken: sandbox.accessToken, timeoutMs: 2000 });
+    gocardless = createGoCardlessActivities({ apiUrl: sandbox.urls.gocardless, accessToken: sandbox.accessToken, timeoutMs: 2000 });
   });
 
   afterAll(async () => {
@@ -67,7 +67,7 @@ describe('GoCardless client against the provider sandbox', () => {
 
   it('fails for good when the access token is wrong', async () => {
     sandbox.seedMandate({ id: 'MD000113', customerId: 'CU000113' });
-    const impostor = createGoCardlessActivities({ apiUrl: sandbox.gocardlessUrl, accessToken: 'not-the-token' });
+    const impostor = createGoCardlessActivities({ apiUrl: sandbox.urls.gocardless, accessToken: 'not-the-token' });
 
     const failure = await failureOf(impostor.getGoCardlessMandate('MD000113'));
     expect(failure).toMatchObject({ nonRetryable: true, type: 'access_token_not_found' });
@@ -75,7 +75,7 @@ describe('GoCardless client against the provider sandbox', () => {
   });
 
   it('fails for good without calling out when no access token is configured', async () => {
-    const unconfigured = createGoCardlessActivities({ apiUrl: sandbox.gocardlessUrl, accessToken: '' });
+    const unconfigured = createGoCardlessActivities({ apiUrl: sandbox.urls.gocardless, accessToken: '' });
     const failure = await failureOf(unconfigured.getGoCardlessMandate('MD000114'));
     expect(failure).toMatchObject({ nonRetryable: true, type: 'missing_configuration' });
     expect(sandbox.requests).toHaveLength(0);
@@ -105,7 +105,7 @@ describe('GoCardless client against the provider sandbox', () => {
   it('retries a call that gets no answer in time', async () => {
     sandbox.seedMandate({ id: 'MD000117', customerId: 'CU000117' });
     sandbox.failNext({ hang: true });
-    const impatient = createGoCardlessActivities({ apiUrl: sandbox.gocardlessUrl, accessToken: sandbox.accessToken, timeoutMs: 150 });
+    const impatient = createGoCardlessActivities({ apiUrl: sandbox.urls.gocardless, accessToken: sandbox.accessToken, timeoutMs: 150 });
 
     const started = Date.now();
     const failure = await failureOf(impatient.getGoCardlessMandate('MD000117'));

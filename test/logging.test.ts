@@ -57,7 +57,7 @@ describe('logs of real deliveries, good and forged, for every provider', () => {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_TASK_QUEUE: `logging-${randomUUID()}`,
       GOCARDLESS_ACCESS_TOKEN: sandbox.accessToken,
-      GOCARDLESS_API_URL: sandbox.gocardlessUrl,
+      GOCARDLESS_API_URL: sandbox.urls.gocardless,
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'debug',

@@ -70,9 +70,9 @@ describe('the provider sandbox for Recurly, Stripe, BillForward and CCBill, driv
     await send('POST', '/_sandbox/recurly/invoices', { id: 'inv1', accountCode: 'a1' });
     expect((await send('POST', '/_sandbox/faults', { provider: 'recurly', method: 'PUT', status: 500 })).status).toBe(204);
     const headers = { authorization: `Basic ${Buffer.from('sandbox-test-token:').toString('base64')}`, accept: 'application/vnd.recurly.v2021-02-25', 'idempotency-key': 'k' };
-    expect((await fetch(`${sandbox.recurlyUrl}/invoices/inv1`, { headers })).status).toBe(200);
-    expect((await fetch(`${sandbox.recurlyUrl}/invoices/inv1/collect`, { method: 'PUT', headers })).status).toBe(500);
-    expect((await fetch(`${sandbox.recurlyUrl}/invoices/inv1/collect`, { method: 'PUT', headers })).status).toBe(200);
+    expect((await fetch(`${sandbox.urls.recurly}/invoices/inv1`, { headers })).status).toBe(200);
+    expect((await fetch(`${sandbox.urls.recurly}/invoices/inv1/collect`, { method: 'PUT', headers })).status).toBe(500);
+    expect((await fetch(`${sandbox.urls.recurly}/invoices/inv1/collect`, { method: 'PUT', headers })).status).toBe(200);
   });
 
   it('answers a reused idempotency key as the first request, marking Stripe replays', async () => {
@@ -87,23 +87,23 @@ describe('the provider sandbox for Recurly, Stripe, BillForward and CCBill, driv
 });
 
 describe('sandboxProviderSettings', () => {
-  const sandbox = {
-    gocardlessUrl: 'http://127.0.0.1:3001/gocardless',
-    recurlyUrl: 'http://127.0.0.1:3001/recurly',
-    stripeUrl: 'http://127.0.0.1:3001',
-    billforwardUrl: 'http://127.0.0.1:3001/billforward',
-    ccbillUrl: 'http://127.0.0.1:3001/ccbill/utils/subscriptionManagement.cgi',
-    accessToken: 'sandbox-token',
-    ccbill: { clientAccnum: '900000', clientSubacc: '0000', username: 'billflow-sandbox', password: 'sandbox-token' },
-  };
+  let sandbox: ProviderSandbox;
+  beforeAll(async () => {
+    sandbox = await startProviderSandbox({ accessToken: 'sandbox-token' });
+  });
+  afterAll(async () => {
+    await sandbox.close();
+  });
 
   it('points every provider without credentials at the sandbox, as loadConfig reads them', () => {
     const config = loadConfig(sandboxProviderSettings(sandbox, {}));
-    expect(config.gocardless).toMatchObject({ apiUrl: sandbox.gocardlessUrl, accessToken: 'sandbox-token' });
-    expect(config.recurly).toMatchObject({ apiUrl: sandbox.recurlyUrl, apiKey: 'sandbox-token' });
-    expect(config.stripe).toMatchObject({ apiUrl: sandbox.stripeUrl, apiKey: 'sandbox-token' });
-    expect(config.billforward).toMatchObject({ apiUrl: sandbox.billforwardUrl, accessToken: 'sandbox-token' });
-    expect(config.ccbill).toMatchObject({ datalinkUrl: sandbox.ccbillUrl, datalinkUsername: 'billflow-sandbox', datalinkPassword: 'sandbox-token', clientAccnum: '900000' });
+    expect(config.gocardless).toMatchObject({ apiUrl: sandbox.urls.gocardless, accessToken: 'sandbox-token' });
+    expect(config.recurly).toMatchObject({ apiUrl: sandbox.urls.recurly, apiKey: 'sandbox-token' });
+    expect(config.stripe).toMatchObject({ apiUrl: sandbox.urls.stripe, apiKey: 'sandbox-token' });
+    expect(config.billforward).toMatchObject({ apiUrl: sandbox.urls.billforward, accessToken: 'sandbox-token' });
+    expect(config.ccbill).toMatchObject({ datalinkUrl: sandbox.urls.ccbill, datalinkUsername: 'billflow-sandbox', datalinkPassword: 'sandbox-token', clientAccnum: '900000' });
+    expect(sandbox.urls.ccbill).toBe(`${sandbox.url}/ccbill/utils/subscriptionManagement.cgi`);
+    expect(sandbox.urls.stripe).toBe(sandbox.url);
   });
 
   it('leaves providers with credentials alone', () => {

@@ -10,7 +10,7 @@ describe('Recurly client against the provider sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startProviderSandbox();
-    recurly = createRecurlyActivities({ apiUrl: sandbox.recurlyUrl, apiKey: sandbox.accessToken, timeoutMs: 2000 });
+    recurly = createRecurlyActivities({ apiUrl: sandbox.urls.recurly, apiKey: sandbox.accessToken, timeoutMs: 2000 });
   });
 
   afterAll(async () => {
@@ -117,7 +117,7 @@ describe('Recurly client against the provider sandbox', () => {
     expect(missing).toMatchObject({ nonRetryable: true, type: 'not_found' });
     expect(missing.message).toBe("Recurly GET /invoices/nope answered HTTP 404: Couldn't find Invoice with id = nope");
 
-    const impostor = createRecurlyActivities({ apiUrl: sandbox.recurlyUrl, apiKey: 'wrong' });
+    const impostor = createRecurlyActivities({ apiUrl: sandbox.urls.recurly, apiKey: 'wrong' });
     expect(await failureOf(impostor.getRecurlyInvoice('nope'))).toMatchObject({ nonRetryable: true, type: 'unauthorized' });
   });
 
@@ -128,7 +128,7 @@ describe('Recurly client against the provider sandbox', () => {
   });
 
   it('fails for good without calling out when no API key is configured', async () => {
-    const unconfigured = createRecurlyActivities({ apiUrl: sandbox.recurlyUrl, apiKey: '' });
+    const unconfigured = createRecurlyActivities({ apiUrl: sandbox.urls.recurly, apiKey: '' });
     expect(await failureOf(unconfigured.getRecurlyAccount('code-x'))).toMatchObject({ nonRetryable: true, type: 'missing_configuration' });
     expect(sandbox.requests).toHaveLength(0);
   });
@@ -159,7 +159,7 @@ describe('Recurly client against the provider sandbox', () => {
 
   it('retries a call that gets no answer in time', async () => {
     sandbox.failNext({ provider: 'recurly', hang: true });
-    const impatient = createRecurlyActivities({ apiUrl: sandbox.recurlyUrl, apiKey: sandbox.accessToken, timeoutMs: 150 });
+    const impatient = createRecurlyActivities({ apiUrl: sandbox.urls.recurly, apiKey: sandbox.accessToken, timeoutMs: 150 });
 
     const started = Date.now();
     const failure = await failureOf(impatient.getRecurlyAccount('code-slow'));

@@ -11,7 +11,7 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startProviderSandbox();
-    stripe = createStripeActivities({ apiUrl: sandbox.stripeUrl, apiKey: sandbox.accessToken, timeoutMs: 2000 });
+    stripe = createStripeActivities({ apiUrl: sandbox.urls.stripe, apiKey: sandbox.accessToken, timeoutMs: 2000 });
   });
 
   afterAll(async () => {
@@ -96,14 +96,14 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
     expect(missing).toMatchObject({ nonRetryable: true, type: 'resource_missing' });
     expect(missing.message).toBe("Stripe GET /v1/invoices/in_missing answered HTTP 404: No such invoice: 'in_missing'");
 
-    const impostor = createStripeActivities({ apiUrl: sandbox.stripeUrl, apiKey: 'sk_test_wrong' });
+    const impostor = createStripeActivities({ apiUrl: sandbox.urls.stripe, apiKey: 'sk_test_wrong' });
     const failure = await failureOf(impostor.getStripeInvoice('in_missing'));
     expect(failure).toMatchObject({ nonRetryable: true });
     expect(failure.message).toContain('HTTP 401');
   });
 
   it('fails for good without calling out when no API key is configured', async () => {
-    const unconfigured = createStripeActivities({ apiUrl: sandbox.stripeUrl, apiKey: '' });
+    const unconfigured = createStripeActivities({ apiUrl: sandbox.urls.stripe, apiKey: '' });
     expect(await failureOf(unconfigured.getStripeInvoice('in_x'))).toMatchObject({ nonRetryable: true, type: 'missing_configuration' });
     expect(sandbox.requests).toHaveLength(0);
   });
@@ -134,7 +134,7 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
 
   it('retries a call that gets no answer in time', async () => {
     sandbox.failNext({ provider: 'stripe', hang: true });
-    const impatient = createStripeActivities({ apiUrl: sandbox.stripeUrl, apiKey: sandbox.accessToken, timeoutMs: 200 });
+    const impatient = createStripeActivities({ apiUrl: sandbox.urls.stripe, apiKey: sandbox.accessToken, timeoutMs: 200 });
 
     const started = Date.now();
     const failure = await failureOf(impatient.getStripeSubscription('sub_slow'));

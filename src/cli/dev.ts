@@ -12,7 +12,9 @@ import { sandboxProviderSettings, startProviderSandbox } from '../testing/sandbo
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
 import { startDevServer, isTemporalReachable, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import type { ProviderName } from '../core/events';
 import { providerNames } from '../providers/registry';
+import { testingHalves } from '../testing/providers';
 import { devWebhookSecret } from '../testing/dev-secrets';
 import { stopSignal } from './signals';
 
@@ -37,7 +39,7 @@ export async function runDev(baseConfig: Config, logger: Logger, environment: No
     // dev's stand-ins are variables like any other: the config is loaded again with them, never changed.
     const standIns: Record<string, string> = {};
     let sandboxUrl: string | undefined;
-    const withoutCredentials = providersWithoutApiCredentials(baseConfig);
+    const withoutCredentials = providersWithoutApiCredentials(environment);
     if (withoutCredentials.length > 0) {
       const sandbox = await startProviderSandbox({ host: '127.0.0.1', port: baseConfig.sandboxPort }).catch((error: unknown) => {
         throw new Error(`Could not start the provider sandbox on 127.0.0.1:${baseConfig.sandboxPort} (set SANDBOX_PORT to another port): ${String(error)}`);
@@ -129,15 +131,9 @@ function printWelcome(config: Config, receiverUrl: string, uiUrl: string | undef
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-function providersWithoutApiCredentials(config: Config): string[] {
-  const missing = {
-    gocardless: !config.gocardless.accessToken,
-    recurly: !config.recurly.apiKey,
-    stripe: !config.stripe.apiKey,
-    billforward: !config.billforward.accessToken,
-    ccbill: !config.ccbill.datalinkUsername && !config.ccbill.datalinkPassword,
-  };
-  return Object.entries(missing).flatMap(([provider, isMissing]) => (isMissing ? [provider] : []));
+/** The providers whose API credentials `environment` leaves unset: `dev` points them at the sandbox. */
+function providersWithoutApiCredentials(environment: NodeJS.ProcessEnv): ProviderName[] {
+  return testingHalves.filter(([, testing]) => !testing.hasApiCredentials(environment)).map(([name]) => name);
 }
 
 /**
@@ -146,24 +142,13 @@ function providersWithoutApiCredentials(config: Config): string[] {
  * accepts deliveries from this machine. Never done outside `dev`.
  */
 function localDeliverySettings(config: Config, logger: Logger): Record<string, string> {
-  const settings: Record<string, string> = {};
-  for (const [variable, secrets] of [
-    ['GOCARDLESS_WEBHOOK_SECRET', config.gocardless.webhookSecrets],
-    ['STRIPE_WEBHOOK_SECRET', config.stripe.webhookSecrets],
-    ['RECURLY_WEBHOOK_SECRET', config.recurly.webhookSecrets],
-  ] as const) {
-    if (secrets.length === 0) settings[variable] = devWebhookSecret;
-  }
-  if (config.billforward.basicAuth.length === 0) settings.BILLFORWARD_WEBHOOK_BASIC_AUTH = `billflow:${devWebhookSecret}`;
-  const standIns = Object.keys(settings);
+  const settings: Record<string, string> = Object.assign({}, ...testingHalves.map(([name, testing]) => testing.devWebhookSettings(config[name])));
+  const standIns = Object.keys(settings).filter((variable) => !variable.endsWith('_ALLOWED_IPS'));
   if (standIns.length > 0) {
     logger.warn(`${standIns.join(', ')} not set: dev accepts deliveries signed with "${devWebhookSecret}" (Basic: billflow:${devWebhookSecret})`);
   }
-  const loopback = ['127.0.0.1', '::1'].filter((ip) => !config.ccbill.allowedIps.includes(ip));
-  if (loopback.length > 0) {
-    settings.CCBILL_ALLOWED_IPS = [...config.ccbill.allowedIps, ...loopback].join(',');
-    logger.info('dev accepts CCBill deliveries from this machine too');
-  }
+  const opened = Object.keys(settings).filter((variable) => variable.endsWith('_ALLOWED_IPS'));
+  if (opened.length > 0) logger.info({ variables: opened }, 'dev accepts deliveries from this machine too for the providers that check only addresses');
   return settings;
 }
 

@@ -64,7 +64,7 @@ export async function trigger(providerName: string, event: string, options: Trig
   if (!template.events.includes(event)) {
     throw new Error(`${providerName} has no event "${event}" trigger can build; known: ${template.events.join(', ')}`);
   }
-  const secret = options.secret ?? template.defaultSecret(config) ?? '';
+  const secret = options.secret ?? template.defaultSecret(config[template.provider]) ?? '';
   if (!secret && template.signing !== 'none') throw new Error(`no secret to sign ${providerName} webhooks with: pass --secret`);
   const references = template.complete(event, options);
   const webhook = template.build(event, references, secret, new Date());

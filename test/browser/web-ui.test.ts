@@ -59,7 +59,7 @@ describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chro
       TEMPORAL_TASK_QUEUE: 'billflow',
       GOCARDLESS_WEBHOOK_SECRET: secret,
       GOCARDLESS_ACCESS_TOKEN: sandbox.accessToken,
-      GOCARDLESS_API_URL: sandbox.gocardlessUrl,
+      GOCARDLESS_API_URL: sandbox.urls.gocardless,
       PORT: '0',
       HOST: '127.0.0.1',
     });

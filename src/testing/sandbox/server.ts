@@ -2,14 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import type { ProviderName } from '../../core/events';
+import type { MandateSeed, PaymentSeed, SandboxMandate, SandboxPayment } from '../../providers/gocardless/testing/sandbox';
+import type { SandboxContext } from '../provider-testing';
+import { providerTesting, testingHalves } from '../providers';
 import { controlRoutes } from './control';
 import { Faults, type Fault } from './faults';
-import { BillForwardSandbox } from '../../providers/billforward/testing/sandbox';
-import { CCBillSandbox, DATALINK_PATH, type CCBillCredentials } from '../../providers/ccbill/testing/sandbox';
-import { GoCardlessSandbox, type MandateSeed, type PaymentSeed, type SandboxMandate, type SandboxPayment } from '../../providers/gocardless/testing/sandbox';
-import { RecurlySandbox } from '../../providers/recurly/testing/sandbox';
 import { RequestLog, type RecordedRequest } from './request-log';
-import { StripeSandbox } from '../../providers/stripe/testing/sandbox';
 
 export interface SandboxOptions {
   /** 0 (any free port) when absent. */
@@ -20,32 +19,24 @@ export interface SandboxOptions {
   accessToken?: string;
 }
 
-export interface SandboxState {
-  gocardless: GoCardlessSandbox;
-  recurly: RecurlySandbox;
-  stripe: StripeSandbox;
-  billforward: BillForwardSandbox;
-  ccbill: CCBillSandbox;
-  faults: Faults;
-  log: RequestLog;
-}
+/** Each provider's part of the sandbox, as its testing half makes it. */
+export type SandboxOf<Name extends ProviderName> = ReturnType<(typeof providerTesting)[Name]['sandbox']['create']>;
+
+export type SandboxState = { [Name in ProviderName]: SandboxOf<Name> } & { faults: Faults; log: RequestLog };
 
 export interface ProviderSandbox {
   url: string;
-  /** Pass as the GoCardless API URL: the client appends `/mandates/…` to it. */
-  gocardlessUrl: string;
-  /** Pass as RECURLY_API_URL. */
-  recurlyUrl: string;
-  /** Pass as STRIPE_API_URL: the server's root, since the stripe SDK requests `/v1/…` there (also served under `/stripe`). */
-  stripeUrl: string;
-  /** Pass as BILLFORWARD_API_URL. */
-  billforwardUrl: string;
-  /** Pass as CCBILL_DATALINK_URL: the whole script URL, like DataLink's. */
-  ccbillUrl: string;
-  /** GoCardless and BillForward token, Recurly and Stripe API key. */
+  /** The credential every provider API of the sandbox accepts: token, API key, DataLink password. */
   accessToken: string;
-  /** DataLink's credentials; the password is `accessToken`. */
-  ccbill: CCBillCredentials;
+  /** Per provider, the base URL its API client is pointed at (the stripe SDK's is the server's root). */
+  urls: Record<ProviderName, string>;
+  /**
+   * Per provider, the variables that point its API client at this sandbox, as `loadConfig` reads
+   * them (e.g. `GOCARDLESS_API_URL` and `GOCARDLESS_ACCESS_TOKEN`).
+   */
+  settings: Record<ProviderName, Record<string, string>>;
+  /** The providers `environment` gives no API credentials of their own. */
+  providersWithoutApiCredentials(environment: Readonly<Record<string, string | undefined>>): ProviderName[];
   state: SandboxState;
   /** Every request the provider APIs received, oldest first. */
   readonly requests: readonly RecordedRequest[];
@@ -58,23 +49,19 @@ export interface ProviderSandbox {
 
 /**
  * A local HTTP server standing in for the billing providers' APIs, with believable in-memory
- * state, for development without credentials and for tests that talk real HTTP.
+ * state, for development without credentials and for tests that talk real HTTP. Each provider's
+ * part comes from its testing half (`src/providers/<name>/testing/`).
  */
 export async function startProviderSandbox(options: SandboxOptions = {}): Promise<ProviderSandbox> {
   const accessToken = options.accessToken ?? `sandbox_${randomBytes(16).toString('hex')}`;
-  const ccbill: CCBillCredentials = { clientAccnum: '900000', clientSubacc: '0000', username: 'billflow-sandbox', password: accessToken };
-  const state: SandboxState = {
-    gocardless: new GoCardlessSandbox(),
-    recurly: new RecurlySandbox(),
-    stripe: new StripeSandbox(),
-    billforward: new BillForwardSandbox(),
-    ccbill: new CCBillSandbox(),
+  const parts = testingHalves.map(([name, testing]) => ({ name, testing, sandbox: testing.sandbox.create({ accessToken }) }));
+  const state = {
+    ...Object.fromEntries(parts.map(({ name, sandbox }) => [name, sandbox])),
     faults: new Faults(),
     log: new RequestLog(),
-  };
-  const providers = [state.gocardless, state.recurly, state.stripe, state.billforward, state.ccbill];
+  } as SandboxState;
   const reset = () => {
-    for (const provider of providers) provider.reset();
+    for (const { sandbox } of parts) sandbox.reset();
     state.faults.reset();
     state.log.clear();
   };
@@ -87,12 +74,8 @@ export async function startProviderSandbox(options: SandboxOptions = {}): Promis
     return next();
   });
   const { faults, log } = state;
-  app.use(state.gocardless.api({ accessToken, faults, log }).routes());
-  app.use(state.recurly.api({ apiKey: accessToken, faults, log }).routes());
-  app.use(state.stripe.api({ apiKey: accessToken, faults, log }).routes());
-  app.use(state.billforward.api({ accessToken, faults, log }).routes());
-  app.use(state.ccbill.api({ credentials: ccbill, faults, log }).routes());
-  app.use(controlRoutes({ providers, faults, log, reset }).routes());
+  for (const { sandbox } of parts) app.use(sandbox.api({ faults, log }).routes());
+  app.use(controlRoutes({ providers: parts.map(({ sandbox }) => sandbox), faults, log, reset }).routes());
 
   const handle = app.callback();
   // Koa's handler settles its own promise: it answers errors itself.
@@ -105,15 +88,16 @@ export async function startProviderSandbox(options: SandboxOptions = {}): Promis
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
+  const urls = Object.fromEntries(parts.map(({ name, testing }) => [name, `${url}${testing.sandbox.apiPath}`])) as Record<ProviderName, string>;
+  // Each part's settings, typed by its own testing half.
+  type Settings = (sandbox: unknown, context: SandboxContext & { apiUrl: string }) => Record<string, string>;
+  const settingsOf = ({ name, testing, sandbox }: (typeof parts)[number]) => (testing.sandbox.settings as Settings)(sandbox, { accessToken, apiUrl: urls[name] });
   return {
     url,
-    gocardlessUrl: `${url}/gocardless`,
-    recurlyUrl: `${url}/recurly`,
-    stripeUrl: url,
-    billforwardUrl: `${url}/billforward`,
-    ccbillUrl: `${url}/ccbill${DATALINK_PATH}`,
     accessToken,
-    ccbill,
+    urls,
+    settings: Object.fromEntries(parts.map((part) => [part.name, settingsOf(part)])) as Record<ProviderName, Record<string, string>>,
+    providersWithoutApiCredentials: (environment) => parts.filter(({ testing }) => !testing.hasApiCredentials(environment)).map(({ name }) => name),
     state,
     get requests() {
       return state.log.entries;
@@ -138,23 +122,9 @@ export async function startProviderSandbox(options: SandboxOptions = {}): Promis
  * `loadConfig({ ...process.env, ...sandboxProviderSettings(sandbox) })`.
  */
 export function sandboxProviderSettings(
-  sandbox: Pick<ProviderSandbox, 'gocardlessUrl' | 'recurlyUrl' | 'stripeUrl' | 'billforwardUrl' | 'ccbillUrl' | 'accessToken' | 'ccbill'>,
-  environment: NodeJS.ProcessEnv = process.env,
+  sandbox: Pick<ProviderSandbox, 'settings' | 'providersWithoutApiCredentials'>,
+  environment: Readonly<Record<string, string | undefined>> = process.env,
 ): Record<string, string> {
-  const unset = (name: string) => !environment[name];
-  const settings: Record<string, string> = {};
-  if (unset('GOCARDLESS_ACCESS_TOKEN')) Object.assign(settings, { GOCARDLESS_API_URL: sandbox.gocardlessUrl, GOCARDLESS_ACCESS_TOKEN: sandbox.accessToken });
-  if (unset('RECURLY_API_KEY')) Object.assign(settings, { RECURLY_API_URL: sandbox.recurlyUrl, RECURLY_API_KEY: sandbox.accessToken });
-  if (unset('STRIPE_API_KEY')) Object.assign(settings, { STRIPE_API_URL: sandbox.stripeUrl, STRIPE_API_KEY: sandbox.accessToken });
-  if (unset('BILLFORWARD_ACCESS_TOKEN')) Object.assign(settings, { BILLFORWARD_API_URL: sandbox.billforwardUrl, BILLFORWARD_ACCESS_TOKEN: sandbox.accessToken });
-  if (unset('CCBILL_DATALINK_USERNAME') && unset('CCBILL_DATALINK_PASSWORD')) {
-    Object.assign(settings, {
-      CCBILL_DATALINK_URL: sandbox.ccbillUrl,
-      CCBILL_DATALINK_USERNAME: sandbox.ccbill.username,
-      CCBILL_DATALINK_PASSWORD: sandbox.ccbill.password,
-      CCBILL_CLIENT_ACCNUM: sandbox.ccbill.clientAccnum,
-      CCBILL_CLIENT_SUBACC: sandbox.ccbill.clientSubacc,
-    });
-  }
-  return settings;
+  return Object.assign({}, ...sandbox.providersWithoutApiCredentials(environment).map((name) => sandbox.settings[name])) as Record<string, string>;
 }
+

@@ -1,4 +1,3 @@
-import type { Config } from '../../config';
 import type { ProviderName } from '../../core/events';
 
 /** Ids a triggered event refers to; whatever the user did not give is made up in the provider's style. */
@@ -24,6 +23,13 @@ export interface SandboxControl {
   post(path: string, body: unknown): Promise<void>;
 }
 
+/** The webhook settings a provider may have (`config.<provider>`). */
+export interface WebhookSecretSettings {
+  webhookSecrets?: readonly string[];
+  basicAuth?: readonly { user: string; password: string }[];
+  allowedIps?: readonly string[];
+}
+
 export interface WebhookTemplate {
   provider: ProviderName;
   /** The provider's event names `trigger` can build, for `--help` and validation. */
@@ -34,8 +40,8 @@ export interface WebhookTemplate {
   signing: 'secret' | 'basic' | 'none';
   /** Variables that make a receiver accept deliveries signed with `secret` (tests, docs). */
   receiverEnvironment(secret: string): Record<string, string>;
-  /** What the receiver configured with `config` accepts: its secret, or `dev`'s stand-in. */
-  defaultSecret(config: Config): string | undefined;
+  /** What a receiver with the provider's `settings` accepts: its first secret, or `dev`'s stand-in. */
+  defaultSecret(settings: WebhookSecretSettings): string | undefined;
   /** Fills in missing references, so that seeding and the payload agree on them. */
   complete(event: string, references: TriggerReferences): Required<Pick<TriggerReferences, 'customer'>> & TriggerReferences;
   build(event: string, references: TriggerReferences, secret: string, now: Date): BuiltWebhook;

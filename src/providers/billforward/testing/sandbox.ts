@@ -77,6 +77,9 @@ export type BillForwardNotificationSeed = z.input<typeof billForwardNotification
 const ended = new Set(['Cancelled', 'Expired', 'Failed']);
 
 export class BillForwardSandbox {
+  /** @param accessToken the bearer token its API accepts */
+  constructor(private readonly accessToken: string) {}
+
   readonly subscriptions = new Map<string, BillForwardSubscriptionRecord>();
   readonly invoices = new Map<string, BillForwardInvoiceRecord>();
   readonly notifications = new Map<string, BillForwardNotificationRecord>();
@@ -144,8 +147,8 @@ export class BillForwardSandbox {
   }
 
   /** The API under `/billforward`: recorded, then faulted, authenticated, answered. */
-  api(options: { accessToken: string } & SandboxPlumbing): Router {
-    const admit = bearerTokenOnly(options.accessToken, (ctx) => renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid'));
+  api(options: SandboxPlumbing): Router {
+    const admit = bearerTokenOnly(this.accessToken, (ctx) => renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid'));
     const notFound = (ctx: Context) => renderError(ctx, 404, 'NotFound', 'No such resource');
     return providerApi(options, { name: 'billforward', renderFault, admit, notFound }, (router) => {
       router.get('/notifications/:id', (ctx) => {

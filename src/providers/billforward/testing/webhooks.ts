@@ -85,8 +85,8 @@ export const billforwardWebhooks: WebhookTemplate = {
   example: 'Subscription.Cancelled',
   signing: 'basic',
   receiverEnvironment: (credentials) => ({ BILLFORWARD_WEBHOOK_BASIC_AUTH: credentials }),
-  defaultSecret: (config) => {
-    const [first] = config.billforward.basicAuth;
+  defaultSecret: (settings) => {
+    const [first] = settings.basicAuth ?? [];
     return first ? `${first.user}:${first.password}` : `billflow:${devWebhookSecret}`;
   },
   complete: (_event, references) => ({

@@ -43,6 +43,9 @@ export const ccbillSubscriptionSeed = z.object({
 export type CCBillSubscriptionSeed = z.input<typeof ccbillSubscriptionSeed>;
 
 export class CCBillSandbox {
+  /** @param credentials what DataLink accepts: account, sub-account, user and password */
+  constructor(readonly credentials: CCBillCredentials) {}
+
   readonly subscriptions = new Map<string, CCBillSubscriptionRecord>();
   private nextId = 1000000001;
 
@@ -89,15 +92,15 @@ export class CCBillSandbox {
   }
 
   /** DataLink under `/ccbill`: recorded, then faulted, then answered like the CGI script. */
-  api(options: { credentials: CCBillCredentials } & SandboxPlumbing): Router {
+  api(options: SandboxPlumbing): Router {
     return providerApi(options, { name: 'ccbill', renderFault, notFound }, (router) => {
       router.get(DATALINK_PATH, (ctx) => {
         const query = (name: string) => (typeof ctx.query[name] === 'string' ? ctx.query[name] : '');
         const answer = (result: Record<string, string | number> | number) => render(ctx, result, query('returnXML') === '1');
-        const { clientAccnum, username, password } = options.credentials;
+        const { clientAccnum, username, password } = this.credentials;
         if (query('clientAccnum') !== clientAccnum || query('username') !== username || query('password') !== password) return answer(-1);
         const subacc = query('usingSubacc') || query('clientSubacc');
-        if (subacc && subacc !== options.credentials.clientSubacc) return answer(-4);
+        if (subacc && subacc !== this.credentials.clientSubacc) return answer(-4);
         const subscriptionId = query('subscriptionId');
         if (!/^\d+$/.test(subscriptionId)) return answer(-5);
         const subscription = this.subscriptions.get(subscriptionId);

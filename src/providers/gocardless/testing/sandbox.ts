@@ -91,6 +91,9 @@ const MAX_RETRIES = 3;
 const upperId = (prefix: string): string => newId(prefix, 12).toUpperCase();
 
 export class GoCardlessSandbox {
+  /** @param accessToken the bearer token its API accepts */
+  constructor(private readonly accessToken: string) {}
+
   readonly mandates = new Map<string, SandboxMandate>();
   readonly payments = new Map<string, SandboxPayment>();
   readonly subscriptions = new Map<string, SandboxSubscription>();
@@ -165,8 +168,8 @@ export class GoCardlessSandbox {
   }
 
   /** The API under `/gocardless`: recorded, then faulted, authenticated, replayed, answered. */
-  api(options: { accessToken: string } & SandboxPlumbing): Router {
-    const admit = (ctx: Context) => authenticate(ctx, options.accessToken);
+  api(options: SandboxPlumbing): Router {
+    const admit = (ctx: Context) => authenticate(ctx, this.accessToken);
     const replay = this.kept.middleware({
       methods: ['POST'],
       refuseReuse: (ctx) => renderError(ctx, 400, 'invalid_api_usage', 'idempotency_key_reused', 'This idempotency key was already used for another request'),

@@ -77,7 +77,7 @@ export const gocardlessWebhooks: WebhookTemplate = {
   example: 'mandates.cancelled',
   signing: 'secret',
   receiverEnvironment: (secret) => ({ GOCARDLESS_WEBHOOK_SECRET: secret }),
-  defaultSecret: (config) => config.gocardless.webhookSecrets[0] ?? devWebhookSecret,
+  defaultSecret: (settings) => settings.webhookSecrets?.[0] ?? devWebhookSecret,
   complete: (event, references) => ({
     ...references,
     customer: references.customer ?? upperId('CU'),

@@ -76,6 +76,9 @@ export type RecurlyInvoiceSeed = z.input<typeof recurlyInvoiceSeed>;
 const collectable = new Set(['pending', 'past_due', 'failed']);
 
 export class RecurlySandbox {
+  /** @param apiKey the private API key its API accepts */
+  constructor(private readonly apiKey: string) {}
+
   readonly accounts = new Map<string, RecurlyAccountRecord>();
   readonly subscriptions = new Map<string, RecurlySubscriptionRecord>();
   readonly invoices = new Map<string, RecurlyInvoiceRecord>();
@@ -153,13 +156,13 @@ export class RecurlySandbox {
   }
 
   /** The API under `/recurly`: recorded, then faulted, authenticated, replayed, answered. */
-  api(options: { apiKey: string } & SandboxPlumbing): Router {
+  api(options: SandboxPlumbing): Router {
     const replay = this.kept.middleware({
       methods: ['POST', 'PUT', 'DELETE'],
       refuseReuse: (ctx) => renderError(ctx, 422, 'invalid_idempotency_key', 'This Idempotency-Key was used for another request'),
       refuseConcurrent: (ctx) => renderError(ctx, 409, 'simultaneous_request', 'A request with this Idempotency-Key is in progress'),
     });
-    const admit = (ctx: Context) => authenticate(ctx, options.apiKey);
+    const admit = (ctx: Context) => authenticate(ctx, this.apiKey);
     const notFound = (ctx: Context) => renderError(ctx, 404, 'not_found', 'The requested resource was not found');
     return providerApi(options, { name: 'recurly', renderFault, admit, replay, notFound }, (router) => {
       router.get('/accounts/:id', (ctx) => {

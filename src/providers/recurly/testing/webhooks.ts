@@ -50,7 +50,7 @@ export const recurlyWebhooks: WebhookTemplate = {
   example: 'subscription.canceled',
   signing: 'secret',
   receiverEnvironment: (secret) => ({ RECURLY_WEBHOOK_SECRET: secret }),
-  defaultSecret: (config) => config.recurly.webhookSecrets[0] ?? devWebhookSecret,
+  defaultSecret: (settings) => settings.webhookSecrets?.[0] ?? devWebhookSecret,
   complete: (event, references) => ({
     ...references,
     customer: references.customer ?? `account-${hexId(8)}`,

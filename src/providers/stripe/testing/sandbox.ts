@@ -60,6 +60,9 @@ export type StripeInvoiceSeed = z.input<typeof stripeInvoiceSeed>;
 const now = () => Math.floor(Date.now() / 1000);
 
 export class StripeSandbox {
+  /** @param apiKey the secret key its API accepts */
+  constructor(private readonly apiKey: string) {}
+
   readonly invoices = new Map<string, StripeInvoiceRecord>();
   readonly subscriptions = new Map<string, StripeSubscriptionRecord>();
   private readonly kept = new KeptAnswers();
@@ -127,8 +130,8 @@ export class StripeSandbox {
   }
 
   /** The API under `/stripe` (and at the root, for the SDK): recorded, faulted, authenticated, replayed, answered. */
-  api(options: { apiKey: string } & SandboxPlumbing): Router {
-    const admit = bearerTokenOnly(options.apiKey, (ctx) => renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' }));
+  api(options: SandboxPlumbing): Router {
+    const admit = bearerTokenOnly(this.apiKey, (ctx) => renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' }));
     const replay = this.kept.middleware({
       methods: ['POST', 'DELETE'],
       refuseReuse: (ctx) =>

@@ -108,7 +108,7 @@ export const stripeWebhooks: WebhookTemplate = {
   example: 'invoice.payment_failed',
   signing: 'secret',
   receiverEnvironment: (secret) => ({ STRIPE_WEBHOOK_SECRET: secret }),
-  defaultSecret: (config) => config.stripe.webhookSecrets[0] ?? devWebhookSecret,
+  defaultSecret: (settings) => settings.webhookSecrets?.[0] ?? devWebhookSecret,
   complete: (_event, references) => ({
     ...references,
     customer: references.customer ?? mixedId('cus_'),

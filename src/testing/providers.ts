@@ -1,0 +1,17 @@
+import type { ProviderName } from '../core/events';
+import { testing as billforward } from '../providers/billforward/testing';
+import { testing as ccbill } from '../providers/ccbill/testing';
+import { testing as gocardless } from '../providers/gocardless/testing';
+import { testing as recurly } from '../providers/recurly/testing';
+import { testing as stripe } from '../providers/stripe/testing';
+import { providerNames } from '../providers/registry';
+import type { ProviderTesting } from './provider-testing';
+
+/**
+ * Every provider's testing half (`src/providers/<name>/testing/`): kept apart from the registry so
+ * that production code never loads a stand-in; the compiler asks for one per registered provider.
+ */
+export const providerTesting = { gocardless, recurly, stripe, ccbill, billforward } satisfies { [Name in ProviderName]: ProviderTesting };
+
+/** The testing halves in the registry's order. */
+export const testingHalves = providerNames.map((name) => [name, providerTesting[name] as ProviderTesting] as const);
