@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { failureTypes } from '../src/core/failures';
 import type { AccountChangeInput, AccountStore, ChangeResult, UsageResetInput } from '../src/store/account-store';
 
 export type { AccountChangeInput, ChangeResult, UsageResetInput } from '../src/store/account-store';
@@ -22,7 +23,7 @@ export function createAccountActivities(store: AccountStore) {
       return { ...(await store.reinstate(checked(input))), eventId: input.eventId };
     },
     async resetAccountUsage(input: UsageResetInput): Promise<AccountActivityResult> {
-      if (!input.periodKey) throw ApplicationFailure.nonRetryable('periodKey is required', 'InvalidAccountChange');
+      if (!input.periodKey) throw ApplicationFailure.nonRetryable('periodKey is required', failureTypes.invalidAccountChange);
       return { ...(await store.resetUsage(checked(input))), eventId: input.eventId };
     },
     async endAccountAccess(input: AccountChangeInput): Promise<AccountActivityResult> {
@@ -34,7 +35,7 @@ export function createAccountActivities(store: AccountStore) {
 /** A change without a customer, an event id or a reason is a workflow bug no retry can fix. */
 function checked<Input extends AccountChangeInput>(input: Input): Input {
   for (const field of ['provider', 'customerId', 'eventId', 'reason'] as const) {
-    if (!input[field]) throw ApplicationFailure.nonRetryable(`${field} is required`, 'InvalidAccountChange');
+    if (!input[field]) throw ApplicationFailure.nonRetryable(`${field} is required`, failureTypes.invalidAccountChange);
   }
   return input;
 }

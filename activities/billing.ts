@@ -14,6 +14,7 @@ import type {
   RetryPaymentResult,
 } from '../src/core/billing';
 import type { ProviderName } from '../src/core/events';
+import { failureTypes } from '../src/core/failures';
 import { invalidInput } from '../src/providers/http/request';
 
 export type * from '../src/core/billing';
@@ -63,7 +64,7 @@ export function createBillingActivities(billing: Readonly<Record<ProviderName, B
 
   async function getMandateStatus({ provider, mandateId }: GetMandateStatusInput): Promise<BillingMandate> {
     const api = billingOf(provider);
-    if (!api.getMandateStatus) throw ApplicationFailure.nonRetryable(`${provider} has no mandates: only GoCardless does`, 'unsupported');
+    if (!api.getMandateStatus) throw ApplicationFailure.nonRetryable(`${provider} has no mandates: only GoCardless does`, failureTypes.unsupported);
     return api.getMandateStatus(mandateId);
   }
 

@@ -175,7 +175,7 @@ for (const backend of testBackends) {
       expect(await activities.reinstateAccount(reinstatement)).toEqual({ changed: true, eventId: reinstatement.eventId });
       await expect(activities.suspendAccount({ ...input, eventId: '' })).rejects.toMatchObject({
         nonRetryable: true,
-        type: 'InvalidAccountChange',
+        type: 'invalid_account_change',
       });
     });
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PaymentSubject, RetryPaymentResult } from '../core/billing';
 import type { ProviderName } from '../core/events';
-import { PAYMENT_DECLINED } from './http/failures';
+import { failureTypes } from '../core/failures';
 import { invalidInput } from './http/request';
 
 /* What the providers' `BillingApi` implementations share: checks of their inputs and outcomes. */
@@ -11,7 +11,7 @@ export async function declinedAsFailed(provider: ProviderName, id: string, attem
   try {
     return await attempt();
   } catch (error) {
-    if (!(error instanceof ApplicationFailure) || error.type !== PAYMENT_DECLINED) throw error;
+    if (!(error instanceof ApplicationFailure) || error.type !== failureTypes.paymentDeclined) throw error;
     const detail = (error.details?.[0] ?? {}) as { declineCode?: string; declineMessage?: string | null };
     return {
       provider,
@@ -30,11 +30,11 @@ export function requiredId(value: string | undefined, name: string, provider: Pr
 }
 
 export function nothingToCollect(provider: ProviderName, invoiceId: string, state: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`${provider} invoice ${invoiceId} is ${state}: nothing to collect`, 'invoice_voided');
+  return ApplicationFailure.nonRetryable(`${provider} invoice ${invoiceId} is ${state}: nothing to collect`, failureTypes.invoiceVoided);
 }
 
 export function unsupported(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'unsupported');
+  return ApplicationFailure.nonRetryable(message, failureTypes.unsupported);
 }
 
 export function withoutEmpty(subject: { subscriptionId?: string | null; mandateId?: string | null; customerId?: string | null }): PaymentSubject {

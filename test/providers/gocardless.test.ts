@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import { parse as officialParse, verifySignature as officialVerify } from 'gocardless-nodejs';
 import { describe, expect, it } from 'vitest';
 import { gocardless } from '../../src/providers/gocardless/webhook';
-import { MalformedPayloadError, VerificationError, type WebhookRequest } from '../../src/providers/types';
+import type { WebhookRequest } from '../../src/providers/types';
+import { fixture as providerFixture, parseError as parseErrorOf, rejection as rejectionOf, request } from './helpers';
 
-const fixtures = path.join(__dirname, '../fixtures/gocardless');
-const fixture = (name: string): Buffer => readFileSync(path.join(fixtures, name));
+const fixture = (name: string): Buffer => providerFixture('gocardless', name);
 
 interface Vector {
   id: string;
@@ -27,25 +25,8 @@ function sign(body: Buffer | string, secret: string): string {
   return gocardless.sign(body, secret)['webhook-signature'] ?? '';
 }
 
-function request(rawBody: Buffer | string, headers: Record<string, string | string[] | undefined> = {}): WebhookRequest {
-  return {
-    rawBody: Buffer.from(rawBody),
-    headers: { 'content-type': 'application/json', ...headers },
-    query: {},
-    ip: '127.0.0.1',
-  };
-}
-
-/** The VerificationError `verify` throws, or undefined when it accepts. */
-function rejection(req: WebhookRequest, webhookSecrets: string[]): VerificationError | undefined {
-  try {
-    gocardless.verify(req, { webhookSecrets });
-    return undefined;
-  } catch (error) {
-    if (error instanceof VerificationError) return error;
-    throw error;
-  }
-}
+/** The VerificationError `verify` throws with these secrets configured, or undefined when it accepts. */
+const rejection = (req: WebhookRequest, webhookSecrets: string[]) => rejectionOf(gocardless, req, { webhookSecrets });
 
 /** gocardless-nodejs's `parse` for real batches; its `verifySignature` (the check `parse` starts with) for any bytes. */
 function officialAccepts(
@@ -338,15 +319,4 @@ function event(overrides: Record<string, unknown> = {}): Record<string, unknown>
   };
 }
 
-function parseError(req: WebhookRequest): MalformedPayloadError {
-  try {
-    gocardless.parse(req);
-  } catch (error) {
-    if (error instanceof MalformedPayloadError) {
-      expect(error.status).toBe(400);
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('parse accepted a malformed payload');
-}
+const parseError = (req: WebhookRequest) => parseErrorOf(gocardless, req);

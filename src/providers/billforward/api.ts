@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { failureTypes } from '../../core/failures';
 import { failureFromErrorAnswer, failureFromMalformedAnswer } from '../http/failures';
 import { missingConfiguration, parseJson, segment, sendProviderRequest } from '../http/request';
 
@@ -113,7 +114,7 @@ export function createBillForwardActivities(options: BillForwardOptions) {
       const current = await getInvoice(input.invoiceId);
       if (current.state === 'Paid') return current;
       if (current.state === 'Voided') {
-        throw ApplicationFailure.nonRetryable(`${PROVIDER} invoice ${current.id} is voided: nothing to collect`, 'invoice_voided');
+        throw ApplicationFailure.nonRetryable(`${PROVIDER} invoice ${current.id} is voided: nothing to collect`, failureTypes.invoiceVoided);
       }
       const path = `/invoices/${segment(input.invoiceId)}/execute`;
       return toInvoice(await call('POST', path, invoiceSchema, { executionType: 'Automatic' }));

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { BillingApi } from '../../core/billing';
+import { failureTypes } from '../../core/failures';
 import { unsupported } from '../billing-support';
 import type { createCCBillActivities } from './api';
 
@@ -28,7 +29,7 @@ export function ccbillBilling(api: ReturnType<typeof createCCBillActivities>): B
     async retryPayment() {
       throw ApplicationFailure.nonRetryable(
         'CCBill retries failed rebills itself (see the event\'s nextRetryDate) and has no API to retry one',
-        'provider_retries_itself',
+        failureTypes.providerRetriesItself,
       );
     },
 

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { failureTypes } from '../../core/failures';
 import { failureFromErrorAnswer, failureFromMalformedAnswer, failureFromRequestError } from '../http/failures';
 
 /*
@@ -143,7 +144,7 @@ function goCardlessCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: GoCardles
   ): Promise<z.infer<Schema>> {
     const operation = `${method} ${path}`;
     if (!accessToken) {
-      throw ApplicationFailure.nonRetryable(`${PROVIDER} ${operation}: no access token is configured (GOCARDLESS_ACCESS_TOKEN)`, 'missing_configuration');
+      throw ApplicationFailure.nonRetryable(`${PROVIDER} ${operation}: no access token is configured (GOCARDLESS_ACCESS_TOKEN)`, failureTypes.missingConfiguration);
     }
     const headers: Record<string, string> = {
       Accept: 'application/json',
@@ -152,7 +153,7 @@ function goCardlessCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: GoCardles
     };
     let body: string | undefined;
     if (method === 'POST') {
-      if (!idempotencyKey) throw ApplicationFailure.nonRetryable(`${PROVIDER} ${operation} needs an idempotency key`, 'missing_idempotency_key');
+      if (!idempotencyKey) throw ApplicationFailure.nonRetryable(`${PROVIDER} ${operation} needs an idempotency key`, failureTypes.missingIdempotencyKey);
       headers['Idempotency-Key'] = idempotencyKey;
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify({ data: {} });

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { failureTypes } from '../../core/failures';
 
 /**
  * How a provider's HTTP answer becomes a Temporal failure, the same for every provider:
@@ -55,7 +56,7 @@ export function failureFromRequestError(request: {
   if (cause?.name === 'TimeoutError') return timeoutFailure({ provider, operation, timeoutMs, cause });
   return ApplicationFailure.create({
     message: `${provider} ${operation} could not be sent: ${describeNetworkError(error)}`,
-    type: 'network_error',
+    type: failureTypes.networkError,
     nonRetryable: false,
     cause,
   });
@@ -65,18 +66,16 @@ export function failureFromRequestError(request: {
 export function timeoutFailure(request: { provider: string; operation: string; timeoutMs: number; cause?: Error }): ApplicationFailure {
   return ApplicationFailure.create({
     message: `${request.provider} ${request.operation} got no answer within ${request.timeoutMs} ms`,
-    type: 'timeout',
+    type: failureTypes.timeout,
     nonRetryable: false,
     cause: request.cause,
   });
 }
 
-/** The failure type every provider's refused payment gets, whatever the provider's own code. */
-export const PAYMENT_DECLINED = 'payment_declined';
-
 /**
  * The provider refused the payment itself (card declined, insufficient funds). Sending the same
- * request again cannot change that, so it fails for good; the provider's code stays in `details`.
+ * request again cannot change that, so it fails for good, as `payment_declined` whatever the
+ * provider's own code, which stays in `details`.
  */
 export function paymentDeclinedFailure(answer: {
   provider: string;
@@ -88,7 +87,7 @@ export function paymentDeclinedFailure(answer: {
   const explanation = answer.declineMessage ? `: ${answer.declineMessage}` : '';
   return ApplicationFailure.create({
     message: `${answer.provider} ${answer.operation} was declined (${answer.declineCode})${explanation}`,
-    type: PAYMENT_DECLINED,
+    type: failureTypes.paymentDeclined,
     nonRetryable: true,
     details: [{ provider: answer.provider, declineCode: answer.declineCode, declineMessage: answer.declineMessage ?? null, ...answer.details }],
   });
@@ -101,7 +100,7 @@ export function paymentDeclinedFailure(answer: {
 export function failureFromMalformedAnswer(provider: string, operation: string, problem: string, retryable: boolean): ApplicationFailure {
   return ApplicationFailure.create({
     message: `${provider} ${operation} answered with an unexpected body: ${problem}`,
-    type: 'malformed_response',
+    type: failureTypes.malformedResponse,
     nonRetryable: !retryable,
   });
 }

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { failureTypes } from '../../core/failures';
 import { failureFromRequestError } from './failures';
 
 /** One call to a provider's API, described without any secret in `operation`. */
@@ -54,12 +55,12 @@ export function parseJson(text: string): unknown {
 
 /** A credential that is not configured: nothing is sent, and no retry can help. */
 export function missingConfiguration(provider: string, operation: string, what: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`${provider} ${operation}: ${what} is not configured`, 'missing_configuration');
+  return ApplicationFailure.nonRetryable(`${provider} ${operation}: ${what} is not configured`, failureTypes.missingConfiguration);
 }
 
 /** A workflow passed an input no retry can make valid. */
 export function invalidInput(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'invalid_input');
+  return ApplicationFailure.nonRetryable(message, failureTypes.invalidInput);
 }
 
 /** `/invoices/{id}`-style path segment: ids come from webhooks and are never trusted as paths. */

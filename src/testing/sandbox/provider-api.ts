@@ -1,4 +1,4 @@
-import { Router } from '@koa/router';
+import { Router, type RouterContext } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { ErrorRenderer, Faults } from './faults';
 import type { RequestLog } from './request-log';
@@ -54,5 +54,19 @@ export function bearerTokenOnly(token: string, refuse: (ctx: Context) => void): 
     if (hasBearerToken(ctx, token)) return true;
     refuse(ctx);
     return false;
+  };
+}
+
+/** The record a path names by its id, or undefined once it has answered the provider's 404. */
+export type RecordFinder<T> = (ctx: Context, id: string) => T | undefined;
+
+/**
+ * A handler for a route on one record (`/invoices/:id/pay`): `handle` runs with the record `find`
+ * looks up by the path's id; when there is none, `find` has answered the provider's 404.
+ */
+export function onRecord<T>(find: RecordFinder<T>, handle: (ctx: RouterContext, record: T) => void): (ctx: RouterContext) => void {
+  return (ctx) => {
+    const record = find(ctx, ctx.params.id ?? '');
+    if (record !== undefined) handle(ctx, record);
   };
 }

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, newId, jsonBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import { bearerTokenOnly, providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
+import { bearerTokenOnly, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the BillForward API billflow calls: notifications to confirm
@@ -148,33 +148,29 @@ export class BillForwardSandbox {
 
   /** The API under `/billforward`: recorded, then faulted, authenticated, answered. */
   api(options: SandboxPlumbing): Router {
+    const findNotification = finder('Notification', this.notifications);
+    const findInvoice = finder('Invoice', this.invoices);
+    const findSubscription = finder('Subscription', this.subscriptions);
     const admit = bearerTokenOnly(this.accessToken, (ctx) => renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid'));
     const notFound = (ctx: Context) => renderError(ctx, 404, 'NotFound', 'No such resource');
     return providerApi(options, { name: 'billforward', renderFault, admit, notFound }, (router) => {
-      router.get('/notifications/:id', (ctx) => {
-        const notification = this.find(ctx, 'Notification', this.notifications, ctx.params.id);
-        if (notification) page(ctx, notificationJson(notification));
-      });
-      router.get('/invoices/:id', (ctx) => {
-        const invoice = this.find(ctx, 'Invoice', this.invoices, ctx.params.id);
-        if (invoice) page(ctx, invoiceJson(invoice));
-      });
-      router.post('/invoices/:id/execute', (ctx) => {
-        const invoice = this.find(ctx, 'Invoice', this.invoices, ctx.params.id);
-        if (!invoice) return;
+      router.get('/notifications/:id', onRecord(findNotification, (ctx, notification) => {
+        page(ctx, notificationJson(notification));
+      }));
+      router.get('/invoices/:id', onRecord(findInvoice, (ctx, invoice) => {
+        page(ctx, invoiceJson(invoice));
+      }));
+      router.post('/invoices/:id/execute', onRecord(findInvoice, (ctx, invoice) => {
         if (invoice.state !== 'Unpaid' && invoice.state !== 'Pending') {
           return renderError(ctx, 400, 'ValidationError', `Invoice ${invoice.id} is ${invoice.state} and cannot be executed`);
         }
         this.execute(invoice);
         page(ctx, invoiceJson(invoice));
-      });
-      router.get('/subscriptions/:id', (ctx) => {
-        const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
-        if (subscription) page(ctx, subscriptionJson(subscription));
-      });
-      router.post('/subscriptions/:id/cancel', (ctx) => {
-        const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
-        if (!subscription) return;
+      }));
+      router.get('/subscriptions/:id', onRecord(findSubscription, (ctx, subscription) => {
+        page(ctx, subscriptionJson(subscription));
+      }));
+      router.post('/subscriptions/:id/cancel', onRecord(findSubscription, (ctx, subscription) => {
         const body = z.object({ serviceEnd: z.enum(['Immediate', 'AtPeriodEnd']).default('AtPeriodEnd') }).safeParse(jsonBodyOf(ctx));
         if (!body.success) return renderError(ctx, 400, 'ValidationError', 'serviceEnd must be Immediate or AtPeriodEnd', ['serviceEnd']);
         if (ended.has(subscription.state)) return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} is already ${subscription.state}`);
@@ -189,23 +185,19 @@ export class BillForwardSandbox {
           actioningTime: immediate ? new Date().toISOString() : subscription.currentPeriodEnd,
           state: immediate ? 'Succeeded' : 'Pending',
         });
-      });
-      router.post('/subscriptions/:id/freeze', (ctx) => {
-        const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
-        if (!subscription) return;
+      }));
+      router.post('/subscriptions/:id/freeze', onRecord(findSubscription, (ctx, subscription) => {
         if (subscription.frozen || ended.has(subscription.state)) {
           return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} cannot be frozen`);
         }
         subscription.frozen = true;
         page(ctx, subscriptionJson(subscription));
-      });
-      router.post('/subscriptions/:id/resume', (ctx) => {
-        const subscription = this.find(ctx, 'Subscription', this.subscriptions, ctx.params.id);
-        if (!subscription) return;
+      }));
+      router.post('/subscriptions/:id/resume', onRecord(findSubscription, (ctx, subscription) => {
         if (!subscription.frozen) return renderError(ctx, 400, 'ValidationError', `Subscription ${subscription.id} is not frozen`);
         subscription.frozen = false;
         page(ctx, subscriptionJson(subscription));
-      });
+      }));
     });
   }
 
@@ -244,11 +236,15 @@ export class BillForwardSandbox {
     }
   }
 
-  private find<T>(ctx: Context, kind: string, records: Map<string, T>, id: string | undefined): T | undefined {
-    const record = id === undefined ? undefined : records.get(id);
-    if (record === undefined) renderError(ctx, 404, 'NotFound', `No ${kind} found with ID ${id ?? ''}`, ['id']);
+}
+
+/** Looks a record up by the id in the path; a missing one is BillForward's 404. */
+function finder<T>(kind: string, records: Map<string, T>): RecordFinder<T> {
+  return (ctx, id) => {
+    const record = records.get(id);
+    if (record === undefined) renderError(ctx, 404, 'NotFound', `No ${kind} found with ID ${id}`, ['id']);
     return record;
-  }
+  };
 }
 
 function page(ctx: Context, result: unknown): void {

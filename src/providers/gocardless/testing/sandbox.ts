@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
 import { KeptAnswers, newId } from '../../../testing/sandbox/common';
-import { hasBearerToken, providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
+import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the GoCardless API billflow calls, with in-memory mandates and
@@ -169,6 +169,9 @@ export class GoCardlessSandbox {
 
   /** The API under `/gocardless`: recorded, then faulted, authenticated, replayed, answered. */
   api(options: SandboxPlumbing): Router {
+    const findMandate = finder(this.mandates);
+    const findPayment = finder(this.payments);
+    const findSubscription = finder(this.subscriptions);
     const admit = (ctx: Context) => authenticate(ctx, this.accessToken);
     const replay = this.kept.middleware({
       methods: ['POST'],
@@ -178,13 +181,10 @@ export class GoCardlessSandbox {
     });
     const notFound = (ctx: Context) => renderError(ctx, 404, 'invalid_api_usage', 'path_not_found', 'Path not found');
     return providerApi(options, { name: 'gocardless', renderFault, admit, replay, notFound }, (router) => {
-      router.get('/mandates/:id', (ctx) => {
-        const mandate = this.find(ctx, this.mandates, ctx.params.id);
-        if (mandate) ctx.body = { mandates: mandateJson(mandate) };
-      });
-      router.post('/mandates/:id/actions/cancel', (ctx) => {
-        const mandate = this.find(ctx, this.mandates, ctx.params.id);
-        if (!mandate) return;
+      router.get('/mandates/:id', onRecord(findMandate, (ctx, mandate) => {
+        ctx.body = { mandates: mandateJson(mandate) };
+      }));
+      router.post('/mandates/:id/actions/cancel', onRecord(findMandate, (ctx, mandate) => {
         if (!cancellableMandates.includes(mandate.status)) {
           return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The mandate is not in a cancellable state');
         }
@@ -193,43 +193,35 @@ export class GoCardlessSandbox {
           if (payment.mandateId === mandate.id && unsubmittedPayments.includes(payment.status)) payment.status = 'cancelled';
         }
         ctx.body = { mandates: mandateJson(mandate) };
-      });
-      router.post('/mandates/:id/actions/reinstate', (ctx) => {
-        const mandate = this.find(ctx, this.mandates, ctx.params.id);
-        if (!mandate) return;
+      }));
+      router.post('/mandates/:id/actions/reinstate', onRecord(findMandate, (ctx, mandate) => {
         if (!reinstatableMandates.includes(mandate.status)) {
           return renderError(ctx, 422, 'invalid_state', 'mandate_not_inactive', 'Mandate is already active or being submitted');
         }
         // Reinstating resubmits the mandate to the banks; it becomes active again once they accept.
         mandate.status = 'submitted';
         ctx.body = { mandates: mandateJson(mandate) };
-      });
-      router.get('/payments/:id', (ctx) => {
-        const payment = this.find(ctx, this.payments, ctx.params.id);
-        if (payment) ctx.body = { payments: paymentJson(payment) };
-      });
-      router.post('/payments/:id/actions/retry', (ctx) => {
-        const payment = this.find(ctx, this.payments, ctx.params.id);
-        if (!payment) return;
+      }));
+      router.get('/payments/:id', onRecord(findPayment, (ctx, payment) => {
+        ctx.body = { payments: paymentJson(payment) };
+      }));
+      router.post('/payments/:id/actions/retry', onRecord(findPayment, (ctx, payment) => {
         const refusal = this.retryRefusal(payment);
         if (refusal) return renderError(ctx, 422, 'invalid_state', 'retry_failed', refusal);
         payment.status = 'pending_submission';
         payment.retries += 1;
         ctx.body = { payments: paymentJson(payment) };
-      });
-      router.get('/subscriptions/:id', (ctx) => {
-        const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
-        if (subscription) ctx.body = { subscriptions: subscriptionJson(subscription) };
-      });
-      router.post('/subscriptions/:id/actions/cancel', (ctx) => {
-        const subscription = this.find(ctx, this.subscriptions, ctx.params.id);
-        if (!subscription) return;
+      }));
+      router.get('/subscriptions/:id', onRecord(findSubscription, (ctx, subscription) => {
+        ctx.body = { subscriptions: subscriptionJson(subscription) };
+      }));
+      router.post('/subscriptions/:id/actions/cancel', onRecord(findSubscription, (ctx, subscription) => {
         if (['cancelled', 'finished', 'customer_approval_denied'].includes(subscription.status)) {
           return renderError(ctx, 422, 'invalid_state', 'cancellation_failed', 'The subscription is not in a cancellable state');
         }
         subscription.status = 'cancelled';
         ctx.body = { subscriptions: subscriptionJson(subscription) };
-      });
+      }));
     });
   }
 
@@ -264,12 +256,15 @@ export class GoCardlessSandbox {
     }
     return undefined;
   }
+}
 
-  private find<T>(ctx: Context, records: Map<string, T>, id: string | undefined): T | undefined {
-    const record = id === undefined ? undefined : records.get(id);
+/** Looks a record up by the id in the path; a missing one is GoCardless's 404. */
+function finder<T>(records: Map<string, T>): RecordFinder<T> {
+  return (ctx, id) => {
+    const record = records.get(id);
     if (!record) renderError(ctx, 404, 'invalid_api_usage', 'resource_not_found', 'Resource not found');
     return record;
-  }
+  };
 }
 
 function authenticate(ctx: Context, accessToken: string): boolean {

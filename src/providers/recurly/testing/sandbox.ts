@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, KeptAnswers, newId, jsonBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import { providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
+import { onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the Recurly v3 API billflow calls: accounts, subscriptions that
@@ -157,6 +157,10 @@ export class RecurlySandbox {
 
   /** The API under `/recurly`: recorded, then faulted, authenticated, replayed, answered. */
   api(options: SandboxPlumbing): Router {
+    const findAccount = finder('Account', (id) => this.accountBy(id));
+    const findSubscription = finder('Subscription', (id) => this.subscriptionBy(id));
+    const findInvoice = finder('Invoice', (id) => this.invoiceBy(id));
+    const findTransaction = finder('Transaction', (id) => this.transactionBy(id));
     const replay = this.kept.middleware({
       methods: ['POST', 'PUT', 'DELETE'],
       refuseReuse: (ctx) => renderError(ctx, 422, 'invalid_idempotency_key', 'This Idempotency-Key was used for another request'),
@@ -165,46 +169,35 @@ export class RecurlySandbox {
     const admit = (ctx: Context) => authenticate(ctx, this.apiKey);
     const notFound = (ctx: Context) => renderError(ctx, 404, 'not_found', 'The requested resource was not found');
     return providerApi(options, { name: 'recurly', renderFault, admit, replay, notFound }, (router) => {
-      router.get('/accounts/:id', (ctx) => {
-        const account = this.find(ctx, 'Account', ctx.params.id, (id) => this.accountBy(id));
-        if (account) ctx.body = accountJson(account);
-      });
-      router.get('/subscriptions/:id', (ctx) => {
-        const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
-        if (subscription) ctx.body = this.subscriptionJson(subscription);
-      });
-      router.put('/subscriptions/:id/cancel', (ctx) => {
-        const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
-        if (!subscription) return;
+      router.get('/accounts/:id', onRecord(findAccount, (ctx, account) => {
+        ctx.body = accountJson(account);
+      }));
+      router.get('/subscriptions/:id', onRecord(findSubscription, (ctx, subscription) => {
+        ctx.body = this.subscriptionJson(subscription);
+      }));
+      router.put('/subscriptions/:id/cancel', onRecord(findSubscription, (ctx, subscription) => {
         if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be canceled`);
         subscription.state = 'canceled';
         ctx.body = this.subscriptionJson(subscription);
-      });
-      router.put('/subscriptions/:id/pause', (ctx) => {
-        const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
-        if (!subscription) return;
+      }));
+      router.put('/subscriptions/:id/pause', onRecord(findSubscription, (ctx, subscription) => {
         const body = z.object({ remaining_pause_cycles: z.number().int().positive() }).safeParse(jsonBodyOf(ctx));
         if (!body.success) return renderError(ctx, 422, 'validation', 'remaining_pause_cycles must be a positive integer');
         if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be paused`);
         subscription.state = 'paused';
         subscription.remainingPauseCycles = body.data.remaining_pause_cycles;
         ctx.body = this.subscriptionJson(subscription);
-      });
-      router.delete('/subscriptions/:id', (ctx) => {
-        const subscription = this.find(ctx, 'Subscription', ctx.params.id, (id) => this.subscriptionBy(id));
-        if (!subscription) return;
+      }));
+      router.delete('/subscriptions/:id', onRecord(findSubscription, (ctx, subscription) => {
         if (subscription.state === 'expired') return invalidTransition(ctx, 'Subscription is already expired');
         subscription.state = 'expired';
         subscription.periodEndsAt = new Date().toISOString();
         ctx.body = this.subscriptionJson(subscription);
-      });
-      router.get('/invoices/:id', (ctx) => {
-        const invoice = this.find(ctx, 'Invoice', ctx.params.id, (id) => this.invoiceBy(id));
-        if (invoice) ctx.body = this.invoiceJson(invoice);
-      });
-      router.put('/invoices/:id/collect', (ctx) => {
-        const invoice = this.find(ctx, 'Invoice', ctx.params.id, (id) => this.invoiceBy(id));
-        if (!invoice) return;
+      }));
+      router.get('/invoices/:id', onRecord(findInvoice, (ctx, invoice) => {
+        ctx.body = this.invoiceJson(invoice);
+      }));
+      router.put('/invoices/:id/collect', onRecord(findInvoice, (ctx, invoice) => {
         if (!collectable.has(invoice.state)) return invalidTransition(ctx, `Invoice is ${invoice.state} and cannot be collected`);
         const transaction = this.attempt(invoice);
         if (transaction.status === 'success') {
@@ -221,11 +214,10 @@ export class RecurlySandbox {
             merchant_advice: 'Ask the customer to use another card or retry later.',
           },
         });
-      });
-      router.get('/transactions/:id', (ctx) => {
-        const transaction = this.find(ctx, 'Transaction', ctx.params.id, (id) => this.transactionBy(id));
-        if (transaction) ctx.body = this.transactionJson(transaction);
-      });
+      }));
+      router.get('/transactions/:id', onRecord(findTransaction, (ctx, transaction) => {
+        ctx.body = this.transactionJson(transaction);
+      }));
     });
   }
 
@@ -295,12 +287,6 @@ export class RecurlySandbox {
     return this.transactions.get(id);
   }
 
-  private find<T>(ctx: Context, kind: string, id: string | undefined, lookUp: (id: string) => T | undefined): T | undefined {
-    const found = id === undefined ? undefined : lookUp(id);
-    if (found === undefined) renderError(ctx, 404, 'not_found', `Couldn't find ${kind} with id = ${id ?? ''}`, { params: [{ param: 'id' }] });
-    return found;
-  }
-
   private accountMini(code: string) {
     const account = [...this.accounts.values()].find((candidate) => candidate.code === code);
     return { id: account?.id ?? '', object: 'account_mini', code };
@@ -351,6 +337,15 @@ export class RecurlySandbox {
 
 function accountJson(account: RecurlyAccountRecord) {
   return { id: account.id, object: 'account', code: account.code, state: account.state };
+}
+
+/** Looks a record up by the id in the path (or `code-…`, `uuid-…`, `number-…`); a missing one is Recurly's 404. */
+function finder<T>(kind: string, lookUp: (id: string) => T | undefined): RecordFinder<T> {
+  return (ctx, id) => {
+    const found = lookUp(id);
+    if (found === undefined) renderError(ctx, 404, 'not_found', `Couldn't find ${kind} with id = ${id}`, { params: [{ param: 'id' }] });
+    return found;
+  };
 }
 
 function authenticate(ctx: Context, apiKey: string): boolean {

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, KeptAnswers, newId, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import { bearerTokenOnly, providerApi, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
+import { bearerTokenOnly, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the Stripe API billflow calls: invoices that are paid or declined
@@ -143,13 +143,10 @@ export class StripeSandbox {
     const notFound = (ctx: Context) =>
       renderError(ctx, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${ctx.method}: ${ctx.path.replace(/^\/stripe/, '')}).` });
     return providerApi(options, { name: 'stripe', renderFault, admit, replay, notFound }, (router) => {
-      router.get('/v1/invoices/:id', (ctx) => {
-        const invoice = this.findInvoice(ctx, ctx.params.id);
-        if (invoice) ctx.body = this.invoiceJson(invoice);
-      });
-      router.post('/v1/invoices/:id/pay', (ctx) => {
-        const invoice = this.findInvoice(ctx, ctx.params.id);
-        if (!invoice) return;
+      router.get('/v1/invoices/:id', onRecord(this.findInvoice, (ctx, invoice) => {
+        ctx.body = this.invoiceJson(invoice);
+      }));
+      router.post('/v1/invoices/:id/pay', onRecord(this.findInvoice, (ctx, invoice) => {
         if (invoice.status === 'paid') {
           return renderError(ctx, 400, { type: 'invalid_request_error', code: 'invoice_not_editable', message: 'Invoice is already paid' });
         }
@@ -168,14 +165,11 @@ export class StripeSandbox {
           message: 'Your card has insufficient funds.',
           charge: newId('ch_'),
         });
-      });
-      router.get('/v1/subscriptions/:id', (ctx) => {
-        const subscription = this.findSubscription(ctx, ctx.params.id);
-        if (subscription) ctx.body = this.subscriptionJson(subscription);
-      });
-      router.post('/v1/subscriptions/:id', (ctx) => {
-        const subscription = this.findSubscription(ctx, ctx.params.id);
-        if (!subscription) return;
+      }));
+      router.get('/v1/subscriptions/:id', onRecord(this.findSubscription, (ctx, subscription) => {
+        ctx.body = this.subscriptionJson(subscription);
+      }));
+      router.post('/v1/subscriptions/:id', onRecord(this.findSubscription, (ctx, subscription) => {
         const form = new URLSearchParams(rawBodyOf(ctx));
         const cancelAtPeriodEnd = form.get('cancel_at_period_end');
         if (cancelAtPeriodEnd !== null) {
@@ -185,17 +179,15 @@ export class StripeSandbox {
           subscription.cancelAtPeriodEnd = cancelAtPeriodEnd === 'true';
         }
         ctx.body = this.subscriptionJson(subscription);
-      });
-      router.delete('/v1/subscriptions/:id', (ctx) => {
-        const subscription = this.findSubscription(ctx, ctx.params.id);
-        if (!subscription) return;
+      }));
+      router.delete('/v1/subscriptions/:id', onRecord(this.findSubscription, (ctx, subscription) => {
         if (subscription.status === 'canceled') {
           return renderError(ctx, 400, { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: '${subscription.id}'` });
         }
         subscription.status = 'canceled';
         subscription.canceledAt = now();
         ctx.body = this.subscriptionJson(subscription);
-      });
+      }));
     });
   }
 
@@ -234,17 +226,17 @@ export class StripeSandbox {
     return false;
   }
 
-  private findInvoice(ctx: Context, id: string | undefined): StripeInvoiceRecord | undefined {
-    const invoice = id === undefined ? undefined : this.invoices.get(id);
-    if (!invoice) renderError(ctx, 404, { type: 'invalid_request_error', code: 'resource_missing', param: 'invoice', message: `No such invoice: '${id ?? ''}'` });
+  private readonly findInvoice: RecordFinder<StripeInvoiceRecord> = (ctx, id) => {
+    const invoice = this.invoices.get(id);
+    if (!invoice) renderError(ctx, 404, { type: 'invalid_request_error', code: 'resource_missing', param: 'invoice', message: `No such invoice: '${id}'` });
     return invoice;
-  }
+  };
 
-  private findSubscription(ctx: Context, id: string | undefined): StripeSubscriptionRecord | undefined {
-    const subscription = id === undefined ? undefined : this.subscriptions.get(id);
-    if (!subscription) renderError(ctx, 404, { type: 'invalid_request_error', code: 'resource_missing', param: 'id', message: `No such subscription: '${id ?? ''}'` });
+  private readonly findSubscription: RecordFinder<StripeSubscriptionRecord> = (ctx, id) => {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) renderError(ctx, 404, { type: 'invalid_request_error', code: 'resource_missing', param: 'id', message: `No such subscription: '${id}'` });
     return subscription;
-  }
+  };
 
   private invoiceJson(invoice: StripeInvoiceRecord) {
     return {
