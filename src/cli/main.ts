@@ -2,9 +2,9 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createLogger } from '../logger';
 import { startReceiver } from '../run/receiver';
-import { startWorkerProcess } from '../run/worker';
+import { defaultWorkerMetricsPort, startWorkerProcess } from '../run/worker';
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
-import { defaultWorkerMetricsPort, runDev } from './dev';
+import { runDev } from './dev';
 import { stopSignal } from './signals';
 import { triggerCommand } from './trigger';
 
