@@ -27,8 +27,8 @@ COPY workflows ./workflows
 COPY activities ./activities
 RUN npm run build
 # Development and test stand-ins, left out of the image; `dev` and `trigger` say so when run.
-RUN rm -rf dist/src/testing dist/src/providers/*/testing dist/src/exports/testing.* dist/src/temporal/histories.* \
-    dist/src/cli/dev.* dist/src/cli/dev-secrets.* dist/src/cli/trigger.* dist/src/temporal/dev-server.* dist/src/temporal/cli-binary.*
+RUN rm -rf dist/src/testing dist/src/providers/*/testing dist/src/temporal/histories.* \
+    dist/src/cli/dev.* dist/src/cli/trigger.* dist/src/temporal/dev-server.* dist/src/temporal/cli-binary.*
 
 FROM ${NODE_IMAGE}
 

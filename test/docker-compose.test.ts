@@ -265,7 +265,7 @@ describe('Dockerfile', () => {
       'src/testing/sandbox/server.ts',
       'src/providers/stripe/testing/webhooks.ts',
       'src/providers/gocardless/testing/sandbox.ts',
-      'src/exports/testing.ts',
+      'src/testing/index.ts',
       'src/cli/dev.ts',
       'src/cli/trigger.ts',
       'src/temporal/dev-server.ts',

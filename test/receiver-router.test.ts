@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { ReceiverMetrics } from '../src/metrics';
-import { providerNames } from '../src/providers';
+import { providerNames } from '../src/providers/registry';
 import { createReceiverRouter } from '../src/receiver/app';
 import { temporalCallsSettled } from '../src/temporal/deliver';
 import type { WorkflowRouteEntry } from '../src/workflow-routes';

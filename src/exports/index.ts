@@ -11,5 +11,5 @@ export { ConfigError, loadConfig, type Config } from '../config';
 export { createLogger, type LoggerOptions } from '../logger';
 export type { Logger } from 'pino';
 export { billingEventKinds, type BillingEvent, type BillingEventKind, type BillingReferences, type ProviderName } from '../core/events';
-export { providerNames } from '../providers';
+export { providerNames } from '../providers/registry';
 export type { WorkflowRouteEntry } from '../workflow-routes';

@@ -6,16 +6,16 @@
  *
  * @module
  */
-import { devWebhookSecret } from '../cli/dev-secrets';
+import { devWebhookSecret } from './dev-secrets';
 import { reachableSandbox } from '../cli/trigger';
 import type { ProviderName } from '../core/events';
 import { getFreePort } from '../free-port';
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
-import { webhookTemplates } from '../testing/webhooks';
-import type { BuiltWebhook, TriggerReferences } from '../testing/webhooks/types';
+import { webhookTemplates } from './webhooks';
+import type { BuiltWebhook, TriggerReferences } from './webhooks/types';
 
-export { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox, type SandboxOptions } from '../testing/sandbox/server';
+export { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox, type SandboxOptions } from './sandbox/server';
 export { findOrBuildTemporalCli } from '../temporal/cli-binary';
 export { isTemporalReachable, startDevServer, type DevServer, type DevServerOptions } from '../temporal/dev-server';
 export { historyFromCliJson, readHistoryFile } from '../temporal/histories';
