@@ -6,14 +6,30 @@
 #   docker run --env-file billflow.env billflow worker                 # Temporal worker
 # docker-compose.yml runs both, with PostgreSQL and Temporal; see docs/docker-compose.md.
 #
-# The CLI runs the TypeScript sources through tsx (a runtime dependency), so there is no build
-# step: the image holds the sources and the production dependencies only. The worker bundles the
-# workflows with webpack when it starts (webpack comes with @temporalio/worker).
+# The build stage compiles the TypeScript (tsc) and bundles the workflows once (bundleWorkflowCode);
+# the image holds that JavaScript and the production dependencies only: no TypeScript loader at run
+# time, no webpack when the worker starts, and none of the development and test stand-ins (provider
+# sandbox, test webhooks and their signers, `dev`, `trigger`, the dev server and the CLI build).
 
 # Node 20 (package.json: engines.node >= 20.19) on Debian bookworm, glibc: the prebuilt native
 # modules of @temporalio/core-bridge, @swc/core and esbuild install from npm as they are, no
 # compiler needed. Override with --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:… to pin a digest.
 ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle-workflows.js ./scripts/
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+RUN npm run build
+# Development and test stand-ins, left out of the image; `dev` and `trigger` say so when run.
+RUN rm -rf dist/src/testing dist/src/providers/*/testing dist/src/temporal/histories.* \
+    dist/src/cli/dev.* dist/src/cli/trigger.* dist/src/temporal/dev-server.* dist/src/temporal/cli-binary.*
+
 FROM ${NODE_IMAGE}
 
 ENV NODE_ENV=production \
@@ -28,14 +44,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-COPY tsconfig.json ./
-COPY bin ./bin
-COPY src ./src
-COPY workflows ./workflows
-COPY activities ./activities
+COPY --from=build /app/dist ./dist
 
 # The files stay owned by root, so the process (user `node`, uid 1000, from the base image) can
-# read but not change them. tsx writes its cache under /tmp.
+# read but not change them.
 USER node
 
 EXPOSE 3000
@@ -45,5 +57,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "require('http').get({host:'127.0.0.1',port:process.env.PORT||3000,path:'/healthz',timeout:4000},(r)=>process.exit(r.statusCode===200?0:1)).on('timeout',()=>process.exit(1)).on('error',()=>process.exit(1))"]
 
-ENTRYPOINT ["node", "bin/billflow.js"]
+ENTRYPOINT ["node", "dist/src/cli/main.js"]
 CMD ["receiver"]

@@ -15,9 +15,11 @@
 # Runtime checks (--runtime), all on loopback, nothing is built into an image and no container runs:
 #   4. billflow-db's SQL, run twice with psql against a throwaway PostgreSQL cluster holding
 #      Temporal's two databases: the billflow role can use its database and not Temporal's.
-#   5. The image's file set (the Dockerfile's COPY list) with `npm ci --omit=dev`, in a temp dir:
-#      temporal-namespace's script against a Temporal dev server, then the worker (on that
-#      PostgreSQL, as role billflow) and the receiver from that tree, until both healthchecks of
+#   5. The image's file set, in a temp dir: the build stage (its COPY list, `npm run build`, its
+#      `rm -rf` of the stand-ins), then the image's COPY list and the build output with
+#      `npm ci --omit=dev`; `dev` and `trigger` must refuse there. temporal-namespace's script
+#      against a Temporal dev server, then the worker (on that PostgreSQL, as role billflow, from
+#      the prebuilt workflow bundle) and the receiver from that tree, until both healthchecks of
 #      docker-compose.yml pass.
 # The Go checkers are built once into ${XDG_CACHE_HOME:-~/.cache}/billflow/compose-check.
 # SC2015: `check && pass || fail` is meant, pass only echoes. SC2016: the Go sources are literal.
@@ -32,7 +34,7 @@ runtime=false
 for arg in "$@"; do
   case "$arg" in
     --runtime) runtime=true ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -275,18 +277,41 @@ else
   fi
 fi
 
-echo "==> The image's files with production dependencies only"
+echo "==> The image's files: the build stage's output, production dependencies only"
+# The build stage as the Dockerfile runs it: its COPY sources, `npm run build` (tsc and the workflow
+# bundle) with the repository's dependencies, then its `rm -rf` of the development stand-ins.
+build="$work/build"
+mkdir -p "$build"
+build_sources=$(sed -n '/^FROM .* AS build$/,/^FROM /s/^COPY \([^-].*\) [^ ]*$/\1/p' Dockerfile | tr ' ' '\n')
+for source in $build_sources; do mkdir -p "$build/$(dirname "$source")" && cp -R "$source" "$build/$source"; done
+echo "  copied to the build stage: $(tr '\n' ' ' <<<"$build_sources")"
+not_in_image=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' Dockerfile | sed -n 's/^RUN rm -rf //p')
+# Word splitting and globbing of the list are meant, as in the Dockerfile's shell.
+# shellcheck disable=SC2086
+if (cd "$build" && ln -s "$repo/node_modules" node_modules && npm run build >"$work/build.log" 2>&1 && rm -rf $not_in_image); then
+  pass "npm run build, stand-ins removed ($(find "$build/dist" -name '*.js' | wc -l) JavaScript files, $(du -k "$build/dist/workflow-bundle.js" | cut -f1) KiB workflow bundle)"
+else
+  fail "npm run build: $(tail -n 20 "$work/build.log")"
+fi
 app="$work/app"
 mkdir -p "$app"
-# The Dockerfile's COPY sources, read from the Dockerfile itself.
-copy_sources=$(sed -n 's/^COPY \(.*\) [^ ]*$/\1/p' Dockerfile | tr ' ' '\n')
-for source in $copy_sources; do cp -R "$source" "$app/"; done
-echo "  copied: $(tr '\n' ' ' <<<"$copy_sources")"
+image_sources=$(sed -n '/^FROM \${NODE_IMAGE}$/,$s/^COPY \([^-].*\) [^ ]*$/\1/p' Dockerfile | tr ' ' '\n')
+for source in $image_sources; do cp -R "$source" "$app/"; done
+cp -R "$build/dist" "$app/dist"
+echo "  copied to the image: $(tr '\n' ' ' <<<"$image_sources") dist (from the build stage)"
 if (cd "$app" && npm ci --omit=dev --no-audit --no-fund >"$work/npm.log" 2>&1); then
   pass "npm ci --omit=dev ($(find "$app/node_modules" -mindepth 1 -maxdepth 1 | wc -l) top-level entries)"
 else
   fail "npm ci --omit=dev: $(tail -n 20 "$work/npm.log")"
 fi
+[[ ! -e "$app/node_modules/tsx" ]] && pass "no tsx in the image" || fail "tsx is installed in the image"
+for command in dev trigger; do
+  if output=$(cd "$app" && node dist/src/cli/main.js "$command" 2>&1); then
+    fail "billflow $command ran in the image's files"
+  else
+    grep -q 'is a development command' <<<"$output" && pass "billflow $command refuses: ${output:0:80}…" || fail "billflow $command: $output"
+  fi
+done
 
 echo "==> temporal-namespace, worker and receiver against a Temporal dev server"
 temporal_cli=$(npm run --silent temporal-cli </dev/null 2>"$work/temporal-cli.log" | tail -n 1 || true)
@@ -319,7 +344,7 @@ else
   receiver_port=$(free_port)
 
   (cd "$app" && exec env "${billflow_env[@]}" DATABASE_URL="postgres://billflow:check-billflow@127.0.0.1:$pg_port/billflow" \
-    GOCARDLESS_ACCESS_TOKEN=check-token GOCARDLESS_API_URL=http://127.0.0.1:9/ node bin/billflow.js worker) >"$work/worker.log" 2>&1 &
+    GOCARDLESS_ACCESS_TOKEN=check-token GOCARDLESS_API_URL=http://127.0.0.1:9/ node dist/src/cli/main.js worker) >"$work/worker.log" 2>&1 &
   pids+=($!)
   if (cd "$app" && wait_for "the worker healthcheck" 180 env "${billflow_env[@]}" node -e "$worker_healthcheck"); then
     pass "worker is healthy (its healthcheck from docker-compose.yml, run in the image's file tree)"
@@ -334,7 +359,7 @@ else
   fi
 
   (cd "$app" && exec env "${billflow_env[@]}" PORT="$receiver_port" HOST=127.0.0.1 GOCARDLESS_WEBHOOK_SECRET=check-webhook-secret \
-    node bin/billflow.js receiver) >"$work/receiver.log" 2>&1 &
+    node dist/src/cli/main.js receiver) >"$work/receiver.log" 2>&1 &
   pids+=($!)
   if (cd "$app" && wait_for "the receiver healthcheck" 60 env PORT="$receiver_port" node -e "$receiver_healthcheck"); then
     pass "receiver is healthy (its healthcheck from docker-compose.yml, run in the image's file tree)"

@@ -2,7 +2,6 @@ import type { Middleware } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BillingEvent } from './core/events';
 
-const webhookPath = /^\/webhooks\/([^/]+)\/?$/;
 
 /**
  * The receiver's Prometheus metrics, on a registry of its own (not prom-client's global one), so
@@ -45,8 +44,12 @@ export class ReceiverMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'billflow_receiver_' });
   }
 
-  /** Outermost middleware: counts every answered webhook delivery by its final status. */
-  countDeliveries(): Middleware {
+  /**
+   * Outermost middleware: counts every answered webhook delivery by its final status.
+   * @param prefix where the webhook routes are mounted (`/billing` for `/billing/webhooks/:provider`).
+   */
+  countDeliveries(prefix = ''): Middleware {
+    const webhookPath = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/webhooks/([^/]+)/?$`);
     return async (ctx, next) => {
       await next();
       const name = webhookPath.exec(ctx.path)?.[1];

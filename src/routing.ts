@@ -4,7 +4,7 @@ import type { ResolverWorkflowInput } from '../workflows/resolver';
 import type { SubscriptionWorkflowInput } from '../workflows/subscription';
 import type { BillingEvent, BillingEventKind, ProviderName } from './core/events';
 import type { WorkflowRoute } from './core/routes';
-import { workflowRoutes, type WorkflowRouteEntry } from './workflow-routes';
+import type { WorkflowRouteEntry } from './workflow-routes';
 import { defaultWorkflowSettings, subscriptionPolicyFor, type WorkflowSettings } from './workflow-settings';
 
 export type { WorkflowRoute } from './core/routes';
@@ -58,8 +58,8 @@ export function routeEvent(event: BillingEvent, settings: WorkflowSettings = def
 }
 
 /**
- * Every workflow an event goes to: billflow's own (above) and, in addition, each of the user's
- * workflows in `src/workflow-routes.ts` whose kinds include the event's. One event can so fan out
+ * Every workflow an event goes to: billflow's own (above) and, in addition, each of the routes
+ * given to the receiver (`userRoutes`) whose kinds include the event's. One event can so fan out
  * to several workflows; a workflow id listed twice is signalled once.
  */
 export function routeEvents(
@@ -69,7 +69,7 @@ export function routeEvents(
   const routes: WorkflowRoute[] = [];
   const own = routeEvent(event, options.settings);
   if (own) routes.push(own);
-  for (const entry of options.userRoutes ?? workflowRoutes) {
+  for (const entry of options.userRoutes ?? []) {
     if (!entry.kinds.includes(event.kind)) continue;
     const id = entry.workflowId(event);
     if (!id || routes.some((route) => route.workflowId === id)) continue;

@@ -17,6 +17,7 @@ import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { configVariables } from '../src/config';
+import { runtimeImports } from './support/import-graph';
 
 const root = path.resolve(__dirname, '..');
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -228,20 +229,56 @@ describe('Dockerfile', () => {
     .split('\n')
     .filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
   const all = (keyword: string) => instructions.filter((line) => line.startsWith(`${keyword} `));
+  /** The instructions of each stage, from its FROM on. */
+  const stages = () => instructions.reduce<string[][]>((found, line) => (line.startsWith('FROM ') ? [...found, [line]] : (found.at(-1)?.push(line), found)), []);
+  /** The build stage's `rm -rf` list: what the image leaves out of dist/. */
+  const notInImage = (/^RUN rm -rf (.*)$/m.exec(instructions.join('\n'))?.[1] ?? '').split(/\s+/).filter(Boolean);
+  const globToRegExp = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/.*)?$`);
 
-  it('builds a non-root Node 20 image of the sources and production dependencies', () => {
+  it('compiles in a build stage and runs the compiled JavaScript as non-root, with production dependencies only', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
-    expect(all('FROM')).toEqual(['FROM ${NODE_IMAGE}']);
-    expect(all('RUN')).toEqual(['RUN npm ci --omit=dev && npm cache clean --force']);
+    expect(all('FROM')).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE}']);
+    const [build, image] = stages();
+    // Build stage: every dependency, the sources, tsc and the workflow bundle, then the stand-ins out.
+    expect(build!.filter((line) => line.startsWith('RUN ')).map((line) => line.replace(/\s+/g, ' '))).toEqual([
+      'RUN npm ci --no-audit --no-fund',
+      'RUN npm run build',
+      `RUN rm -rf ${notInImage.join(' ')}`,
+    ]);
+    const copiedToBuild = build!.filter((line) => line.startsWith('COPY ')).flatMap((line) => line.split(/\s+/).slice(1, -1));
+    expect(copiedToBuild.sort()).toEqual(['activities', 'package-lock.json', 'package.json', 'scripts/bundle-workflows.js', 'src', 'tsconfig.build.json', 'tsconfig.json', 'workflows'].sort());
+    expect((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.build).toMatch(/tsc -p tsconfig\.build\.json && node scripts\/bundle-workflows\.js$/);
+    // The image: production dependencies and the compiled output, nothing else.
+    expect(image!.filter((line) => line.startsWith('RUN '))).toEqual(['RUN npm ci --omit=dev && npm cache clean --force']);
+    expect(image!.filter((line) => line.startsWith('COPY '))).toEqual(['COPY package.json package-lock.json ./', 'COPY --from=build /app/dist ./dist']);
     expect(all('USER')).toEqual(['USER node']);
-    const copied = all('COPY').flatMap((line) => line.split(/\s+/).slice(1, -1));
-    expect(copied.sort()).toEqual(['activities', 'bin', 'package-lock.json', 'package.json', 'src', 'tsconfig.json', 'workflows'].sort());
-    expect(all('ENTRYPOINT')).toEqual(['ENTRYPOINT ["node", "bin/billflow.js"]']);
+    expect(all('ENTRYPOINT')).toEqual(['ENTRYPOINT ["node", "dist/src/cli/main.js"]']);
     expect(all('CMD')).toEqual(['CMD ["receiver"]']);
-    const bin = (JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin;
-    expect(bin.billflow).toBe('bin/billflow.js');
+    const manifest = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect(manifest.dependencies.tsx).toBeUndefined();
+    expect(manifest.devDependencies.tsx).toBeDefined();
   });
 
+  it('leaves out the sandbox, the test webhooks, dev, trigger, the dev server and the CLI build', () => {
+    const leftOut = (source: string) => notInImage.some((pattern) => globToRegExp(pattern).test(`dist/${source.replace(/\.ts$/, '.js')}`));
+    for (const source of [
+      'src/testing/sandbox/server.ts',
+      'src/providers/stripe/testing/webhooks.ts',
+      'src/providers/gocardless/testing/sandbox.ts',
+      'src/testing/index.ts',
+      'src/cli/dev.ts',
+      'src/cli/trigger.ts',
+      'src/temporal/dev-server.ts',
+      'src/temporal/cli-binary.ts',
+    ]) {
+      expect(leftOut(source), source).toBe(true);
+    }
+    // What the receiver and worker load (static imports from the CLI and the package's entries) stays in.
+    const graph = runtimeImports(['src/cli/main.ts', 'src/exports/index.ts', 'src/exports/receiver.ts', 'src/exports/worker.ts'].map((file) => path.join(root, file)));
+    const missing = [...graph.files].map((file) => path.relative(root, file)).filter(leftOut);
+    expect(missing).toEqual([]);
+    expect(graph.files.has(path.join(root, 'src/run/worker.ts'))).toBe(true);
+  });
   it('checks /healthz with the same one-liner as the receiver service', () => {
     const healthcheck = all('HEALTHCHECK');
     expect(healthcheck).toHaveLength(1);
@@ -257,10 +294,12 @@ describe('Dockerfile', () => {
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line !== '' && !line.startsWith('#'));
-    for (const entry of ['node_modules', '.billflow', '.git', 'coverage', '.env', 'test']) expect(ignored).toContain(entry);
-    for (const entry of ['src', 'bin', 'workflows', 'activities', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    for (const entry of ['node_modules', '.billflow', '.git', 'coverage', '.env', 'test', 'dist', 'examples']) expect(ignored).toContain(entry);
+    for (const entry of ['src', 'workflows', 'activities', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
       expect(ignored).not.toContain(entry);
     }
+    // scripts/ stays out but for the build stage's bundling script.
+    expect(ignored.slice(ignored.indexOf('scripts/*'))).toContain('!scripts/bundle-workflows.js');
   });
 });
 

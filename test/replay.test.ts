@@ -13,9 +13,10 @@ import { workflowsPath } from './workflows/support/harness';
 describe('replay of recorded histories', () => {
   it('replays every committed history without nondeterminism', async () => {
     const histories = await committedHistories();
-    // Covers every workflow billflow ships, so none can change unnoticed.
+    // Covers every workflow billflow ships, so none can change unnoticed. The win-back example's
+    // history moved with it: examples/starter replays it in its own test.
     const types = histories.map(({ history }) => workflowType(history));
-    expect(new Set(types)).toEqual(new Set(['subscriptionWorkflow', 'paymentResolverWorkflow', 'accountWorkflow', 'mandateWorkflow', 'winBackWorkflow']));
+    expect(new Set(types)).toEqual(new Set(['subscriptionWorkflow', 'paymentResolverWorkflow', 'accountWorkflow', 'mandateWorkflow']));
 
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowsPath, replayName: 'billflow-replay' }, histories)) {

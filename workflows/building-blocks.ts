@@ -15,9 +15,9 @@
  * }
  * ```
  *
- * Route event kinds to it with one entry in `src/workflow-routes.ts`, export it from
- * `workflows/index.ts`, and register its activities with the worker. `workflows/examples/win-back.ts`
- * is a complete example.
+ * Import them from `billflow/workflow` (nothing there pulls in Node built-ins), re-export billflow's
+ * workflows next to yours from your workflows file, register your activities with the worker and
+ * pass your route to the receiver. `examples/starter/` is a complete project doing so.
  *
  * @module
  */
@@ -27,6 +27,8 @@ import type { BillingEvent } from '../src/core/events';
 export type { BillingEvent, BillingEventKind, BillingReferences, ProviderName } from '../src/core/events';
 export { billingEventSignal, entityWorkflowId } from './definitions';
 export { EventInbox, type InboxCarry, type InboxOptions } from './event-inbox';
+/** billflow's activities, for `proxyActivities<Activities>` in your workflows (e.g. `getSubscription`). */
+export type { Activities } from '../activities';
 
 /**
  * Continues the workflow as new once every signal and update handler has finished, so nothing a

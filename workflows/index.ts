@@ -1,7 +1,6 @@
-// Everything the worker's workflow bundle contains. Users add their own workflows here.
+// billflow's workflows, all that its own bundle contains. Your workflows file re-exports them
+// (`export * from 'billflow/workflows'`) next to your own: see examples/starter/src/workflows.ts.
 export { accountWorkflow } from './account';
 export { mandateWorkflow } from './mandate';
 export { paymentResolverWorkflow } from './resolver';
 export { subscriptionWorkflow } from './subscription';
-// The example of a user-written workflow (workflows/examples/win-back.ts); harmless unless routed.
-export { winBackWorkflow } from './examples/win-back';

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../config';
 import { AccountStore } from '../store/account-store';
 import { openDatabase } from '../store/database';
 import { startReceiver } from '../run/receiver';
-import { startWorkerProcess, workerMetricsAddress } from '../run/worker';
+import { defaultWorkerMetricsPort, startWorkerProcess, workerMetricsAddress } from '../run/worker';
 import { sandboxProviderSettings, startProviderSandbox } from '../testing/sandbox/server';
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
 import { startDevServer, isTemporalReachable, type DevServer } from '../temporal/dev-server';
@@ -19,9 +19,6 @@ import { devWebhookSecret } from '../testing/dev-secrets';
 import { stopSignal } from './signals';
 
 export { devWebhookSecret };
-
-/** Where `worker` and `dev` serve the Temporal SDK's metrics unless WORKER_METRICS_PORT says otherwise. */
-export const defaultWorkerMetricsPort = 9464;
 
 type Stop = () => Promise<void>;
 

@@ -2,11 +2,8 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createLogger } from '../logger';
 import { startReceiver } from '../run/receiver';
-import { startWorkerProcess } from '../run/worker';
-import { findOrBuildTemporalCli } from '../temporal/cli-binary';
-import { defaultWorkerMetricsPort, runDev } from './dev';
+import { defaultWorkerMetricsPort, startWorkerProcess } from '../run/worker';
 import { stopSignal } from './signals';
-import { triggerCommand } from './trigger';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -17,7 +14,7 @@ const program = new Command('billflow')
 program
   .command('dev')
   .description('Start everything locally: Temporal dev server + Web UI, provider sandbox, worker and receiver')
-  .action(() => withConfig(true, (config, logger) => runDev(config, logger)));
+  .action(() => withConfig(true, async (config, logger) => developmentModule('dev', () => require('./dev') as typeof import('./dev')).runDev(config, logger)));
 
 program
   .command('receiver')
@@ -52,17 +49,47 @@ program
     }),
   );
 
-program.addCommand(triggerCommand(() => configOrExit()));
+// Its options and help live with the webhook templates, loaded only when it runs: the module
+// parses the arguments itself, `--help` included.
+program
+  .command('trigger')
+  .description('Build a realistic webhook for a provider event, sign it as the provider would, and post it to a receiver')
+  .argument('[arguments...]', 'see `billflow trigger --help`')
+  .helpOption(false)
+  .allowUnknownOption()
+  .action(async (args: string[]) => {
+    const { triggerCommand } = developmentModule('trigger', () => require('./trigger') as typeof import('./trigger'));
+    await new Command('billflow').addCommand(triggerCommand(() => configOrExit())).parseAsync(['trigger', ...args], { from: 'user' });
+  });
 
 program
   .command('temporal-cli')
   .description('Print the path of a Temporal CLI binary, building it from source once if none is found')
   .action(() =>
     withConfig(false, async (config) => {
+      const { findOrBuildTemporalCli } = developmentModule('temporal-cli', () => require('../temporal/cli-binary') as typeof import('../temporal/cli-binary'));
       const cliPath = await findOrBuildTemporalCli({ configuredPath: config.temporal.cliPath, log: (line) => process.stderr.write(`${line}\n`) });
       process.stdout.write(`${cliPath}\n`);
     }),
   );
+
+/**
+ * A development command's module (dev server, sandbox, test webhooks, CLI build), loaded when the
+ * command runs. The production image leaves these out; there the command says so and exits 1.
+ * `require`, not `import()`: the bin shim loads the sources through tsx's CommonJS hook only.
+ */
+function developmentModule<T>(command: string, load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'MODULE_NOT_FOUND') throw error;
+    process.stderr.write(
+      `billflow ${command} is a development command, and this installation leaves out what it needs (the production image ships the receiver and the worker only): ${(error as Error).message.split('\n')[0]}\n`,
+    );
+    process.exit(1);
+  }
+}
 
 /** The validated config, or a message naming every bad variable and exit code 2. */
 function configOrExit(): Config {

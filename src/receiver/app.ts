@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AccountStore } from '../store/account-store';
 import type { Config } from '../config';
 import type { ReceiverMetrics } from '../metrics';
+import type { WorkflowRouteEntry } from '../workflow-routes';
 import { accountLookup } from './accounts';
 import { requireBearer } from './bearer';
 import { handleErrors, type ReceiverState } from './errors';
@@ -15,29 +16,23 @@ export interface ReceiverDeps {
   config: Config;
   client: Client;
   logger: Logger;
+  /** Your workflows' routes: each event goes to billflow's own workflow and to every route of its kind. */
+  routes?: readonly WorkflowRouteEntry[];
   /** Counted per delivery and served at `GET /metrics` when given. */
   metrics?: ReceiverMetrics;
   /** Read by `GET /accounts/:provider/:customerId`; without it that route answers 503. */
   accounts?: AccountStore;
 }
 
-export function createReceiverApp({ config, client, logger, metrics, accounts }: ReceiverDeps): Koa<ReceiverState> {
+/** billflow's receiver as a Koa app of its own: what `billflow receiver` serves. */
+export function createReceiverApp(deps: ReceiverDeps): Koa<ReceiverState> {
+  const { config, logger, metrics } = deps;
   // Behind N trusted proxies ctx.ip is the address the outermost one saw (the Nth entry from the
   // right of X-Forwarded-For); without them it is the socket's, and X-Forwarded-For is ignored.
   const hops = config.receiver.trustProxyHops;
   const app = new Koa<ReceiverState>({ proxy: hops > 0, maxIpsCount: hops });
-  if (config.insecureAllowUnverified.length > 0) {
-    logger.warn(
-      { providers: config.insecureAllowUnverified },
-      'BILLFLOW_INSECURE_ALLOW_UNVERIFIED: webhooks of these providers are accepted WITHOUT verification; never set it in production',
-    );
-  }
-  const router = new Router<ReceiverState>();
-  router.post('/webhooks/:provider', receiveWebhook({ config, client, metrics }));
-  router.get('/healthz', live);
-  router.get('/readyz', ready(client));
-  router.get('/accounts/:provider/:customerId', accountLookup({ apiToken: config.apiToken, accounts }));
-  if (metrics) router.get('/metrics', requireBearer(config.metricsToken), metrics.serve());
+  warnIfUnverified(deps);
+  const router = addReceiverRoutes(new Router<ReceiverState>(), deps);
 
   if (metrics) app.use(metrics.countDeliveries());
   app.use(handleErrors(logger, { retryAfterSeconds: config.receiver.retryAfterSeconds }));
@@ -49,4 +44,37 @@ export function createReceiverApp({ config, client, logger, metrics, accounts }:
     (ctx?.state.log ?? logger).warn({ err: error }, 'could not finish the answer');
   });
   return app;
+}
+
+/**
+ * billflow's receiver as a router to mount in your own Koa app:
+ * `app.use(createReceiverRouter({ config, client, logger, routes, prefix: '/billing' }).routes())`.
+ * It serves `POST <prefix>/webhooks/:provider` and billflow's `healthz`, `readyz`, `accounts` (and
+ * `metrics` when given) under the prefix, with billflow's error answers and request logs on its
+ * routes only. Client addresses (allow-lists) are your app's `ctx.ip`: set `proxy` on your app as
+ * `TRUST_PROXY` says.
+ */
+export function createReceiverRouter(deps: ReceiverDeps & { prefix?: string }): Router<ReceiverState> {
+  const router = new Router<ReceiverState>(deps.prefix ? { prefix: deps.prefix } : {});
+  warnIfUnverified(deps);
+  if (deps.metrics) router.use(deps.metrics.countDeliveries(deps.prefix));
+  router.use(handleErrors(deps.logger, { retryAfterSeconds: deps.config.receiver.retryAfterSeconds }));
+  return addReceiverRoutes(router, deps);
+}
+
+function addReceiverRoutes(router: Router<ReceiverState>, { config, client, metrics, accounts, routes }: ReceiverDeps): Router<ReceiverState> {
+  router.post('/webhooks/:provider', receiveWebhook({ config, client, metrics, routes }));
+  router.get('/healthz', live);
+  router.get('/readyz', ready(client));
+  router.get('/accounts/:provider/:customerId', accountLookup({ apiToken: config.apiToken, accounts }));
+  if (metrics) router.get('/metrics', requireBearer(config.metricsToken), metrics.serve());
+  return router;
+}
+
+function warnIfUnverified({ config, logger }: ReceiverDeps): void {
+  if (config.insecureAllowUnverified.length === 0) return;
+  logger.warn(
+    { providers: config.insecureAllowUnverified },
+    'BILLFLOW_INSECURE_ALLOW_UNVERIFIED: webhooks of these providers are accepted WITHOUT verification; never set it in production',
+  );
 }

@@ -6,6 +6,7 @@ import type { ReceiverMetrics } from '../metrics';
 import { findProvider } from './providers';
 import { VerificationError, type WebhookRequest } from '../providers/types';
 import { routeEvents } from '../routing';
+import type { WorkflowRouteEntry } from '../workflow-routes';
 import { deliverEvents, type Delivery } from '../temporal/deliver';
 import { ReceiverError, type ReceiverState } from './errors';
 import { readRawBody } from './raw-body';
@@ -15,7 +16,18 @@ import { readRawBody } from './raw-body';
  * Temporal holds every routed event, 204 when none of them concerns a workflow; every failure is
  * thrown and answered by `handleErrors`.
  */
-export function receiveWebhook({ config, client, metrics }: { config: Config; client: Client; metrics?: ReceiverMetrics }): RouterMiddleware<ReceiverState> {
+export function receiveWebhook({
+  config,
+  client,
+  metrics,
+  routes = [],
+}: {
+  config: Config;
+  client: Client;
+  metrics?: ReceiverMetrics;
+  /** The user's workflow routes, signalled in addition to billflow's own workflow. */
+  routes?: readonly WorkflowRouteEntry[];
+}): RouterMiddleware<ReceiverState> {
   return async (ctx) => {
     const provider = findProvider(ctx.params.provider ?? '');
     if (provider === undefined) throw new ReceiverError(404, 'unknown provider');
@@ -41,11 +53,11 @@ export function receiveWebhook({ config, client, metrics }: { config: Config; cl
     const deliveries: Delivery[] = [];
     const ignored: Pick<BillingEvent, 'id' | 'type' | 'kind'>[] = [];
     for (const event of events) {
-      // billflow's own workflow and, in addition, every user workflow routed in src/workflow-routes.ts.
-      const routes = routeEvents(event, { settings: config.workflows });
-      metrics?.eventParsed(event, routes.length > 0);
-      for (const route of routes) deliveries.push({ event, route });
-      if (routes.length === 0) ignored.push({ id: event.id, type: event.type, kind: event.kind });
+      // billflow's own workflow and, in addition, every user workflow routed by the routes given.
+      const targets = routeEvents(event, { settings: config.workflows, userRoutes: routes });
+      metrics?.eventParsed(event, targets.length > 0);
+      for (const route of targets) deliveries.push({ event, route });
+      if (targets.length === 0) ignored.push({ id: event.id, type: event.type, kind: event.kind });
     }
     if (ignored.length > 0) ctx.state.log.info({ ...fields, ignored, count: ignored.length }, 'events with no workflow: ignored');
     if (deliveries.length === 0) {

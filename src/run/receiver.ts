@@ -9,6 +9,7 @@ import { ReceiverMetrics } from '../metrics';
 import { providerNames } from '../providers/registry';
 import { createReceiverApp } from '../receiver/app';
 import { temporalCallsSettled } from '../temporal/deliver';
+import type { WorkflowRouteEntry } from '../workflow-routes';
 
 export interface RunningReceiver {
   url: string;
@@ -20,6 +21,8 @@ export interface RunningReceiver {
 export interface ReceiverOptions {
   /** The account store `GET /accounts/…` reads; pass the worker's when both run in one process. */
   accounts?: AccountStore;
+  /** Your workflows' routes, signalled in addition to billflow's own workflows. */
+  routes?: readonly WorkflowRouteEntry[];
 }
 
 /** Starts the HTTP receiver. It comes up even while Temporal is down: /readyz tells, webhooks get 503. */
@@ -32,7 +35,7 @@ export async function startReceiver(config: Config, logger: Logger, options: Rec
   let database: Database | undefined;
   if (!options.accounts && config.apiToken && config.databaseUrl) database = await openDatabase({ databaseUrl: config.databaseUrl });
   const accounts = options.accounts ?? (database && new AccountStore(database));
-  const app = createReceiverApp({ config, client, logger, metrics, accounts });
+  const app = createReceiverApp({ config, client, logger, metrics, accounts, routes: options.routes });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../store/database';
 import type { Config } from '../config';
 import { routeTemporalLogs } from '../temporal/runtime-logging';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { startWorker } from '../temporal/worker';
+import { startWorker, type WorkflowCode } from '../temporal/worker';
 
 export interface RunningWorker {
   /** Settles when the worker stops; rejects if it crashed. */
@@ -16,12 +16,25 @@ export interface RunningWorker {
 /** How long activities in flight may take to finish once shutdown starts, before they are cancelled. */
 const shutdownGraceTime = '10 seconds';
 
-export interface WorkerProcessOptions {
+/** Where `worker` and `dev` serve the Temporal SDK's metrics unless WORKER_METRICS_PORT says otherwise. */
+export const defaultWorkerMetricsPort = 9464;
+
+export interface WorkerProcessOptions extends WorkflowCode {
   /** An account store opened by the caller (who closes it); else the worker opens its own from the config. */
   store?: AccountStore;
+  /** Your activities, registered next to billflow's (a name of yours replaces billflow's). */
+  activities?: object;
 }
 
-/** Opens the account store and runs billflow's worker on the configured task queue. */
+/** billflow's activities (provider APIs from the config, the account store), to spread next to your own. */
+export function createBillflowActivities(config: Config, store: AccountStore) {
+  return createActivities({ store, providers: config });
+}
+
+/**
+ * Opens the account store and runs a worker on the configured task queue: billflow's activities
+ * and yours, and the workflow code given (by default billflow's own workflows).
+ */
 export async function startWorkerProcess(config: Config, logger: Logger, options: WorkerProcessOptions = {}): Promise<RunningWorker> {
   let store = options.store;
   let database: Database | undefined;
@@ -30,11 +43,18 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     logger.info({ database: database.kind }, 'account store ready');
     store = new AccountStore(database);
   }
-  const activities = createActivities({ store, providers: config });
+  const activities = { ...createBillflowActivities(config, store), ...options.activities };
   const metricsBindAddress = workerMetricsAddress(config);
   routeTemporalLogs(logger, { metricsBindAddress });
   if (metricsBindAddress) logger.info({ url: `http://${metricsBindAddress}/metrics` }, 'worker metrics (Temporal SDK) served');
-  const worker = await startWorker(config, activities, logger, { shutdownGraceTime });
+  const worker = await startWorker(config, activities, logger, {
+    shutdownGraceTime,
+    workflowsPath: options.workflowsPath,
+    workflowBundle: options.workflowBundle,
+  }).catch(async (error: unknown) => {
+    await database?.close();
+    throw error;
+  });
   // Servers billflow did not start itself (a cluster, docker-compose) learn its search attributes here.
   await ensureSearchAttributes(worker.connection, config.temporal.namespace);
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker polling');

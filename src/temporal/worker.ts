@@ -1,6 +1,6 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { Activities } from '../../activities';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { routeTemporalLogs } from './runtime-logging';
@@ -13,21 +13,52 @@ export interface BillflowWorker {
   shutdown(): Promise<void>;
 }
 
-/** Starts a worker polling billflow's task queue with its workflows and the given activities. */
-export async function startWorker(
-  config: Config,
-  activities: Activities,
-  logger: Logger,
-  options: Pick<WorkerOptions, 'shutdownGraceTime'> = {},
-): Promise<BillflowWorker> {
+/**
+ * The workflow code a worker runs: give one of the two. Without either, billflow's own workflows
+ * (its prebuilt bundle when running compiled, else its sources).
+ */
+export interface WorkflowCode {
+  /**
+   * Your workflows file (or folder with an index), which re-exports billflow's workflows
+   * (`export * from 'billflow/workflows'`) next to your own. Bundled with webpack when the worker
+   * starts: for development and tests.
+   */
+  workflowsPath?: string;
+  /** A bundle built ahead of time by `bundleWorkflows` (`bundleWorkflowCode`): production, no webpack at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export type StartWorkerOptions = WorkflowCode & Pick<WorkerOptions, 'shutdownGraceTime'>;
+
+/** billflow's own workflows as sources: the folder of `workflows/index`, `.ts` in the repository and `.js` when compiled. */
+export const billflowWorkflowsPath = path.resolve(__dirname, '../../workflows');
+
+/** Where `npm run build` writes the bundle of billflow's own workflows: `dist/workflow-bundle.js`. */
+export const billflowWorkflowBundlePath = path.resolve(__dirname, '../../workflow-bundle.js');
+
+/** The workflow code to run: what the caller gave, else billflow's prebuilt bundle if built, else its sources. */
+export function workflowCode(options: WorkflowCode): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {
+  if (options.workflowsPath && options.workflowBundle) throw new Error('Give the worker either workflowsPath or workflowBundle, not both');
+  if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
+  if (options.workflowsPath) return { workflowsPath: options.workflowsPath };
+  // Only compiled code sits next to a bundle: from the sources (tsx) there is none, so no stale one is ever picked.
+  if (existsSync(billflowWorkflowBundlePath)) return { workflowBundle: { codePath: billflowWorkflowBundlePath } };
+  return { workflowsPath: billflowWorkflowsPath };
+}
+
+/**
+ * Starts a worker polling billflow's task queue with the given workflow code and activities
+ * (billflow's, from `createBillflowActivities`, spread next to yours).
+ */
+export async function startWorker(config: Config, activities: object, logger: Logger, options: StartWorkerOptions = {}): Promise<BillflowWorker> {
+  const { workflowsPath, workflowBundle, ...workerOptions } = options;
   routeTemporalLogs(logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    // A directory, not require.resolve: the bundler resolves index.ts itself, with or without a TS loader.
-    workflowsPath: path.resolve(__dirname, '../../workflows'),
+    ...workflowCode({ workflowsPath, workflowBundle }),
     activities,
     // billflow's workflow tasks are short and many (a signal or two each; every entity a workflow of
     // its own), so the worker spends most of a task waiting on the server. The SDK's defaults (40
@@ -38,7 +69,10 @@ export async function startWorker(
     // Pollers scale with the server's backlog instead of a fixed 10 (2 of them for new workflows).
     workflowTaskPollerBehavior: { type: 'autoscaling' },
     activityTaskPollerBehavior: { type: 'autoscaling' },
-    ...options,
+    ...workerOptions,
+  }).catch(async (error: unknown) => {
+    await connection.close();
+    throw error;
   });
   const running = worker.run().finally(() => connection.close());
   return {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { winBackRoute } from '../../examples/win-back/route';
 import { ConfigError, loadConfig } from '../../src/config';
 import { routeEvent, routeEvents } from '../../src/routing';
 import type { WorkflowRouteEntry } from '../../src/workflow-routes';
@@ -57,15 +56,23 @@ describe('routing of billing events to workflows', () => {
     const cancelled = billingEvent('subscription.cancelled', { provider: 'stripe', references: { subscription: 'sub_9' } });
     const audit: WorkflowRouteEntry = { kinds: ['subscription.cancelled', 'payment.failed'], workflowType: 'auditWorkflow', workflowId: (event) => `audit:${event.provider}` };
     const clash: WorkflowRouteEntry = { kinds: ['subscription.cancelled'], workflowType: 'other', workflowId: () => 'stripe:subscription:sub_9' };
-    const routes = routeEvents(cancelled, { userRoutes: [winBackRoute({ offerDelay: '2 days' }), audit, clash] });
+    const winBack: WorkflowRouteEntry = {
+      kinds: ['subscription.cancelled', 'subscription.reactivated'],
+      workflowType: 'winBackWorkflow',
+      workflowId: (event) => event.references.subscription && `${event.provider}:win-back:${event.references.subscription}`,
+      args: (event) => [{ provider: event.provider, subscriptionId: event.references.subscription, offerDelay: '2 days' }],
+    };
+    const routes = routeEvents(cancelled, { userRoutes: [winBack, audit, clash] });
     expect(routes).toEqual([
       expect.objectContaining({ workflowType: 'subscriptionWorkflow', workflowId: 'stripe:subscription:sub_9' }),
       { workflowType: 'winBackWorkflow', workflowId: 'stripe:win-back:sub_9', args: [{ provider: 'stripe', subscriptionId: 'sub_9', offerDelay: '2 days' }] },
       { workflowType: 'auditWorkflow', workflowId: 'audit:stripe', args: [] },
     ]);
     // Kinds not listed, or an event the entry skips (no subscription), reach only billflow's own.
-    expect(routeEvents(billingEvent('subscription.renewed', { references: { subscription: 's' } }), { userRoutes: [winBackRoute()] })).toHaveLength(1);
-    expect(routeEvents(billingEvent('subscription.cancelled', { references: {} }), { userRoutes: [winBackRoute()] })).toEqual([]);
+    expect(routeEvents(billingEvent('subscription.renewed', { references: { subscription: 's' } }), { userRoutes: [winBack] })).toHaveLength(1);
+    // Without routes given, billflow's own workflow only.
+    expect(routeEvents(cancelled)).toEqual([expect.objectContaining({ workflowType: 'subscriptionWorkflow' })]);
+    expect(routeEvents(billingEvent('subscription.cancelled', { references: {} }), { userRoutes: [winBack] })).toEqual([]);
   });
 });
 

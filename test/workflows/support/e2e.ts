@@ -10,6 +10,7 @@ import { startReceiver, type RunningReceiver } from '../../../src/run/receiver';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { signWebhook } from '../../../src/testing/sign';
 import { startWorker, type BillflowWorker } from '../../../src/temporal/worker';
+import type { WorkflowRouteEntry } from '../../../src/workflow-routes';
 import { activitiesFor } from './worker-activities';
 
 export const goCardlessSecret = 'workflow-e2e-gocardless-secret';
@@ -33,14 +34,21 @@ export function e2eConfig(sandbox: ProviderSandbox, environment: Record<string, 
   });
 }
 
-/** Sandbox, account store, worker and receiver as production wires them, in this process. */
-export async function startBillflow(environment: Record<string, string> = {}, extraActivities: object = {}) {
+/**
+ * Sandbox, account store, worker and receiver as production wires them, in this process; a user's
+ * workflows (`workflowsPath`, their activities, their receiver `routes`) when given.
+ */
+export async function startBillflow(
+  environment: Record<string, string> = {},
+  extraActivities: object = {},
+  user: { routes?: readonly WorkflowRouteEntry[]; workflowsPath?: string } = {},
+) {
   const sandbox = await startProviderSandbox({ host: '127.0.0.1' });
   const config = e2eConfig(sandbox, environment);
   const database: Database = await openDatabase({});
   const store = new AccountStore(database);
-  const worker: BillflowWorker = await startWorker(config, { ...activitiesFor(config, store), ...extraActivities }, silent);
-  const receiver: RunningReceiver = await startReceiver(config, silent);
+  const worker: BillflowWorker = await startWorker(config, { ...activitiesFor(config, store), ...extraActivities }, silent, { workflowsPath: user.workflowsPath });
+  const receiver: RunningReceiver = await startReceiver(config, silent, { routes: user.routes });
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
   return {
     sandbox,

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { inject } from 'vitest';
+import { historyFromCliJson } from '../../../src/temporal/histories';
 
 /** Committed histories of real runs, replayed by `test/replay.test.ts` on every test run. */
 export const historiesDir = path.resolve(__dirname, '../../histories');
@@ -45,18 +44,4 @@ export async function committedHistories(): Promise<{ workflowId: string; histor
   return Promise.all(
     files.map(async (file) => ({ workflowId: file.replace(/\.json$/, ''), history: historyFromCliJson(JSON.parse(await readFile(path.join(historiesDir, file), 'utf8'))) })),
   );
-}
-
-/**
- * Decodes a history in the CLI's JSON with the protobufjs copy `@temporalio/proto` itself uses.
- * The SDK's `historyFromJSON` does the same with `@temporalio/common`'s copy, and npm installed
- * one copy per package here (a protobufjs 7 sits at the top for gRPC): the two never agree that
- * a type is a type. The replayer takes decoded histories as they are.
- */
-function historyFromCliJson(json: unknown): History {
-  const protoModule = require.resolve('@temporalio/proto');
-  const { fromJson } = createRequire(protoModule)('protobufjs/ext/protojson') as { fromJson(type: unknown, json: unknown, options: object): History };
-  // The module as Node loads it: an `import * as` wrapper would hide the root's lookup methods.
-  const root = patchProtobufRoot(createRequire(__filename)(protoModule)) as unknown as { lookupType(name: string): unknown };
-  return fromJson(root.lookupType('temporal.api.history.v1.History'), json, { ignoreUnknownFields: true });
 }

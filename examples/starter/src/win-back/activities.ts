@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../src/core/events';
+import type { ProviderName } from 'billflow';
 
 export interface WinBackOffer {
   provider: ProviderName;
@@ -9,9 +9,8 @@ export interface WinBackOffer {
 }
 
 /**
- * The win-back example's one side effect. `send` is yours: a mailer, a CRM, a queue. Register
- * the result with the worker next to billflow's activities:
- * `{ ...createActivities(deps), ...createWinBackActivities(send) }`.
+ * The win-back workflow's one side effect. `send` is yours: a mailer, a CRM, a queue. `../worker.ts`
+ * registers the result next to billflow's activities.
  */
 export function createWinBackActivities(send: (offer: WinBackOffer) => Promise<void>) {
   return {

@@ -1,10 +1,10 @@
 import type { Duration } from '@temporalio/common';
-import type { WorkflowRouteEntry } from '../../src/workflow-routes';
-import type { WinBackInput } from '../../workflows/examples/win-back';
+import type { WorkflowRouteEntry } from 'billflow';
+import type { WinBackInput } from './workflow';
 
 /**
- * The win-back example's entry for `workflowRoutes` in `src/workflow-routes.ts`: cancellations
- * and reactivations of a subscription go to one `winBackWorkflow` per subscription.
+ * The win-back workflow's route, passed to the receiver: cancellations and reactivations of a
+ * subscription go to one `winBackWorkflow` per subscription.
  */
 export function winBackRoute(options: { offerDelay?: Duration } = {}): WorkflowRouteEntry {
   return {

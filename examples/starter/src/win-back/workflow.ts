@@ -1,15 +1,14 @@
 /**
- * Example of a workflow of your own on billflow's events: "send a win-back offer 7 days after a
+ * A workflow of your own on billflow's events: "send a win-back offer 7 days after a
  * cancellation". A reactivation before then cancels the offer; a redelivered cancellation never
- * sends a second one. Routed by one entry in `src/workflow-routes.ts` (see
- * `examples/win-back/route.ts`), its activity in `examples/win-back/activities.ts`.
+ * sends a second one. Routed by its entry in `../routes.ts` (see `route.ts`), its activity in
+ * `activities.ts`, exported next to billflow's workflows from `../workflows.ts`.
  */
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { defineQuery, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
-import type { WinBackActivities } from '../../examples/win-back/activities';
-import { continueAsNewWith, EventInbox, isDue, isOlderThan, msUntil, type BillingEvent, type InboxCarry, type ProviderName } from '../building-blocks';
+import { continueAsNewWith, EventInbox, isDue, isOlderThan, msUntil, type Activities, type BillingEvent, type InboxCarry, type ProviderName } from 'billflow/workflow';
+import type { WinBackActivities } from './activities';
 
 export interface WinBackInput {
   provider: ProviderName;
