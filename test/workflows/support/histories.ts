@@ -7,7 +7,7 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { inject } from 'vitest';
 import { historyFromCliJson } from '../../../src/temporal/histories';
 
-/** Committed histories of real runs, replayed by `test/replay.test.ts` on every test run. */
+/** Committed histories of real runs, replayed by `test/workflows/replay.test.ts` on every test run. */
 export const historiesDir = path.resolve(__dirname, '../../histories');
 
 /** Set to re-record: `BILLFLOW_RECORD_HISTORIES=1 npx vitest run test/workflows test/integration/subscription* test/integration/user-workflow*`. */

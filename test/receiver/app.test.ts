@@ -7,15 +7,15 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig, type Config } from '../src/config';
-import { createLogger } from '../src/logger';
-import { createReceiverApp } from '../src/receiver/app';
-import { temporalCallsSettled } from '../src/temporal/deliver';
-import { signWebhook } from '../src/testing/sign';
-import { billingProviderKey } from '../workflows/definitions';
-import { getFreePort } from '../src/free-port';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { createReceiverApp } from '../../src/receiver/app';
+import { temporalCallsSettled } from '../../src/temporal/deliver';
+import { signWebhook } from '../../src/testing/sign';
+import { billingProviderKey } from '../../workflows/definitions';
+import { getFreePort } from '../../src/free-port';
 
-const fixture = (name: string): Buffer => readFileSync(path.join(__dirname, 'fixtures/gocardless', name));
+const fixture = (name: string): Buffer => readFileSync(path.join(__dirname, '../fixtures/gocardless', name));
 
 // The upstream vectors' secrets, configured as a rotation list, so the libraries' own signed
 // bodies are accepted as they are.

@@ -6,12 +6,12 @@ import { Client, Connection } from '@temporalio/client';
 import Koa from 'koa';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../src/config';
-import { ReceiverMetrics } from '../src/metrics';
-import { providerNames } from '../src/providers/registry';
-import { createReceiverRouter } from '../src/receiver/app';
-import { temporalCallsSettled } from '../src/temporal/deliver';
-import type { WorkflowRouteEntry } from '../src/workflow-routes';
+import { loadConfig } from '../../src/config';
+import { ReceiverMetrics } from '../../src/metrics';
+import { providerNames } from '../../src/providers/registry';
+import { createReceiverRouter } from '../../src/receiver/app';
+import { temporalCallsSettled } from '../../src/temporal/deliver';
+import type { WorkflowRouteEntry } from '../../src/workflow-routes';
 
 const secret = 'router-test-secret';
 

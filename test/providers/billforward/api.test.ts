@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createBillForwardActivities } from '../src/providers/billforward/api';
-import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
-import { failureOf } from './support/failures';
+import { createBillForwardActivities } from '../../../src/providers/billforward/api';
+import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
+import { failureOf } from '../../support/failures';
 
 describe('BillForward client against the provider sandbox', () => {
   let sandbox: ProviderSandbox;

@@ -1,8 +1,8 @@
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { committedHistories } from './workflows/support/histories';
-import { workflowsPath } from './workflows/support/harness';
+import { committedHistories } from './support/histories';
+import { workflowsPath } from './support/harness';
 
 /*
  * Histories recorded from real runs (test/histories/*.json) replayed against today's workflow

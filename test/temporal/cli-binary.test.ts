@@ -7,7 +7,7 @@ import {
   findOrBuildTemporalCli,
   TEMPORAL_CLI_VERSION,
   TemporalCliNotFoundError,
-} from '../src/temporal/cli-binary';
+} from '../../src/temporal/cli-binary';
 
 let root: string;
 let emptyBin: string;

@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCCBillActivities, type CCBillOptions } from '../src/providers/ccbill/api';
-import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
-import { failureOf } from './support/failures';
+import { createCCBillActivities, type CCBillOptions } from '../../../src/providers/ccbill/api';
+import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
+import { failureOf } from '../../support/failures';
 
 describe('CCBill DataLink client against the provider sandbox', () => {
   let sandbox: ProviderSandbox;

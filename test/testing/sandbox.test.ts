@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config';
-import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
+import { loadConfig } from '../../src/config';
+import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../src/testing/sandbox/server';
 
 describe('the provider sandbox for Recurly, Stripe, BillForward and CCBill, driven over HTTP', () => {
   let sandbox: ProviderSandbox;

@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config';
-import { findProvider } from '../src/receiver/providers';
+import { loadConfig } from '../../src/config';
+import { findProvider } from '../../src/receiver/providers';
 
-const bin = path.resolve(__dirname, '../bin/billflow.js');
+const bin = path.resolve(__dirname, '../../bin/billflow.js');
 const run = promisify(execFile);
 
 interface Outcome {

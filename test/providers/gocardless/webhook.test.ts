@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { parse as officialParse, verifySignature as officialVerify } from 'gocardless-nodejs';
 import { describe, expect, it } from 'vitest';
-import { gocardless } from '../../src/providers/gocardless/webhook';
-import type { WebhookRequest } from '../../src/providers/types';
-import { fixture as providerFixture, parseError as parseErrorOf, rejection as rejectionOf, request } from './helpers';
+import { gocardless } from '../../../src/providers/gocardless/webhook';
+import type { WebhookRequest } from '../../../src/providers/types';
+import { fixture as providerFixture, parseError as parseErrorOf, rejection as rejectionOf, request } from '../helpers';
 
 const fixture = (name: string): Buffer => providerFixture('gocardless', name);
 

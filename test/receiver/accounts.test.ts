@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccountStore } from '../src/store/account-store';
-import { loadConfig } from '../src/config';
-import { startReceiver, type RunningReceiver } from '../src/run/receiver';
-import { createPostgresSchema, openEmbeddedTestDatabase, openPostgresTestDatabase, testBackends, testDatabaseUrl, type TestDatabase } from './support/database';
+import { AccountStore } from '../../src/store/account-store';
+import { loadConfig } from '../../src/config';
+import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
+import { createPostgresSchema, openEmbeddedTestDatabase, openPostgresTestDatabase, testBackends, testDatabaseUrl, type TestDatabase } from '../support/database';
 
 const silent = pino({ level: 'silent' });
 const token = `test-token-${randomUUID()}`;

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recurly, recurlyWebhookIps, type RecurlySettings } from '../../src/providers/recurly/webhook';
-import { basic, fixture, flipByte, parseError, parseOne, rejection, request, signedHeader } from './helpers';
+import { recurly, recurlyWebhookIps, type RecurlySettings } from '../../../src/providers/recurly/webhook';
+import { basic, fixture, flipByte, parseError, parseOne, rejection, request, signedHeader } from '../helpers';
 
 interface FixedVector {
   name: string;
@@ -240,7 +240,7 @@ describe('recurly.verify (XML): source IP, then Basic', () => {
 });
 
 describe('recurly.parse (JSON)', () => {
-  const files = readdirSync(path.join(__dirname, '../fixtures/recurly/json')).filter((name) => name.endsWith('.json'));
+  const files = readdirSync(path.join(__dirname, '../../fixtures/recurly/json')).filter((name) => name.endsWith('.json'));
   const broken = 'account.closed--dunning-without-credit-invoices.json';
 
   it.each(files.filter((name) => name !== broken))('parses %s', (name) => {
@@ -303,7 +303,7 @@ describe('recurly.parse (JSON)', () => {
 });
 
 describe('recurly.parse (XML)', () => {
-  const files = readdirSync(path.join(__dirname, '../fixtures/recurly/xml')).filter((name) => name.endsWith('.xml'));
+  const files = readdirSync(path.join(__dirname, '../../fixtures/recurly/xml')).filter((name) => name.endsWith('.xml'));
   const xml = (raw: Buffer | string, contentType = 'application/xml') => request(raw, { 'content-type': contentType });
 
   it.each(files)('parses %s, its root element naming the event', (name) => {

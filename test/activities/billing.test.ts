@@ -5,13 +5,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { createActivities, type Activities } from '../activities';
-import { AccountStore } from '../src/store/account-store';
-import { openDatabase, type Database } from '../src/store/database';
-import { loadConfig } from '../src/config';
-import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
-import { routeTemporalLogs } from '../src/temporal/runtime-logging';
-import { failureOf } from './support/failures';
+import { createActivities, type Activities } from '../../activities';
+import { AccountStore } from '../../src/store/account-store';
+import { openDatabase, type Database } from '../../src/store/database';
+import { loadConfig } from '../../src/config';
+import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../src/testing/sandbox/server';
+import { routeTemporalLogs } from '../../src/temporal/runtime-logging';
+import { failureOf } from '../support/failures';
 
 /** The activities as the worker builds them, every provider pointed at the sandbox through the config. */
 function activitiesFor(sandbox: ProviderSandbox, store: AccountStore): Activities {
@@ -271,7 +271,7 @@ describe('billing activities retried by Temporal itself', () => {
       connection,
       namespace: inject('temporalNamespace'),
       taskQueue,
-      workflowsPath: path.resolve(__dirname, 'support/billing-workflows.ts'),
+      workflowsPath: path.resolve(__dirname, '../support/billing-workflows.ts'),
       activities: activitiesFor(sandbox, new AccountStore(database)),
     });
     running = worker.run();

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGoCardlessActivities } from '../src/providers/gocardless/api';
-import { failureFromErrorAnswer, retryDelayMs } from '../src/providers/http/failures';
-import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
-import { getFreePort } from '../src/free-port';
+import { createGoCardlessActivities } from '../../../src/providers/gocardless/api';
+import { failureFromErrorAnswer, retryDelayMs } from '../../../src/providers/http/failures';
+import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
+import { getFreePort } from '../../../src/free-port';
 
 /** The failure a call rejected with; fails the test if it resolved or threw something else. */
 async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {

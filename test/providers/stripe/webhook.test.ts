@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { stripe, type StripeSettings } from '../../src/providers/stripe/webhook';
-import { fixture, flipByte, parseError, parseOne, rejection, request, signedHeader } from './helpers';
+import { stripe, type StripeSettings } from '../../../src/providers/stripe/webhook';
+import { fixture, flipByte, parseError, parseOne, rejection, request, signedHeader } from '../helpers';
 
 const sdk = new Stripe('sk_test_unused');
 const vectors = JSON.parse(fixture('stripe', 'signature-vectors.json').toString('utf8')) as {

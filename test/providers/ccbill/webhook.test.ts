@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ccbill, ccbillWebhookIps } from '../../src/providers/ccbill/webhook';
-import { fixture, parseError, parseOne, rejection, request } from './helpers';
+import { ccbill, ccbillWebhookIps } from '../../../src/providers/ccbill/webhook';
+import { fixture, parseError, parseOne, rejection, request } from '../helpers';
 
 interface ManifestEntry {
   file: string;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccountStore, type AccountChangeInput } from '../src/store/account-store';
-import { createAccountActivities } from '../activities/accounts';
-import { openDatabase, type Database } from '../src/store/database';
-import { migrate, migrations } from '../src/store/migrations';
-import { createPostgresSchema, makeTempDir, testBackends, testDatabaseUrl, type TestDatabase } from './support/database';
+import { AccountStore, type AccountChangeInput } from '../../src/store/account-store';
+import { createAccountActivities } from '../../activities/accounts';
+import { openDatabase, type Database } from '../../src/store/database';
+import { migrate, migrations } from '../../src/store/migrations';
+import { createPostgresSchema, makeTempDir, testBackends, testDatabaseUrl, type TestDatabase } from '../support/database';
 
 /** A customer no other test touches, so that one database serves the whole suite. */
 function change(overrides: Partial<AccountChangeInput> = {}): AccountChangeInput {

@@ -6,11 +6,11 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
-import { getFreePort } from '../src/free-port';
-import { signWebhook } from '../src/testing/sign';
-import { eventually } from './support/eventually';
+import { getFreePort } from '../../src/free-port';
+import { signWebhook } from '../../src/testing/sign';
+import { eventually } from '../support/eventually';
 
-const bin = path.resolve(__dirname, '../bin/billflow.js');
+const bin = path.resolve(__dirname, '../../bin/billflow.js');
 const secret = 'lifecycle-test-secret';
 const children: ChildProcess[] = [];
 const dirs: string[] = [];

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { getFreePort } from '../src/free-port';
-import { isTemporalReachable, startDevServer, type DevServer } from '../src/temporal/dev-server';
-import { billingSearchAttributes, ensureSearchAttributes } from '../src/temporal/search-attributes';
+import { getFreePort } from '../../src/free-port';
+import { isTemporalReachable, startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { billingSearchAttributes, ensureSearchAttributes } from '../../src/temporal/search-attributes';
 
 const cliPath = inject('temporalCliPath');
 const billflowAttributeNames = Object.values(billingSearchAttributes).map(({ name }) => name);

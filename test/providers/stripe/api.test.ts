@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStripeActivities, stripeEndpoint } from '../src/providers/stripe/api';
-import { loadConfig } from '../src/config';
-import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
-import { failureOf } from './support/failures';
+import { createStripeActivities, stripeEndpoint } from '../../../src/providers/stripe/api';
+import { loadConfig } from '../../../src/config';
+import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
+import { failureOf } from '../../support/failures';
 
 describe('Stripe client (official SDK) against the provider sandbox', () => {
   let sandbox: ProviderSandbox;

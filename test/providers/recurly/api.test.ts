@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRecurlyActivities } from '../src/providers/recurly/api';
-import { startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
-import { failureOf } from './support/failures';
+import { createRecurlyActivities } from '../../../src/providers/recurly/api';
+import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
+import { failureOf } from '../../support/failures';
 
 describe('Recurly client against the provider sandbox', () => {
   let sandbox: ProviderSandbox;

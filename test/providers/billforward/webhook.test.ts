@@ -1,10 +1,10 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { billforward } from '../../src/providers/billforward/webhook';
-import { basic, fixture, parseError, parseOne, rejection, request } from './helpers';
+import { billforward } from '../../../src/providers/billforward/webhook';
+import { basic, fixture, parseError, parseOne, rejection, request } from '../helpers';
 
-const root = path.join(__dirname, '../fixtures/billforward/bf-java');
+const root = path.join(__dirname, '../../fixtures/billforward/bf-java');
 const files = readdirSync(root).flatMap((folder) => readdirSync(path.join(root, folder)).map((name) => `bf-java/${folder}/${name}`));
 const settings = { basicAuth: [{ user: 'billforward', password: 's3cret' }] };
 
