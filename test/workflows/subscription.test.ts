@@ -323,7 +323,8 @@ describe('subscription workflow', () => {
     it('continues as new after its signal cap, carrying state, dedupe and a pending retry', async () => {
       const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
       const references = { subscription, customer, invoice };
-      const settings = { dunningScheduleMs: [4000], maxSignalsPerRun: 4 };
+      // The retry is due after the ten signals below are in, even on a loaded machine.
+      const settings = { dunningScheduleMs: [12_000], maxSignalsPerRun: 4 };
       const handle = subscriptionHandle('stripe', subscription);
       const failure = billingEvent('payment.failed', { references });
       await send([billingEvent('subscription.renewed', { references, facts: { current_period_start: '2026-03-01' } }), failure], settings);
@@ -355,7 +356,7 @@ describe('subscription workflow', () => {
       expect(after.dunning).toEqual([expect.objectContaining({ key: invoice, stage: 'retry_scheduled', dueAt })]);
 
       // The timer set in the first run fires in a later one, once.
-      await eventually(async () => expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toHaveLength(1), 10_000);
+      await eventually(async () => expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toHaveLength(1), 20_000);
       expect(Date.now()).toBeGreaterThanOrEqual(dueAt as number);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toHaveLength(1);
