@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ccbillWebhookIps } from '../src/providers/ccbill/webhook';
 import type { ProviderName } from '../src/core/events';
 import type { ProviderSandbox } from '../src/testing/sandbox/server';
-import { signWebhook } from '../src/testing/sign';
+import { signWebhookBody } from '../src/testing/sign';
 import { closedLoop, keepAliveAgent, postRaw } from '../bench/lib/load';
 import { billflowEnvironment, connectClient, startReceiverChild, uniqueTaskQueue } from '../bench/lib/stack';
 import { allProviders, benchSecrets, completeReferences, eventNames, newEntity, prepareWebhook, seededRandom, type PreparedWebhook } from '../bench/lib/webhooks';
@@ -38,7 +38,7 @@ const bodyLimitBytes = 64 * 1024;
 
 /** The webhook's headers with its proof of origin made again with `secret` at `at`: what a forger changes. */
 function signWith(webhook: PreparedWebhook, body: Buffer, secret: string, at: Date): Record<string, string> {
-  return { ...webhook.headers, ...signWebhook(webhook.provider, body, secret, { now: at, contentType: webhook.headers['content-type'] }) };
+  return { ...webhook.headers, ...signWebhookBody(webhook.provider, body, secret, { now: at, contentType: webhook.headers['content-type'] }) };
 }
 
 const signatureHeaders = ['webhook-signature', 'stripe-signature', 'recurly-signature', 'authorization'];

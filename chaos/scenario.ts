@@ -2,7 +2,7 @@ import type { BillingEvent } from '../src/core/events';
 import type { ProviderSandbox } from '../src/testing/sandbox/server';
 import { benchSecrets, gocardlessBatch, newEntity, parseAsReceiver, prepareWebhook, routedEventNames, shuffle, type PreparedWebhook } from '../bench/lib/webhooks';
 import { routeEvent } from '../src/routing';
-import { signWebhook } from '../src/testing/sign';
+import { signWebhookBody } from '../src/testing/sign';
 
 /** One GoCardless mandate's story: cancelled, reinstated, and (for some) cancelled again. */
 export interface MandateStory {
@@ -53,7 +53,7 @@ function finalPaymentFailure(entity: { customer?: string; subscription?: string;
   const payload = JSON.parse(built.body.toString('utf8')) as { data: { object: Record<string, unknown> } };
   payload.data.object.next_payment_attempt = null;
   const body = Buffer.from(JSON.stringify(payload, null, 2));
-  const headers = { ...built.headers, ...signWebhook('stripe', body, benchSecrets.stripe, { now }) };
+  const headers = { ...built.headers, ...signWebhookBody('stripe', body, benchSecrets.stripe, { now }) };
   const events = parseAsReceiver('stripe', body, headers, {});
   const deliveries = events.flatMap((event) => {
     const route = routeEvent(event);

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { getFreePort } from '../src/free-port';
 import { startReceiver, type RunningReceiver } from '../src/run/receiver';
-import { signWebhook } from '../src/testing/sign';
+import { signWebhookBody } from '../src/testing/sign';
 
 const secret = 'metrics-test-secret';
 const silent = pino({ level: 'silent' });
-const signed = (body: string, key = secret) => signWebhook('gocardless', body, key);
+const signed = (body: string, key = secret) => signWebhookBody('gocardless', body, key);
 
 function batch(...types: string[]): string {
   return JSON.stringify({

@@ -4,7 +4,7 @@ import type { TriggerReferences, WebhookTemplate } from '../../src/testing/webho
 import type { BillingEvent, ProviderName } from '../../src/core/events';
 import { findProvider } from '../../src/receiver/providers';
 import { routeEvent, type WorkflowRoute } from '../../src/routing';
-import { signWebhook } from '../../src/testing/sign';
+import { signWebhookBody } from '../../src/testing/sign';
 
 /** What the benchmarks sign with, and what the receivers they start are configured to accept. */
 export const benchSecrets: Record<ProviderName, string> = {
@@ -150,7 +150,7 @@ export function gocardlessBatch(singles: readonly PreparedWebhook[]): PreparedWe
   const headers = {
     'content-type': 'application/json',
     'user-agent': 'gocardless-webhook-service/1.1',
-    ...signWebhook('gocardless', body, benchSecrets.gocardless),
+    ...signWebhookBody('gocardless', body, benchSecrets.gocardless),
   };
   const parsed = parseAsReceiver('gocardless', body, headers, {});
   const deliveries = parsed.flatMap((event) => {

@@ -20,6 +20,7 @@ export { findOrBuildTemporalCli } from '../temporal/cli-binary';
 export { isTemporalReachable, startDevServer, type DevServer, type DevServerOptions } from '../temporal/dev-server';
 export { historyFromCliJson, readHistoryFile } from '../temporal/histories';
 export { devWebhookSecret };
+export { signWebhookBody, type SigningOptions } from './sign';
 export type { BuiltWebhook, TriggerReferences };
 
 /**

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { getFreePort } from '../../src/free-port';
-import { signWebhook } from '../../src/testing/sign';
+import { signWebhookBody } from '../../src/testing/sign';
 import { eventually } from '../support/eventually';
 
 const bin = path.resolve(__dirname, '../../bin/billflow.js');
@@ -93,7 +93,7 @@ describe('billflow receiver on SIGTERM', () => {
       headers: {
         'content-type': 'application/json',
         'content-length': body.length,
-        ...signWebhook('gocardless', body, secret),
+        ...signWebhookBody('gocardless', body, secret),
       },
     });
     const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {

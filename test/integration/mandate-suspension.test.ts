@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parse as parseGoCardlessWebhook } from 'gocardless-nodejs/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningReceiver } from '../../src/run/receiver';
-import { signWebhook } from '../../src/testing/sign';
+import { signWebhookBody } from '../../src/testing/sign';
 import { mandateStateQuery } from '../../workflows/mandate';
 import { eventually } from '../support/eventually';
 import { startBillflow, type Billflow } from '../workflows/support/e2e';
@@ -11,7 +11,7 @@ const secret = 'integration-test-secret';
 
 /** The Webhook-Signature GoCardless would send (the official library's parser accepts it, below). */
 function signGoCardless(body: string, key = secret): string {
-  return signWebhook('gocardless', body, key)['webhook-signature'] ?? '';
+  return signWebhookBody('gocardless', body, key)['webhook-signature'] ?? '';
 }
 
 function mandateBatch(mandateId: string, events: { id: string; action: string; createdAt: string }[]): string {

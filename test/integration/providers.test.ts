@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config';
 import type { BillingEvent } from '../../src/core/events';
 import { createLogger } from '../../src/logger';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
-import { signWebhook } from '../../src/testing/sign';
+import { signWebhookBody } from '../../src/testing/sign';
 import { basic, fixture } from '../providers/helpers';
 
 const stripeSecret = 'whsec_integration';
@@ -100,7 +100,7 @@ describe('one delivery per provider through a running Temporal', () => {
     const uuid = unique();
     const body = fixture('recurly', 'json/subscription.renewed.json').toString('utf8').replace('612bcf671a227b272b753a487fb6576a', uuid);
     const notificationId = `n-${unique()}`;
-    const headers = { 'content-type': 'application/json', ...signWebhook('recurly', body, recurlySecret), 'recurly-notification-id': notificationId };
+    const headers = { 'content-type': 'application/json', ...signWebhookBody('recurly', body, recurlySecret), 'recurly-notification-id': notificationId };
     const received = await deliver('recurly', body, headers, `recurly:subscription:${uuid}`);
     expect(received).toMatchObject({ id: notificationId, type: 'subscription.renewed', kind: 'subscription.renewed' });
     expect(received.references).toEqual({ subscription: uuid });

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config';
 import { getFreePort } from '../../src/free-port';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
-import { signWebhook } from '../../src/testing/sign';
+import { signWebhookBody } from '../../src/testing/sign';
 
 const secret = 'outage-test-secret';
 
@@ -26,7 +26,7 @@ function signedCancellation(mandateId: string): { body: string; headers: Record<
       },
     ],
   });
-  return { body, headers: signWebhook('gocardless', body, secret) };
+  return { body, headers: signWebhookBody('gocardless', body, secret) };
 }
 
 /** With no worker on the task queue, a signal is still durable: it waits in the workflow's history. */

@@ -11,7 +11,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { createReceiverApp } from '../../src/receiver/app';
 import { temporalCallsSettled } from '../../src/temporal/deliver';
-import { signWebhook } from '../../src/testing/sign';
+import { signWebhookBody } from '../../src/testing/sign';
 import { billingProviderKey } from '../../workflows/definitions';
 import { getFreePort } from '../../src/free-port';
 
@@ -33,7 +33,7 @@ const retryAfterSeconds = 17;
 /** What the answer may take beyond the deadline: scheduling, HTTP, logging. */
 const marginMs = 750;
 
-const signed = (body: Buffer | string, secret = ownSecret): Record<string, string> => signWebhook('gocardless', body, secret);
+const signed = (body: Buffer | string, secret = ownSecret): Record<string, string> => signWebhookBody('gocardless', body, secret);
 
 function batch(...events: { id: string; type: string; links?: Record<string, string> }[]): string {
   return JSON.stringify({

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { createReceiverApp } from '../../src/receiver/app';
 import { temporalCallsSettled } from '../../src/temporal/deliver';
-import { signWebhook } from '../../src/testing/sign';
+import { signWebhookBody } from '../../src/testing/sign';
 import { basic, fixture } from '../providers/helpers';
 import { getFreePort } from '../../src/free-port';
 
@@ -69,8 +69,8 @@ function post(receiver: Receiver, provider: string, body: string | Buffer, heade
   return fetch(`${receiver.url}/webhooks/${provider}${query}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 }
 
-const stripeSigned = (body: string | Buffer, now?: Date) => signWebhook('stripe', body, stripeSecret, { now });
-const recurlySigned = (body: string | Buffer) => signWebhook('recurly', body, recurlySecret);
+const stripeSigned = (body: string | Buffer, now?: Date) => signWebhookBody('stripe', body, stripeSecret, { now });
+const recurlySigned = (body: string | Buffer) => signWebhookBody('recurly', body, recurlySecret);
 /** A delivery that reaches Temporal answers 503 here (unreachable); one no workflow takes answers 204. */
 const accepted = [204, 503];
 

@@ -4,7 +4,7 @@ import type { ProviderName } from '../../src/core/events';
 import { providerNames } from '../../src/providers/registry';
 import { findProvider } from '../../src/receiver/providers';
 import { VerificationError } from '../../src/providers/types';
-import { signWebhook } from '../../src/testing/sign';
+import { signWebhookBody } from '../../src/testing/sign';
 import { webhookTemplates } from '../../src/testing/webhooks';
 
 const now = new Date('2025-06-01T12:00:00Z');
@@ -28,7 +28,7 @@ function verifies(provider: ProviderName, body: string, headers: Record<string, 
   }
 }
 
-describe('signWebhook', () => {
+describe('signWebhookBody', () => {
   const secrets: Record<ProviderName, string> = {
     gocardless: 'gocardless-secret',
     stripe: 'whsec_stripe_secret',
@@ -43,14 +43,14 @@ describe('signWebhook', () => {
 
   it.each(Object.entries(secrets) as [ProviderName, string][])('%s: the receiver configured for the secret accepts what it signs, and not a body it did not sign', (provider, secret) => {
     const body = '{"id":"signed"}';
-    const headers = signWebhook(provider, body, secret, { now });
+    const headers = signWebhookBody(provider, body, secret, { now });
     expect(verifies(provider, body, headers, secret)).toBe(true);
     // HTTP Basic (BillForward) and the source address (CCBill) vouch for the sender, not for the bytes.
     if (provider !== 'billforward' && provider !== 'ccbill') expect(verifies(provider, '{"id":"changed"}', headers, secret)).toBe(false);
   });
 
   it('writes what the provider\'s own sign writes', () => {
-    expect(signWebhook('stripe', '{}', 'whsec_x', { now })).toEqual({ 'stripe-signature': expect.stringMatching(/^t=1748779200,v1=[0-9a-f]{64}$/) });
-    expect(signWebhook('recurly', '<x/>', 'user:password', { contentType: 'application/xml' })).toEqual({ authorization: 'Basic dXNlcjpwYXNzd29yZA==' });
+    expect(signWebhookBody('stripe', '{}', 'whsec_x', { now })).toEqual({ 'stripe-signature': expect.stringMatching(/^t=1748779200,v1=[0-9a-f]{64}$/) });
+    expect(signWebhookBody('recurly', '<x/>', 'user:password', { contentType: 'application/xml' })).toEqual({ authorization: 'Basic dXNlcjpwYXNzd29yZA==' });
   });
 });

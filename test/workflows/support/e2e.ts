@@ -8,7 +8,7 @@ import { openDatabase, type Database } from '../../../src/store/database';
 import { loadConfig, type Config } from '../../../src/config';
 import { startReceiver, type RunningReceiver } from '../../../src/run/receiver';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
-import { signWebhook } from '../../../src/testing/sign';
+import { signWebhookBody } from '../../../src/testing/sign';
 import { startWorker, type BillflowWorker } from '../../../src/temporal/worker';
 import type { WorkflowRouteEntry } from '../../../src/workflow-routes';
 import { activitiesFor } from './worker-activities';
@@ -94,7 +94,7 @@ export function goCardlessBatch(events: GoCardlessEvent[]): { body: string; ids:
 
 /** Posts a body signed as GoCardless signs it. */
 export async function postGoCardless(receiver: RunningReceiver, body: string): Promise<Response> {
-  const headers = { 'content-type': 'application/json', ...signWebhook('gocardless', body, goCardlessSecret) };
+  const headers = { 'content-type': 'application/json', ...signWebhookBody('gocardless', body, goCardlessSecret) };
   return fetch(`${receiver.url}/webhooks/gocardless`, { method: 'POST', headers, body });
 }
 
