@@ -28,7 +28,7 @@ mkdir "$scratch/empty"
   node -e "
     for (const entry of ['billflow', 'billflow/receiver', 'billflow/worker', 'billflow/workflows', 'billflow/workflow', 'billflow/testing']) {
       const exported = Object.keys(require(entry));
-      console.log('  ' + entry.padEnd(18) + exported.length + ' exports');
+      console.log('  ' + entry.padEnd(20) + exported.length + ' exports');
     }
     if (typeof require('billflow/receiver').createReceiverRouter !== 'function') throw new Error('no createReceiverRouter');
     if (typeof require('billflow/worker').startWorkerProcess !== 'function') throw new Error('no startWorkerProcess');
