@@ -2,7 +2,7 @@
 # billflow as a user gets it, outside this repository:
 #   1. `npm pack` (which builds: tsc and the workflow bundle) into a scratch directory;
 #   2. an empty project installs the tarball and loads every entry with plain node (no tsx
-#      installed there), and its `npx billflow --help` runs the compiled CLI;
+#      installed there; from CommonJS and ESM), and its `npx billflow --help` runs the compiled CLI;
 #   3. a copy of examples/starter installs the tarball, typechecks against the package's published
 #      types, runs its test (a Temporal dev server: TEMPORAL_CLI, else billflow finds or builds
 #      one), and builds (tsc and its own workflow bundle).
@@ -28,11 +28,21 @@ mkdir "$scratch/empty"
   node -e "
     for (const entry of ['billflow', 'billflow/receiver', 'billflow/worker', 'billflow/workflows', 'billflow/workflow', 'billflow/testing']) {
       const exported = Object.keys(require(entry));
-      console.log('  ' + entry.padEnd(18) + exported.length + ' exports');
+      console.log('  ' + entry.padEnd(20) + exported.length + ' exports');
     }
     if (typeof require('billflow/receiver').createReceiverRouter !== 'function') throw new Error('no createReceiverRouter');
     if (typeof require('billflow/worker').startWorkerProcess !== 'function') throw new Error('no startWorkerProcess');
     require('node:fs').accessSync(require('billflow/worker').billflowWorkflowBundlePath);
+  "
+  # ESM projects import the CommonJS entries by name too.
+  node --input-type=module -e "
+    import { loadConfig } from 'billflow';
+    import { createReceiverRouter } from 'billflow/receiver';
+    import { startWorkerProcess } from 'billflow/worker';
+    import { EventInbox } from 'billflow/workflow';
+    import { buildWebhook } from 'billflow/testing';
+    for (const value of [loadConfig, createReceiverRouter, startWorkerProcess, EventInbox, buildWebhook]) if (typeof value !== 'function') throw new Error('missing named export');
+    console.log('  named imports from ESM: ok');
   "
   npx --no-install billflow --help | head -n 1
 )

@@ -71,7 +71,7 @@ export async function trigger(providerName: string, event: string, options: Trig
   const url = webhookUrl(options.url ?? `http://localhost:${config.port}`, providerName, webhook);
   const events = parsedAsTheReceiverWould(providerName, webhook);
   const eventIds = events.map((parsed) => parsed.id);
-  // The receiver's routing with the same settings: billflow's workflows and the user's own routes.
+  // The receiver's routing with the same settings: billflow's own workflows (a receiver given routes of yours signals those too).
   const workflowIds = [...new Set(events.flatMap((parsed) => routeEvents(parsed, { settings: config.workflows }).map((route) => route.workflowId)))];
 
   if (options.dryRun) {

@@ -32,7 +32,7 @@ export async function startTemporalDevServer(options: { port?: number; log?: (li
   return startDevServer({ cliPath, port: options.port ?? (await getFreePort()), log: options.log });
 }
 
-export interface SignedWebhook extends BuiltWebhook {
+export interface TestWebhook extends BuiltWebhook {
   provider: ProviderName;
   /** The provider's own event name, e.g. `customer.subscription.updated`. */
   event: string;
@@ -41,15 +41,16 @@ export interface SignedWebhook extends BuiltWebhook {
 }
 
 /**
- * `event` as `provider` delivers it, signed with `secret` the provider's way (an HMAC key, or
- * `user:password` for HTTP Basic; CCBill signs nothing). Without `secret`: what `billflow dev`
- * accepts. `webhookEvents(provider)` lists the events.
+ * `event` as `provider` delivers it — a realistic body, the provider's headers — signed with
+ * `secret` the provider's way (an HMAC key, or `user:password` for HTTP Basic; CCBill signs
+ * nothing), as `billflow trigger` sends it. Without `secret`: what `billflow dev` accepts.
+ * `webhookEvents(provider)` lists the events; `signWebhook` signs a body of your own.
  */
-export function signWebhook(
+export function buildWebhook(
   provider: ProviderName,
   event: string,
   options: { secret?: string; references?: TriggerReferences; now?: Date } = {},
-): SignedWebhook {
+): TestWebhook {
   const template = templateOf(provider);
   if (!template.events.includes(event)) throw new Error(`no ${provider} event "${event}" to build; known: ${template.events.join(', ')}`);
   const secret = options.secret ?? (template.signing === 'basic' ? `billflow:${devWebhookSecret}` : devWebhookSecret);
@@ -57,7 +58,7 @@ export function signWebhook(
   return { provider, event, references, ...template.build(event, references, secret, options.now ?? new Date()) };
 }
 
-/** The events `signWebhook` builds for `provider`. */
+/** The events `buildWebhook` builds for `provider`. */
 export function webhookEvents(provider: ProviderName): readonly string[] {
   return templateOf(provider).events;
 }
@@ -67,8 +68,8 @@ export function receiverEnvironment(provider: ProviderName, secret: string): Rec
   return templateOf(provider).receiverEnvironment(secret);
 }
 
-/** Posts a signed webhook to a receiver (`http://host:port`, or with the path your router is mounted under). */
-export function sendWebhook(receiverUrl: string, webhook: SignedWebhook): Promise<Response> {
+/** Posts a built webhook to a receiver (`http://host:port`, or with the path your router is mounted under). */
+export function sendWebhook(receiverUrl: string, webhook: TestWebhook): Promise<Response> {
   const url = new URL(`webhooks/${webhook.provider}`, receiverUrl.endsWith('/') ? receiverUrl : `${receiverUrl}/`);
   for (const [name, value] of Object.entries(webhook.query ?? {})) url.searchParams.set(name, value);
   return fetch(url, { method: 'POST', headers: webhook.headers, body: webhook.body });
@@ -78,7 +79,7 @@ export function sendWebhook(receiverUrl: string, webhook: SignedWebhook): Promis
  * Puts into the provider sandbox at `sandboxUrl` what billflow's workflow looks up for this
  * webhook (e.g. the subscription, cancelled, for a cancellation); returns one line per record.
  */
-export async function seedSandbox(sandboxUrl: string, webhook: SignedWebhook): Promise<string[]> {
+export async function seedSandbox(sandboxUrl: string, webhook: TestWebhook): Promise<string[]> {
   const template = templateOf(webhook.provider);
   const sandbox = await reachableSandbox(sandboxUrl);
   if (!sandbox) throw new Error(`no provider sandbox answers at ${sandboxUrl}`);

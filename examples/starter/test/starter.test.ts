@@ -8,16 +8,16 @@ import { Worker } from '@temporalio/worker';
 import { createLogger, loadConfig } from 'billflow';
 import type { RunningReceiver } from 'billflow/receiver';
 import {
+  buildWebhook,
   readHistoryFile,
   sandboxProviderSettings,
   seedSandbox,
   sendWebhook,
-  signWebhook,
   startProviderSandbox,
   startTemporalDevServer,
   type DevServer,
   type ProviderSandbox,
-  type SignedWebhook,
+  type TestWebhook,
 } from 'billflow/testing';
 import type { RunningWorker } from 'billflow/worker';
 import { startAppReceiver } from '../src/receiver';
@@ -75,7 +75,7 @@ describe('the starter project on billflow', () => {
   const offersFor = (subscription: string) => offers.filter((offer) => offer.subscriptionId === subscription);
 
   it('sends the win-back offer after a cancellation, once, while billflow\'s own workflow handles it too', async () => {
-    const cancelled = signWebhook('stripe', 'customer.subscription.updated', { secret: stripeSecret });
+    const cancelled = buildWebhook('stripe', 'customer.subscription.updated', { secret: stripeSecret });
     await seedSandbox(sandbox.url, cancelled);
     const { subscription, customer } = cancelled.references;
     assert.ok(subscription && customer);
@@ -103,10 +103,10 @@ describe('the starter project on billflow', () => {
   });
 
   it('sends nothing when the subscription is reactivated before the offer is due', async () => {
-    const cancelled = signWebhook('ccbill', 'Cancellation');
+    const cancelled = buildWebhook('ccbill', 'Cancellation');
     const subscription = cancelled.references.subscription;
     assert.ok(subscription);
-    const reactivated = signWebhook('ccbill', 'UserReactivation', { references: cancelled.references, now: new Date(Date.now() + 1000) });
+    const reactivated = buildWebhook('ccbill', 'UserReactivation', { references: cancelled.references, now: new Date(Date.now() + 1000) });
     await seedSandbox(sandbox.url, cancelled);
     assert.equal((await sendWebhook(receiver.url, cancelled)).status, 200);
     assert.equal((await sendWebhook(receiver.url, reactivated)).status, 200);
@@ -128,7 +128,7 @@ describe('the starter project on billflow', () => {
   });
 });
 
-function eventId(webhook: SignedWebhook): string {
+function eventId(webhook: TestWebhook): string {
   return (JSON.parse(webhook.body) as { id: string }).id;
 }
 

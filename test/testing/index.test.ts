@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { providerNames } from '../../src/providers/registry';
+import { findProvider } from '../../src/receiver/providers';
+import { buildWebhook, receiverEnvironment, signWebhookBody, webhookEvents } from '../../src/testing';
+
+/*
+ * billflow/testing's webhooks are what the receiver accepts: every event of every provider, built
+ * and signed with a secret, verifies with the receiver's own check for that secret and parses.
+ */
+describe('billflow/testing webhooks', () => {
+  it.each(providerNames)('builds every %s event signed so that the receiver verifies and parses it', (provider) => {
+    const secret = provider === 'billforward' ? 'tester:testing-entry-secret' : 'testing-entry-secret';
+    const config = loadConfig({ ...receiverEnvironment(provider, secret), CCBILL_ALLOWED_IPS: '127.0.0.1' });
+    const receiver = findProvider(provider)!;
+    for (const event of webhookEvents(provider)) {
+      const webhook = buildWebhook(provider, event, { secret, references: { customer: 'CUSTOMER1' } });
+      expect(webhook.references.customer).toBe('CUSTOMER1');
+      const request = { rawBody: Buffer.from(webhook.body), headers: lowerCase(webhook.headers), query: webhook.query ?? {}, ip: '127.0.0.1' };
+      expect(() => receiver.verify(request, config), `${provider} ${event}`).not.toThrow();
+      expect(receiver.parse(request).length, `${provider} ${event}`).toBeGreaterThan(0);
+      // The same bytes signed with another secret are refused.
+      if (provider === 'ccbill') continue;
+      const forged = { ...request, headers: lowerCase({ ...webhook.headers, ...signWebhookBody(provider, webhook.body, provider === 'billforward' ? 'tester:other' : 'other') }) };
+      expect(() => receiver.verify(forged, config), `${provider} ${event} forged`).toThrow();
+    }
+  });
+
+  it('names the events it knows when asked for another', () => {
+    expect(() => buildWebhook('stripe', 'no.such.event')).toThrow(/known: .*invoice\.payment_failed/);
+  });
+});
+
+function lowerCase(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
