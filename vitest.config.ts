@@ -12,6 +12,7 @@ const unit = [
   'test/workflows/mandate-state.test.ts',
   'test/workflows/event-inbox.test.ts',
   'test/workflows/web-ui.test.ts',
+  'test/workflows/facts.test.ts',
   'test/workflows/routing.test.ts',
   'test/replay.test.ts',
   'test/*-client.test.ts',

@@ -18,6 +18,7 @@ export function billingEvent(
     occurredAt: typeof occurredAt === 'string' ? occurredAt : occurredAt.toISOString(),
     references: fields.references ?? {},
     facts: fields.facts ?? {},
+    details: {},
     payload: {},
   };
 }
