@@ -177,6 +177,27 @@ describe('subscription workflow', () => {
       await eventually(async () => expect(retriesOf().map((retry) => retry.idempotencyKey)).toEqual([`gocardless:subscription:${subscription}:dunning:${payment}:1`]));
     });
 
+    it('suspends when a provider that runs its own dunning says it will not retry again', async () => {
+      const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
+      const references = { subscription, customer, invoice };
+      const settings = { ...fast, providerManagedDunning: ['stripe' as const], suspensionGraceMs: 200 };
+      const handle = subscriptionHandle('stripe', subscription);
+      await send([billingEvent('payment.failed', { references, facts: { providerWillRetry: true } })], settings);
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).dunning[0]?.stage).toBe('provider_retrying'));
+
+      await send([billingEvent('payment.failed', { references, facts: { providerWillRetry: false } })], settings);
+      const state = await eventually(async () => {
+        const current = await handle.query(subscriptionStateQuery);
+        expect(current.status).toBe('suspended');
+        return current;
+      });
+      expect(state.lastAction?.action).toBe(`dunning for ${invoice} exhausted: account suspended`);
+      expect((await store.get('stripe', customer))?.status).toBe('suspended');
+      expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toEqual([]);
+      expect(billing.callsOf('getPaymentStatus')).toContainEqual({ provider: 'stripe', invoiceId: invoice });
+      await keepHistory(handle, 'subscription-provider-gave-up');
+    });
+
     it('never retries for a provider that runs its own dunning (CCBill by default)', async () => {
       const [subscription, payment] = [uniqueId(''), uniqueId('')];
       const references = { subscription, payment };
