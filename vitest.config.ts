@@ -14,11 +14,11 @@ const unit = [
   'test/workflows/web-ui.test.ts',
   'test/workflows/facts.test.ts',
   'test/workflows/routing.test.ts',
-  'test/replay.test.ts',
-  'test/*-client.test.ts',
-  'test/account-store.test.ts',
-  'test/accounts-api.test.ts',
-  'test/provider-sandbox.test.ts',
+  'test/workflows/replay.test.ts',
+  'test/store/account-store.test.ts',
+  'test/receiver/accounts.test.ts',
+  'test/testing/sandbox.test.ts',
+  'test/testing/sign.test.ts',
 ];
 
 export default defineConfig({
