@@ -24,11 +24,15 @@
 import { allHandlersFinished, condition, continueAsNew, type Workflow } from '@temporalio/workflow';
 import type { BillingEvent } from '../src/core/events';
 
-export type { BillingEvent, BillingEventKind, BillingReferences, ProviderName } from '../src/core/events';
+export type { BillingEvent, BillingEventKind, BillingFacts, BillingReferences, ProviderName } from '../src/core/events';
+export { activityOptions } from './activity-options';
 export { billingEventSignal, entityWorkflowId } from './definitions';
 export { EventInbox, type InboxCarry, type InboxOptions } from './event-inbox';
 /** billflow's activities, for `proxyActivities<Activities>` in your workflows (e.g. `getSubscription`). */
 export type { Activities } from '../activities';
+/** An event's canonical facts, read the same for events recorded by earlier versions. */
+export { factsOf } from './facts';
+export { failureMessage, isFinalFailure, type FinalFailure } from './failures';
 
 /**
  * Continues the workflow as new once every signal and update handler has finished, so nothing a

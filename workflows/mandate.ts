@@ -14,6 +14,7 @@ import { activityOptions } from './activity-options';
 import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
+import { factsOf } from './facts';
 import { isFinalFailure } from './failures';
 import { showDetails, ShownSearchAttributes } from './web-ui';
 import { MandateState, type MandateSnapshot } from './mandate-state';
@@ -149,9 +150,9 @@ async function suspendAfterGrace(event: BillingEvent, mandate: MandateState): Pr
   mandate.recordLaterOutcome(event, 'account suspended after the grace period');
 }
 
-/** A replacement mandate (GoCardless `new_mandate`) that can be charged brings the account back. */
+/** A replacement mandate that can be charged brings the account back. */
 async function reinstateOnReplacement(event: BillingEvent, mandate: MandateState): Promise<void> {
-  const replacement = typeof event.facts.new_mandate === 'string' ? event.facts.new_mandate : undefined;
+  const replacement = factsOf(event).replacementMandate;
   if (mandate.pendingSuspension && mandate.access === 'active') {
     mandate.cancelSuspension(event);
     mandate.recordOutcome(event, `pending suspension cancelled: replaced by mandate ${replacement ?? '(unnamed)'}`);

@@ -48,6 +48,26 @@ export interface BillingReferences {
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/**
+ * What an event says that billflow's workflows decide on, in billflow's words: each provider's
+ * parser fills in what its payload tells, and workflows read these, never a provider's field.
+ */
+export interface BillingFacts {
+  /** Start of the billing period the event concerns (a renewal's new period): ISO-8601 time or date. */
+  periodStart?: string;
+  /** End of the period already paid for, when access runs out if nothing renews it: ISO-8601 time or date. */
+  periodEnd?: string;
+  /**
+   * After a failed payment: true when the provider will retry it by itself, false when it says it
+   * will not; absent when it does not say.
+   */
+  providerWillRetry?: boolean;
+  /** When the provider's own next attempt is due, if it says: ISO-8601 time or date. */
+  nextRetryAt?: string;
+  /** The mandate that replaces this one (a `mandate.replaced` event). */
+  replacementMandate?: string;
+}
+
 export interface BillingEvent {
   provider: ProviderName;
   /** The provider's event id, or a stable id derived from the payload where it has none. */
@@ -58,8 +78,10 @@ export interface BillingEvent {
   /** ISO-8601 time the provider says the event happened. */
   occurredAt: string;
   references: BillingReferences;
-  /** Provider-specific facts workflows decide on (e.g. GoCardless `will_attempt_retry`). */
-  facts: Record<string, JsonValue>;
+  /** What billflow's workflows decide on, provider-neutral. */
+  facts: BillingFacts;
+  /** The provider's own fields worth knowing beside the ids (e.g. GoCardless `cause`, Stripe `status`), as it names them. */
+  details: Record<string, JsonValue>;
   /** The provider's event as parsed from the request, for users' own workflows. */
   payload: JsonValue;
 }

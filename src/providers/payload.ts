@@ -64,6 +64,17 @@ export function definedOnly<T extends Record<string, unknown>>(record: T): { [K 
   return defined as never;
 }
 
+/**
+ * A time for `BillingFacts` from a payload field: a non-empty string as given (ISO-8601, a date,
+ * or the provider's `YYYY-MM-DD hh:mm:ss`), a number as unix seconds (or milliseconds from 1e12)
+ * in ISO-8601; anything else is no time.
+ */
+export function timeFact(value: unknown): string | undefined {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value < 1e12 ? value * 1000 : value).toISOString();
+  return undefined;
+}
+
 /** Ids arrive as strings or numbers (Recurly invoice numbers, CCBill account numbers): always a string here. */
 export function idOf(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value;

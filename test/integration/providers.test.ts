@@ -113,7 +113,8 @@ describe('one delivery per provider through a running Temporal', () => {
     expect(received).toMatchObject({ type: 'RenewalFailure', kind: 'payment.failed' });
     expect(received.id).toMatch(/^RenewalFailure:[0-9a-f]{32}$/);
     expect(received.references).toEqual({ subscription: subscriptionId, payment: subscriptionId });
-    expect(received.facts).toMatchObject({ nextRetryDate: '2025-09-07', failureReason: 'Card Expired' });
+    expect(received.facts).toEqual({ providerWillRetry: true, nextRetryAt: '2025-09-07' });
+    expect(received.details).toMatchObject({ nextRetryDate: '2025-09-07', failureReason: 'Card Expired' });
   });
 
   it('BillForward: a cancelled subscription behind HTTP Basic', async () => {

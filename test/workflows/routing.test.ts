@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../src/config';
 import { routeEvent, routeEvents } from '../../src/routing';
 import type { WorkflowRouteEntry } from '../../src/workflow-routes';
 import { defaultWorkflowSettings } from '../../src/workflow-settings';
-import { billingEvent } from './support/harness';
+import { billingEvent } from './support/events';
 
 const day = 86_400_000;
 

@@ -163,7 +163,7 @@ describe('subscription workflow', () => {
       const handle = subscriptionHandle('gocardless', subscription);
       const retriesOf = () => billing.retries().filter((retry) => retry.paymentId === payment);
 
-      await send([billingEvent('payment.failed', { provider: 'gocardless', references, facts: { will_attempt_retry: true } })]);
+      await send([billingEvent('payment.failed', { provider: 'gocardless', references, facts: { providerWillRetry: true } })]);
       const waiting = await eventually(async () => {
         const state = await handle.query(subscriptionStateQuery);
         expect(state.dunning[0]?.stage).toBe('provider_retrying');
@@ -173,15 +173,36 @@ describe('subscription workflow', () => {
       await new Promise((resolve) => setTimeout(resolve, 700));
       expect(retriesOf()).toEqual([]);
 
-      await send([billingEvent('payment.failed', { provider: 'gocardless', references, facts: { will_attempt_retry: false } })]);
+      await send([billingEvent('payment.failed', { provider: 'gocardless', references, facts: { providerWillRetry: false } })]);
       await eventually(async () => expect(retriesOf().map((retry) => retry.idempotencyKey)).toEqual([`gocardless:subscription:${subscription}:dunning:${payment}:1`]));
+    });
+
+    it('suspends when a provider that runs its own dunning says it will not retry again', async () => {
+      const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
+      const references = { subscription, customer, invoice };
+      const settings = { ...fast, providerManagedDunning: ['stripe' as const], suspensionGraceMs: 200 };
+      const handle = subscriptionHandle('stripe', subscription);
+      await send([billingEvent('payment.failed', { references, facts: { providerWillRetry: true } })], settings);
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).dunning[0]?.stage).toBe('provider_retrying'));
+
+      await send([billingEvent('payment.failed', { references, facts: { providerWillRetry: false } })], settings);
+      const state = await eventually(async () => {
+        const current = await handle.query(subscriptionStateQuery);
+        expect(current.status).toBe('suspended');
+        return current;
+      });
+      expect(state.lastAction?.action).toBe(`dunning for ${invoice} exhausted: account suspended`);
+      expect((await store.get('stripe', customer))?.status).toBe('suspended');
+      expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toEqual([]);
+      expect(billing.callsOf('getPaymentStatus')).toContainEqual({ provider: 'stripe', invoiceId: invoice });
+      await keepHistory(handle, 'subscription-provider-gave-up');
     });
 
     it('never retries for a provider that runs its own dunning (CCBill by default)', async () => {
       const [subscription, payment] = [uniqueId(''), uniqueId('')];
       const references = { subscription, payment };
       await send([
-        billingEvent('payment.failed', { provider: 'ccbill', references, facts: { nextRetryDate: '2030-01-01' } }),
+        billingEvent('payment.failed', { provider: 'ccbill', references, facts: { providerWillRetry: true, nextRetryAt: '2030-01-01' } }),
         billingEvent('payment.failed', { provider: 'ccbill', references: { subscription, payment: uniqueId('') } }),
       ]);
       await new Promise((resolve) => setTimeout(resolve, 700));
@@ -210,8 +231,8 @@ describe('subscription workflow', () => {
     it('resets usage exactly once per billing period, whatever is redelivered or late', async () => {
       const [subscription, customer] = [uniqueId('sub_'), uniqueId('cus_')];
       const references = { subscription, customer };
-      const january = { current_period_start: '2026-01-01T00:00:00.000Z' };
-      const february = { current_period_start: '2026-02-01T00:00:00.000Z' };
+      const january = { periodStart: '2026-01-01T00:00:00.000Z' };
+      const february = { periodStart: '2026-02-01T00:00:00.000Z' };
       const first = billingEvent('subscription.renewed', { references, facts: january });
       await send([
         first,
@@ -227,18 +248,18 @@ describe('subscription workflow', () => {
         return current;
       });
       expect(state.duplicatesDropped).toBe(1);
-      expect(state.usagePeriods).toEqual([january.current_period_start, february.current_period_start]);
-      expect(state.lastEvent?.outcome).toBe(`ignored: usage already reset for period ${january.current_period_start}`);
+      expect(state.usagePeriods).toEqual([january.periodStart, february.periodStart]);
+      expect(state.lastEvent?.outcome).toBe(`ignored: usage already reset for period ${january.periodStart}`);
       // A renewal of a period before the current one, never seen, arrives late: it must not wipe February's usage.
-      await send([billingEvent('subscription.renewed', { references, facts: { current_period_start: '2025-12-01T00:00:00.000Z' } })]);
+      await send([billingEvent('subscription.renewed', { references, facts: { periodStart: '2025-12-01T00:00:00.000Z' } })]);
       await eventually(async () => expect((await handle.query(subscriptionStateQuery)).lastEvent?.outcome).toMatch(/^ignored: period 2025-12-01.* is older than the current period/));
       await keepHistory(handle, 'subscription-renewals');
       const account = await store.get('stripe', customer);
       expect(account?.history.filter((change) => change.action === 'reset_usage').map((change) => change.periodKey)).toEqual([
-        `${subscription}:${january.current_period_start}`,
-        `${subscription}:${february.current_period_start}`,
+        `${subscription}:${january.periodStart}`,
+        `${subscription}:${february.periodStart}`,
       ]);
-      expect(account?.usagePeriod).toBe(`${subscription}:${february.current_period_start}`);
+      expect(account?.usagePeriod).toBe(`${subscription}:${february.periodStart}`);
     });
   });
 
@@ -248,7 +269,7 @@ describe('subscription workflow', () => {
       const periodEnd = new Date(Date.now() + 1500).toISOString();
       billing.subscriptions.set(subscription, { customerId: customer, status: 'active', cancelAtPeriodEnd: true, currentPeriodEnd: periodEnd });
       const handle = subscriptionHandle('stripe', subscription);
-      await send([billingEvent('subscription.cancelled', { references: { subscription, customer }, facts: { current_period_end: periodEnd } })]);
+      await send([billingEvent('subscription.cancelled', { references: { subscription, customer }, facts: { periodEnd } })]);
       const cancelling = await eventually(async () => {
         const state = await handle.query(subscriptionStateQuery);
         expect(state.status).toBe('cancelling');
@@ -272,7 +293,7 @@ describe('subscription workflow', () => {
       const references = { subscription, customer };
       const periodEnd = new Date(Date.now() + 1000).toISOString();
       await send([
-        billingEvent('subscription.cancelled', { references, facts: { current_period_end: periodEnd } }),
+        billingEvent('subscription.cancelled', { references, facts: { periodEnd } }),
         billingEvent('subscription.reactivated', { references }),
       ]);
       await new Promise((resolve) => setTimeout(resolve, 1800));
@@ -287,7 +308,7 @@ describe('subscription workflow', () => {
       const references = { subscription, customer };
       await send([
         billingEvent('subscription.reactivated', { references }),
-        billingEvent('subscription.cancelled', { references, occurredAt: new Date(Date.now() - 60_000), facts: { current_period_end: new Date().toISOString() } }),
+        billingEvent('subscription.cancelled', { references, occurredAt: new Date(Date.now() - 60_000), facts: { periodEnd: new Date().toISOString() } }),
       ]);
       const state = await eventually(async () => {
         const current = await subscriptionHandle('stripe', subscription).query(subscriptionStateQuery);
@@ -327,7 +348,7 @@ describe('subscription workflow', () => {
       const settings = { dunningScheduleMs: [12_000], maxSignalsPerRun: 4 };
       const handle = subscriptionHandle('stripe', subscription);
       const failure = billingEvent('payment.failed', { references });
-      await send([billingEvent('subscription.renewed', { references, facts: { current_period_start: '2026-03-01' } }), failure], settings);
+      await send([billingEvent('subscription.renewed', { references, facts: { periodStart: '2026-03-01' } }), failure], settings);
       const before = await eventually(async () => {
         const state = await handle.query(subscriptionStateQuery);
         expect(state.eventsApplied).toBe(2);
@@ -450,7 +471,7 @@ describe('subscription workflow', () => {
       mandateStatuses.set(`${mandate}-NEW`, 'active');
       await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
       await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
-      await send([billingEvent('mandate.replaced', { provider: 'gocardless', references: { mandate }, facts: { new_mandate: `${mandate}-NEW` } })]);
+      await send([billingEvent('mandate.replaced', { provider: 'gocardless', references: { mandate }, facts: { replacementMandate: `${mandate}-NEW` } })]);
       await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('active'));
       const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
       expect((await handle.query(mandateStateQuery)).lastEvent?.outcome).toBe(`account reinstated: replaced by mandate ${mandate}-NEW`);

@@ -6,7 +6,7 @@ import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure } from '../failures';
 import type { SubscriptionAtProvider } from './at-provider';
 import { paymentKey } from './dunning-state';
-import { providerWillRetry } from './facts';
+import { providerWillRetry, providerWontRetry } from './facts';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
 import { isBefore } from './time';
@@ -52,7 +52,13 @@ export class Dunning {
       return `${this.provider} retries ${key} itself: waiting for the outcome`;
     }
     if (this.subscription.policy.providerManagedDunning) {
-      // The provider's own dunning ends in a payment or in its own cancellation/expiry events.
+      // The provider's own dunning ends in a payment, in its own cancellation/expiry events, or in
+      // its word that it will not retry: then only the suspension is left. Histories recorded
+      // before this last case kept waiting, and replay so.
+      if (providerWontRetry(event) && patched('provider-gave-up-suspends')) {
+        dunning.providerGaveUp(failing, event, Date.now());
+        return `${this.provider} will not retry ${key}: suspension scheduled at ${new Date(failing.dueAt ?? Date.now()).toISOString()}`;
+      }
       dunning.providerRetrying(failing, event);
       return `dunning is managed by ${this.provider}: waiting for the outcome of ${key}`;
     }

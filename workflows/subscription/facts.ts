@@ -1,57 +1,34 @@
-import type { BillingEvent, JsonValue } from '../../src/core/events';
+import type { BillingEvent } from '../../src/core/events';
+import { factsOf } from '../facts';
 
-/**
- * True when the provider retries the failed payment itself, so billflow must only wait:
- * GoCardless `will_attempt_retry`, CCBill `nextRetryDate`, Stripe `next_payment_attempt`,
- * BillForward `nextExecutionAttempt`.
- */
+/** True when the provider retries the failed payment itself, so billflow must only wait. */
 export function providerWillRetry(event: BillingEvent): boolean {
-  const { facts } = event;
-  if (facts.will_attempt_retry === true) return true;
-  const next = firstFact(facts, ['nextRetryDate', 'next_payment_attempt', 'nextExecutionAttempt']);
-  return next !== undefined;
+  return factsOf(event).providerWillRetry === true;
+}
+
+/** True when the provider says it will not retry the failed payment (false is not the same as not saying). */
+export function providerWontRetry(event: BillingEvent): boolean {
+  return factsOf(event).providerWillRetry === false;
 }
 
 /** The billing period a renewal starts: from the event's facts, else the day it happened (UTC). */
 export function billingPeriodOf(event: BillingEvent): string {
-  const start = firstFact(event.facts, [
-    'current_period_start', // Stripe
-    'current_period_started_at', // Recurly
-    'currentPeriodStart', // BillForward
-    'renewalDate', // CCBill
-    'period_start',
-    'charge_date',
-  ]);
+  const start = factsOf(event).periodStart;
   return (start !== undefined ? toIso(start) : undefined) ?? event.occurredAt.slice(0, 10);
 }
 
 /** When a cancelled subscription's paid period ends, if the event says so (epoch ms). */
 export function periodEndOf(event: BillingEvent): number | undefined {
-  const end = firstFact(event.facts, [
-    'cancel_at', // Stripe, set with cancel_at_period_end
-    'current_period_end', // Stripe
-    'expires_at', // Recurly
-    'current_period_ends_at', // Recurly
-    'subscriptionEnd', // BillForward
-    'currentPeriodEnd', // BillForward
-    'nextRenewalDate', // CCBill: the renewal that will not happen
-    'period_end',
-  ]);
+  const end = factsOf(event).periodEnd;
   const iso = end === undefined ? undefined : toIso(end);
   return iso === undefined ? undefined : Date.parse(iso);
 }
 
-function firstFact(facts: Record<string, JsonValue>, names: string[]): string | number | undefined {
-  for (const name of names) {
-    const value = facts[name];
-    if ((typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value))) return value;
-  }
-  return undefined;
-}
-
-/** ISO time from an ISO string, a provider's `YYYY-MM-DD hh:mm:ss`, or unix seconds/ms. */
-function toIso(value: string | number): string | undefined {
-  if (typeof value === 'number') return new Date(value < 1e12 ? value * 1000 : value).toISOString();
+/**
+ * The period's key: a date stays a date, a time becomes ISO-8601 in UTC (a provider's
+ * `YYYY-MM-DD hh:mm:ss` read as UTC), so the same period always has the same key.
+ */
+function toIso(value: string): string | undefined {
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
   const parsed = Date.parse(/^\d{4}-\d{2}-\d{2} \d/.test(value) ? `${value.replace(' ', 'T')}Z` : value);
   return Number.isNaN(parsed) ? undefined : new Date(parsed).toISOString();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, JsonValue } from '../../core/events';
 import { basicAuthorization, verifyBasicAuth, type BasicCredentials } from '../basic-auth';
-import { asJson, compiled, definedOnly, idOf, isJson, jsonBody, shapeError } from '../payload';
+import { asJson, compiled, definedOnly, idOf, isJson, jsonBody, shapeError, timeFact } from '../payload';
 import { MalformedPayloadError, type WebhookProvider, type WebhookRequest } from '../types';
 
 export interface BillForwardSettings {
@@ -104,6 +104,13 @@ function parse(request: WebhookRequest): BillingEvent[] {
         refund: own('Refund'),
       }),
       facts: definedOnly({
+        periodStart: timeFact(entity.currentPeriodStart),
+        periodEnd: timeFact(entity.subscriptionEnd) ?? timeFact(entity.currentPeriodEnd),
+        // BillForward names its next attempt at a failed invoice, and none when it stops.
+        providerWillRetry: timeFact(entity.nextExecutionAttempt) === undefined ? undefined : true,
+        nextRetryAt: timeFact(entity.nextExecutionAttempt),
+      }),
+      details: definedOnly({
         state: entity.state,
         changes: auditFieldChanges === undefined ? undefined : asJson(auditFieldChanges),
         currentPeriodStart: entity.currentPeriodStart,

@@ -93,6 +93,14 @@ function parse(request: WebhookRequest): BillingEvent[] {
       occurredAt: occurredAt ?? new Date().toISOString(),
       references: definedOnly({ subscription: subscriptionId, payment: transactionId }),
       facts: definedOnly({
+        periodStart: text('renewalDate'),
+        // The renewal that will not happen, for a cancellation.
+        periodEnd: text('nextRenewalDate'),
+        // CCBill says when it retries a failed rebill, and says nothing when it does not.
+        providerWillRetry: text('nextRetryDate') === undefined ? undefined : true,
+        nextRetryAt: text('nextRetryDate'),
+      }),
+      details: definedOnly({
         occurredAtIsReceiptTime: occurredAt === undefined ? true : undefined,
         eventGroupType,
         clientAccnum: text('clientAccnum'),

@@ -110,7 +110,7 @@ function toBillingEvent(event: z.input<typeof eventSchema>): BillingEvent {
   const type = `${event.resource_type}.${event.action}`;
   const links = event.links ?? {};
   const details = event.details ?? {};
-  const facts = {
+  const own = {
     cause: details.cause,
     origin: details.origin,
     reason_code: details.reason_code,
@@ -133,7 +133,11 @@ function toBillingEvent(event: z.input<typeof eventSchema>): BillingEvent {
       customer: links.customer,
       refund: links.refund,
     }),
-    facts: definedOnly(facts),
+    facts: definedOnly({
+      providerWillRetry: typeof details.will_attempt_retry === 'boolean' ? details.will_attempt_retry : undefined,
+      replacementMandate: links.new_mandate,
+    }),
+    details: definedOnly(own),
     payload: asJson(event),
   };
 }

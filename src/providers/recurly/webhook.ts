@@ -3,7 +3,7 @@ import type { BillingEvent, BillingEventKind, JsonValue } from '../../core/event
 import { basicAuthorization, verifyBasicAuth, type BasicCredentials } from '../basic-auth';
 import { anySignatureMatches, hmacSha256Hex } from '../hmac';
 import { verifySourceIp } from '../ip-allow-list';
-import { asJson, compiled, definedOnly, derivedId, idOf, isJson, isXml, isXmlType, jsonBody, shapeError } from '../payload';
+import { asJson, compiled, definedOnly, derivedId, idOf, isJson, isXml, isXmlType, jsonBody, shapeError, timeFact } from '../payload';
 import { parseRecurlyXml } from './webhook-xml';
 import { MalformedPayloadError, VerificationError, type SigningOptions, type WebhookProvider, type WebhookRequest } from '../types';
 
@@ -144,7 +144,8 @@ function parseJson(request: WebhookRequest): BillingEvent {
       payment: uuidRole === 'payment' ? body.uuid : undefined,
       invoice: idOf(body.invoice_number),
     }),
-    facts: definedOnly({ site_id: body.site_id, uuid: uuidRole === undefined ? body.uuid : undefined }),
+    facts: {},
+    details: definedOnly({ site_id: body.site_id, uuid: uuidRole === undefined ? body.uuid : undefined }),
     payload: asJson(body),
   };
 }
@@ -200,6 +201,10 @@ function parseXml(request: WebhookRequest): BillingEvent {
       invoice: stringField(invoice, 'invoice_number') ?? stringField(transaction, 'invoice_number'),
     }),
     facts: definedOnly({
+      periodStart: timeFact(field(subscription, 'current_period_started_at')),
+      periodEnd: timeFact(field(subscription, 'expires_at')) ?? timeFact(field(subscription, 'current_period_ends_at')),
+    }),
+    details: definedOnly({
       occurredAtIsReceiptTime: occurredAt === undefined ? true : undefined,
       subscription_state: field(subscription, 'state'),
       plan_code: field(child(subscription, 'plan'), 'plan_code'),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BillingEvent, BillingEventKind, BillingReferences, JsonValue } from '../../core/events';
 import { anySignatureMatches, hmacSha256Hex } from '../hmac';
-import { asJson, compiled, definedOnly, idOf, isJson, isoFromSeconds, isoFromUnixSeconds, jsonBody, shapeError } from '../payload';
+import { asJson, compiled, definedOnly, idOf, isJson, isoFromSeconds, isoFromUnixSeconds, jsonBody, shapeError, timeFact } from '../payload';
 import { MalformedPayloadError, VerificationError, type SigningOptions, type WebhookProvider, type WebhookRequest } from '../types';
 
 export interface StripeSettings {
@@ -144,7 +144,7 @@ function parse(request: WebhookRequest): BillingEvent[] {
       kind,
       occurredAt: isoFromSeconds(event.created),
       references: referencesOf(object),
-      facts: factsOf(event, object, previous),
+      ...factsAndDetailsOf(event, object, previous, kind),
       payload: asJson(event),
     },
   ];
@@ -179,7 +179,28 @@ function referencesOf(object: StripeObject): BillingReferences {
   });
 }
 
-function factsOf(event: z.input<typeof eventSchema>, object: StripeObject, previous: Record<string, unknown>): Record<string, JsonValue> {
+function factsAndDetailsOf(
+  event: z.input<typeof eventSchema>,
+  object: StripeObject,
+  previous: Record<string, unknown>,
+  kind: BillingEventKind,
+): Pick<BillingEvent, 'facts' | 'details'> {
+  const details = detailsOf(event, object, previous);
+  const { next_payment_attempt: nextAttempt, current_period_start: periodStart, current_period_end: periodEnd, cancel_at: cancelAt } = details;
+  return {
+    facts: definedOnly({
+      periodStart: timeFact(periodStart),
+      // Set with cancel_at_period_end, and the end of a subscription cancelled at a date.
+      periodEnd: timeFact(cancelAt) ?? timeFact(periodEnd),
+      // A failed invoice's next automatic attempt; null when Stripe will not try again.
+      providerWillRetry: kind !== 'payment.failed' || nextAttempt === undefined ? undefined : nextAttempt !== null,
+      nextRetryAt: timeFact(nextAttempt),
+    }),
+    details,
+  };
+}
+
+function detailsOf(event: z.input<typeof eventSchema>, object: StripeObject, previous: Record<string, unknown>): Record<string, JsonValue> {
   const item = object.items?.data?.[0];
   return definedOnly({
     livemode: event.livemode,
@@ -188,7 +209,7 @@ function factsOf(event: z.input<typeof eventSchema>, object: StripeObject, previ
     previous_status: typeof previous.status === 'string' ? previous.status : undefined,
     billing_reason: object.billing_reason,
     attempt_count: object.attempt_count,
-    // Stripe gives times as unix seconds; facts carry ISO-8601 like every other provider's.
+    // Stripe gives times as unix seconds; details carry ISO-8601 like every other provider's.
     next_payment_attempt: isoFromUnixSeconds(object.next_payment_attempt),
     current_period_start: isoFromUnixSeconds(object.current_period_start ?? item?.current_period_start),
     current_period_end: isoFromUnixSeconds(object.current_period_end ?? item?.current_period_end),

@@ -72,7 +72,8 @@ describe('billforward.parse', () => {
       type: 'Subscription.Cancelled',
       kind: 'subscription.cancelled',
       references: { subscription: '0BA31F74-05F7-44C0-BD7D-ACDF46FFF695', account: 'AC50FE1F-F8A0-43C4-AB39-9770DC6F099F' },
-      facts: {
+      facts: { periodEnd: '2015-06-02T15:49:04Z' },
+      details: {
         state: 'Cancelled',
         currentPeriodEnd: '2015-06-19T18:58:59Z',
         subscriptionEnd: '2015-06-02T15:49:04Z',
@@ -88,7 +89,8 @@ describe('billforward.parse', () => {
     expect(parseOne(billforward, request(fixture('billforward', 'bf-java/subscription/updated.json')))).toMatchObject({
       kind: 'subscription.renewed',
       references: { subscription: 'SUB-61D88AD4-BA8A-450F-8EF4-AFFACE5E', account: 'ACC-838306BA-2775-489E-8D2B-16026AAC' },
-      facts: { currentPeriodStart: '2015-06-06T00:22:00Z', currentPeriodEnd: '2015-06-06T00:37:00Z', state: 'AwaitingPayment' },
+      facts: { periodStart: '2015-06-06T00:22:00Z', periodEnd: '2015-06-06T00:37:00Z' },
+      details: { currentPeriodStart: '2015-06-06T00:22:00Z', currentPeriodEnd: '2015-06-06T00:37:00Z', state: 'AwaitingPayment' },
     });
   });
 
@@ -96,7 +98,8 @@ describe('billforward.parse', () => {
     expect(parseOne(billforward, request(fixture('billforward', 'bf-java/invoice/Pending.json')))).toMatchObject({
       kind: 'unknown',
       references: { invoice: '04116AE4-2256-4B7A-8C25-650048D15269', subscription: '160EF8D8-916A-48C5-AB86-4726862CEE53', account: '73D7E55C-DA1C-4F27-BBC5-8E03CA7BB215' },
-      facts: { totalExecutionAttempts: 0, nextExecutionAttempt: '2014-09-17T19:36:52Z' },
+      facts: { providerWillRetry: true, nextRetryAt: '2014-09-17T19:36:52Z' },
+      details: { totalExecutionAttempts: 0, nextExecutionAttempt: '2014-09-17T19:36:52Z' },
     });
   });
 

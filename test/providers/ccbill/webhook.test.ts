@@ -80,7 +80,8 @@ describe('ccbill.parse', () => {
       kind: 'payment.failed',
       occurredAt: '2025-09-04T06:49:08.000Z',
       references: { subscription: '0125217202000000017', payment: '0125217202000000017' },
-      facts: { nextRetryDate: '2025-09-07', failureReason: 'Card Expired', failureCode: 'D05', timestamp: '2025-09-04 06:49:08', clientAccnum: '945280' },
+      facts: { providerWillRetry: true, nextRetryAt: '2025-09-07' },
+      details: { nextRetryDate: '2025-09-07', failureReason: 'Card Expired', failureCode: 'D05', timestamp: '2025-09-04 06:49:08', clientAccnum: '945280' },
     });
   });
 
@@ -109,12 +110,12 @@ describe('ccbill.parse', () => {
   });
 
   it('reads numbers as ids (clientAccnum sent as a JSON number)', () => {
-    expect(parseOne(ccbill, delivery(entry('openrails/Cancellation.json')))).toMatchObject({ facts: { clientAccnum: '945280', reason: 'Failed rebill', source: 'failedRB' } });
+    expect(parseOne(ccbill, delivery(entry('openrails/Cancellation.json')))).toMatchObject({ details: { clientAccnum: '945280', reason: 'Failed rebill', source: 'failedRB' } });
   });
 
   it('uses receipt time, flagged, when CCBill sends no timestamp (UserReactivation), and redacts the password', () => {
     const event = parseOne(ccbill, delivery(entry('openrails/UserReactivation.json')));
-    expect(event.facts.occurredAtIsReceiptTime).toBe(true);
+    expect(event.details.occurredAtIsReceiptTime).toBe(true);
     expect(Date.now() - Date.parse(event.occurredAt)).toBeLessThan(60_000);
     expect(event.payload).toMatchObject({ password: '[redacted]', username: 'test_user_8421' });
     expect(JSON.stringify(event)).not.toContain('Reactivated@2025');

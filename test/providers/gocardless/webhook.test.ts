@@ -179,7 +179,8 @@ describe('gocardless.parse', () => {
         kind: 'unknown',
         occurredAt: '2018-07-05T09:13:51.404Z',
         references: { subscription: 'SB0003JJQ2MR06' },
-        facts: { origin: 'api', cause: 'subscription_created', description: 'Subscription created via the API.' },
+        facts: {},
+        details: { origin: 'api', cause: 'subscription_created', description: 'Subscription created via the API.' },
         payload: raw.events[0],
       },
       {
@@ -189,7 +190,8 @@ describe('gocardless.parse', () => {
         kind: 'mandate.created',
         occurredAt: '2018-07-05T09:13:56.893Z',
         references: { mandate: 'MD000AMA19XGEC' },
-        facts: { origin: 'api', cause: 'mandate_created', description: 'Mandate created via the API.' },
+        facts: {},
+        details: { origin: 'api', cause: 'mandate_created', description: 'Mandate created via the API.' },
         payload: raw.events[1],
       },
     ]);
@@ -210,10 +212,11 @@ describe('gocardless.parse', () => {
       kind: 'payment.failed',
       occurredAt: '2017-03-20T17:57:02.292Z',
       references: { payment: 'index_ID_123' },
-      facts: { origin: 'bank', cause: 'test_failure', scheme: 'sepa_core', reason_code: 'TEST' },
+      facts: {},
+      details: { origin: 'bank', cause: 'test_failure', scheme: 'sepa_core', reason_code: 'TEST' },
     });
     expect(event?.references).not.toHaveProperty('mandate');
-    expect(event?.facts).not.toHaveProperty('will_attempt_retry');
+    expect(event?.details).not.toHaveProperty('will_attempt_retry');
   });
 
   const kindOf = (resourceType: string, action: string): string | undefined =>
@@ -266,7 +269,8 @@ describe('gocardless.parse', () => {
       ),
     );
     expect(parsed?.references).toEqual({ mandate: 'MD1', customer: 'CU1' });
-    expect(parsed?.facts).toEqual({
+    expect(parsed?.facts).toEqual({ providerWillRetry: false, replacementMandate: 'MD2' });
+    expect(parsed?.details).toEqual({
       cause: 'mandate_replaced',
       will_attempt_retry: false,
       not_retried_reason: 'failure_filter_applied',

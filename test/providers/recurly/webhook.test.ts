@@ -322,7 +322,8 @@ describe('recurly.parse (XML)', () => {
       kind: 'payment.failed',
       occurredAt: '2009-11-22T13:10:38.000Z',
       references: { account: '1', subscription: '1974a098jhlkjasdfljkha898326881c', payment: 'a5143c1d3a6f4a8287d0e2cc1d4c0427', invoice: '2059' },
-      facts: { transaction_status: 'Declined', failure_type: 'Declined by the gateway', amount_in_cents: 1000, invoice_number: 2059 },
+      facts: {},
+      details: { transaction_status: 'Declined', failure_type: 'Declined by the gateway', amount_in_cents: 1000, invoice_number: 2059 },
     });
     expect(event.payload).toMatchObject({ failed_payment_notification: { account: { username: null }, transaction: { test: true, gateway_error_codes: null } } });
   });
@@ -332,10 +333,11 @@ describe('recurly.parse (XML)', () => {
       kind: 'subscription.renewed',
       occurredAt: '2010-09-22T20:42:05.000Z',
       references: { account: '1', subscription: '6ab458a887d38070807ebb3bed7ac1e5' },
-      facts: { current_period_started_at: '2010-09-22T20:42:05Z', current_period_ends_at: '2010-10-22T20:42:05Z', subscription_state: 'active', plan_code: 'bootstrap' },
+      facts: { periodStart: '2010-09-22T20:42:05Z', periodEnd: '2010-10-22T20:42:05Z' },
+      details: { current_period_started_at: '2010-09-22T20:42:05Z', current_period_ends_at: '2010-10-22T20:42:05Z', subscription_state: 'active', plan_code: 'bootstrap' },
     });
     const reactivated = parseOne(recurly, xml(fixture('recurly', 'xml/reactivated_account_notification.xml')));
-    expect(reactivated).toMatchObject({ kind: 'subscription.reactivated', references: { subscription: '6ab458a887d38070807ebb3bed7ac1e5' }, facts: { occurredAtIsReceiptTime: true } });
+    expect(reactivated).toMatchObject({ kind: 'subscription.reactivated', references: { subscription: '6ab458a887d38070807ebb3bed7ac1e5' }, details: { occurredAtIsReceiptTime: true } });
   });
 
   it.each([
@@ -354,7 +356,7 @@ describe('recurly.parse (XML)', () => {
     expect(event).toMatchObject({
       kind: 'unknown',
       references: { account: '1234', subscription: '4110792b3b01967d854f674b7282f542', invoice: '1813' },
-      facts: { dunning_events_count: 2, final_dunning_event: false, invoice_state: 'past_due' },
+      details: { dunning_events_count: 2, final_dunning_event: false, invoice_state: 'past_due' },
     });
     expect(event.payload).toMatchObject({ new_dunning_event_notification: { invoice: { subscription_ids: ['4110792b3b01967d854f674b7282f542'] } } });
   });

@@ -247,7 +247,8 @@ describe('stripe.parse', () => {
       kind: 'payment.failed',
       occurredAt: '2022-03-26T18:40:09.000Z',
       references: { customer: 'cus_00000000000000', invoice: 'in_000000000000000000000000', payment: 'pi_000000000000000000000000' },
-      facts: { attempt_count: 1, next_payment_attempt: null, status: 'open', billing_reason: 'manual', livemode: false },
+      facts: { providerWillRetry: false },
+      details: { attempt_count: 1, next_payment_attempt: null, status: 'open', billing_reason: 'manual', livemode: false },
     });
     expect(event.references).not.toHaveProperty('subscription');
     expect(event.payload).toEqual(JSON.parse(fixture('stripe', 'events/invoice.payment_failed.json').toString('utf8')));
@@ -261,19 +262,21 @@ describe('stripe.parse', () => {
   });
 
   it('normalises a paid invoice', () => {
-    expect(parseOne(stripe, request(fixture('stripe', 'events/invoice.paid.json')))).toMatchObject({ kind: 'payment.succeeded', facts: { status: 'paid' } });
+    expect(parseOne(stripe, request(fixture('stripe', 'events/invoice.paid.json')))).toMatchObject({ kind: 'payment.succeeded', facts: {}, details: { status: 'paid' } });
   });
 
   it('normalises a subscription update and a deletion with their period facts', () => {
     expect(parseOne(stripe, request(fixture('stripe', 'events/customer.subscription.updated.json')))).toMatchObject({
       kind: 'subscription.updated',
       references: { customer: 'cus_00000000000000', subscription: 'sub_000000000000000000000000', invoice: 'in_000000000000000000000000' },
-      facts: { current_period_start: '2022-03-26T18:41:45.000Z', current_period_end: '2022-04-26T18:41:45.000Z', cancel_at_period_end: false, status: 'active' },
+      facts: { periodStart: '2022-03-26T18:41:45.000Z', periodEnd: '2022-04-26T18:41:45.000Z' },
+      details: { current_period_start: '2022-03-26T18:41:45.000Z', current_period_end: '2022-04-26T18:41:45.000Z', cancel_at_period_end: false, status: 'active' },
     });
     expect(parseOne(stripe, request(fixture('stripe', 'events/customer.subscription.deleted.json')))).toMatchObject({
       kind: 'subscription.expired',
       references: { subscription: 'sub_000000000000000000000000' },
-      facts: { status: 'canceled', current_period_start: '2022-03-26T18:41:36.000Z' },
+      facts: { periodStart: '2022-03-26T18:41:36.000Z' },
+      details: { status: 'canceled', current_period_start: '2022-03-26T18:41:36.000Z' },
     });
   });
 
@@ -283,7 +286,7 @@ describe('stripe.parse', () => {
       type: 'customer.created',
       kind: 'unknown',
       references: { customer: 'cus_123' },
-      facts: { connected_account: 'acct_123' },
+      details: { connected_account: 'acct_123' },
     });
     expect(parseOne(stripe, request(fixture('stripe', 'stripe-dotnet_event_test_signature.c47682f9c.json'))).kind).toBe('unknown');
     expect(parseOne(stripe, request(vectors.stripe_node.payload.replace('"object": "event"', '"object": "event", "type": "x", "created": 1, "data": {"object": {}}'))).kind).toBe('unknown');
@@ -322,11 +325,16 @@ describe('stripe.parse', () => {
   it('reads the period from the subscription items (API 2025-03-31 and later) and the invoice\'s parent', () => {
     const sub = { id: 'sub_1', object: 'subscription', customer: 'cus_1', items: { data: [{ current_period_start: 200, current_period_end: 300 }] } };
     const renewed = parseOne(stripe, request(event('customer.subscription.updated', sub, { items: { data: [{ current_period_start: 100 }] } })));
-    expect(renewed).toMatchObject({ kind: 'subscription.renewed', facts: { current_period_start: '1970-01-01T00:03:20.000Z', current_period_end: '1970-01-01T00:05:00.000Z' } });
+    expect(renewed).toMatchObject({
+      kind: 'subscription.renewed',
+      facts: { periodStart: '1970-01-01T00:03:20.000Z', periodEnd: '1970-01-01T00:05:00.000Z' },
+      details: { current_period_start: '1970-01-01T00:03:20.000Z', current_period_end: '1970-01-01T00:05:00.000Z' },
+    });
     const invoice = { id: 'in_1', object: 'invoice', customer: 'cus_1', parent: { subscription_details: { subscription: 'sub_1' } }, attempt_count: 2, next_payment_attempt: 1_700_086_400 };
     expect(parseOne(stripe, request(event('invoice.payment_failed', invoice)))).toMatchObject({
       references: { invoice: 'in_1', customer: 'cus_1', subscription: 'sub_1' },
-      facts: { attempt_count: 2, next_payment_attempt: '2023-11-15T22:13:20.000Z' },
+      facts: { providerWillRetry: true, nextRetryAt: '2023-11-15T22:13:20.000Z' },
+      details: { attempt_count: 2, next_payment_attempt: '2023-11-15T22:13:20.000Z' },
     });
   });
 

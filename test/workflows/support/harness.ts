@@ -3,11 +3,14 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { BillingEvent, BillingEventKind, ProviderName } from '../../../src/core/events';
+import type { BillingEvent } from '../../../src/core/events';
 import { routeEvents } from '../../../src/routing';
 import { deliverEvents } from '../../../src/temporal/deliver';
 import type { WorkflowRouteEntry } from '../../../src/workflow-routes';
 import { defaultWorkflowSettings, type WorkflowSettings } from '../../../src/workflow-settings';
+
+// Events as a parser makes them, for tests with or without a worker.
+export { billingEvent, uniqueId } from './events';
 
 export const workflowsPath = path.resolve(__dirname, '../../../workflows');
 
@@ -47,31 +50,6 @@ export async function deliver(
   const deliveries = events.flatMap((event) => routeEvents(event, { settings, userRoutes: options.userRoutes ?? [] }).map((route) => ({ event, route })));
   await deliverEvents(client, deliveries, { taskQueue, deadlineMs: 10_000 });
   return [...new Set(deliveries.map(({ route }) => route.workflowId))];
-}
-
-let sequence = 0;
-
-/** A normalised event as a provider's parser would make it. */
-export function billingEvent(
-  kind: BillingEventKind,
-  fields: { provider?: ProviderName; id?: string; occurredAt?: string | Date; references?: BillingEvent['references']; facts?: BillingEvent['facts'] } = {},
-): BillingEvent {
-  sequence += 1;
-  const occurredAt = fields.occurredAt ?? new Date(Date.now() + sequence); // strictly increasing by default
-  return {
-    provider: fields.provider ?? 'stripe',
-    id: fields.id ?? `EV${sequence}-${randomUUID().slice(0, 8)}`,
-    type: kind,
-    kind,
-    occurredAt: typeof occurredAt === 'string' ? occurredAt : occurredAt.toISOString(),
-    references: fields.references ?? {},
-    facts: fields.facts ?? {},
-    payload: {},
-  };
-}
-
-export function uniqueId(prefix: string): string {
-  return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
 }
 
 /** Every run of a workflow id, oldest first: shows how far its continue-as-new chain went. */

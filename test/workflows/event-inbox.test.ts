@@ -1,0 +1,109 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { BillingEvent } from '../../src/core/events';
+import { billingEventSignal } from '../../workflows/definitions';
+import { EventInbox, maxSignalsPerRun, rememberedEventIds } from '../../workflows/event-inbox';
+import { billingEvent } from './support/events';
+
+/*
+ * The inbox without Temporal: its dedupe, order, cap and carry are plain code; the three workflow
+ * calls it makes (setHandler, condition, workflowInfo) are stood in for here, so these tests say
+ * what it asks of them, not how Temporal answers (the workflow tests on a real server do that).
+ */
+const workflow = vi.hoisted(() => ({
+  continueAsNewSuggested: false,
+  handlers: new Map<string, (...args: unknown[]) => void>(),
+  waits: [] as { ready: () => boolean; timeout?: unknown }[],
+}));
+
+vi.mock('@temporalio/workflow', async (original) => ({
+  ...(await original<typeof import('@temporalio/workflow')>()),
+  workflowInfo: () => ({ continueAsNewSuggested: workflow.continueAsNewSuggested }),
+  setHandler: (definition: { name: string }, handler: (...args: unknown[]) => void) => workflow.handlers.set(definition.name, handler),
+  condition: async (ready: () => boolean, timeout?: unknown) => {
+    workflow.waits.push({ ready, timeout });
+    return ready();
+  },
+}));
+
+beforeEach(() => {
+  workflow.continueAsNewSuggested = false;
+  workflow.handlers.clear();
+  workflow.waits.length = 0;
+});
+
+const ids = (events: (BillingEvent | undefined)[]) => events.map((event) => event?.id);
+
+describe('event inbox', () => {
+  it('takes the billingEvent signal, drops redeliveries by id and keeps arrival order', () => {
+    const inbox = new EventInbox();
+    inbox.listen();
+    const signal = workflow.handlers.get(billingEventSignal.name);
+    const [first, second] = [billingEvent('payment.failed', { id: 'EV1' }), billingEvent('payment.succeeded', { id: 'EV2' })];
+    signal?.(first);
+    signal?.(second);
+    signal?.(first);
+    expect(inbox.duplicatesDropped).toBe(1);
+    expect(inbox.signalsReceived).toBe(3);
+    expect(inbox.hasPending()).toBe(true);
+    expect(ids([inbox.take(), inbox.take(), inbox.take()])).toEqual(['EV1', 'EV2', undefined]);
+    expect(inbox.receive(billingEvent('payment.failed', { id: 'EV2' }))).toBe(false);
+  });
+
+  it('forgets the oldest ids beyond the ones it remembers', () => {
+    const inbox = new EventInbox();
+    for (let n = 0; n <= rememberedEventIds; n += 1) inbox.receive(billingEvent('unknown', { id: `EV${n}` }));
+    const carried = inbox.carry();
+    expect(carried.recentEventIds).toHaveLength(rememberedEventIds);
+    expect(carried.recentEventIds[0]).toBe('EV1');
+    expect(inbox.receive(billingEvent('unknown', { id: 'EV0' }))).toBe(true);
+    expect(inbox.receive(billingEvent('unknown', { id: 'EV2' }))).toBe(false);
+  });
+
+  it('carries remembered ids and untaken events into the next run, as copies', () => {
+    const inbox = new EventInbox();
+    inbox.receive(billingEvent('unknown', { id: 'EV1' }));
+    inbox.receive(billingEvent('unknown', { id: 'EV2' }));
+    inbox.take();
+    const carried = inbox.carry();
+    expect(carried.recentEventIds).toEqual(['EV1', 'EV2']);
+    expect(ids(carried.pending)).toEqual(['EV2']);
+
+    const next = new EventInbox(carried);
+    carried.pending.length = 0;
+    expect(next.receive(billingEvent('unknown', { id: 'EV1' }))).toBe(false);
+    expect(ids([next.take(), next.take()])).toEqual(['EV2', undefined]);
+    expect(next.signalsReceived).toBe(1);
+  });
+
+  it('asks to continue as new after its cap of signals, redeliveries counted, or when Temporal suggests it', () => {
+    const capped = new EventInbox(undefined, { maxSignalsPerRun: 2 });
+    capped.receive(billingEvent('unknown', { id: 'EV1' }));
+    expect(capped.shouldContinueAsNew()).toBe(false);
+    capped.receive(billingEvent('unknown', { id: 'EV1' }));
+    expect(capped.shouldContinueAsNew()).toBe(true);
+
+    const suggested = new EventInbox();
+    expect(suggested.shouldContinueAsNew()).toBe(false);
+    workflow.continueAsNewSuggested = true;
+    expect(suggested.shouldContinueAsNew()).toBe(true);
+    expect(maxSignalsPerRun).toBe(2000);
+  });
+
+  it('next(): a queued event without waiting, a wait bounded by the timeout, nothing once it should hand over', async () => {
+    const inbox = new EventInbox(undefined, { maxSignalsPerRun: 3 });
+    inbox.receive(billingEvent('unknown', { id: 'EV1' }));
+    expect((await inbox.next())?.id).toBe('EV1');
+    expect(workflow.waits).toEqual([]);
+
+    expect(await inbox.next('1 second')).toBeUndefined(); // timed out: the stand-in's condition gives up at once
+    expect(workflow.waits.map((wait) => wait.timeout)).toEqual(['1 second']);
+    expect(await inbox.next(0)).toBeUndefined(); // zero does not wait
+    expect(workflow.waits).toHaveLength(1);
+
+    inbox.receive(billingEvent('unknown', { id: 'EV2' }));
+    inbox.receive(billingEvent('unknown', { id: 'EV3' }));
+    expect(inbox.shouldContinueAsNew()).toBe(true);
+    expect(await inbox.next()).toBeUndefined(); // left queued for the next run
+    expect(ids(inbox.carry().pending)).toEqual(['EV2', 'EV3']);
+  });
+});

@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+import type { BillingEvent, BillingEventKind, ProviderName } from '../../../src/core/events';
+
+let sequence = 0;
+
+/** A normalised event as a provider's parser would make it. */
+export function billingEvent(
+  kind: BillingEventKind,
+  fields: { provider?: ProviderName; id?: string; occurredAt?: string | Date; references?: BillingEvent['references']; facts?: BillingEvent['facts'] } = {},
+): BillingEvent {
+  sequence += 1;
+  const occurredAt = fields.occurredAt ?? new Date(Date.now() + sequence); // strictly increasing by default
+  return {
+    provider: fields.provider ?? 'stripe',
+    id: fields.id ?? `EV${sequence}-${randomUUID().slice(0, 8)}`,
+    type: kind,
+    kind,
+    occurredAt: typeof occurredAt === 'string' ? occurredAt : occurredAt.toISOString(),
+    references: fields.references ?? {},
+    facts: fields.facts ?? {},
+    details: {},
+    payload: {},
+  };
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
+}
