@@ -44,7 +44,7 @@ export interface TestWebhook extends BuiltWebhook {
  * `event` as `provider` delivers it — a realistic body, the provider's headers — signed with
  * `secret` the provider's way (an HMAC key, or `user:password` for HTTP Basic; CCBill signs
  * nothing), as `billflow trigger` sends it. Without `secret`: what `billflow dev` accepts.
- * `webhookEvents(provider)` lists the events; `signWebhook` signs a body of your own.
+ * `webhookEvents(provider)` lists the events; `signWebhookBody` signs a body of your own.
  */
 export function buildWebhook(
   provider: ProviderName,

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { ReceiverMetrics } from '../../src/metrics';
 import { providerNames } from '../../src/providers/registry';
 import { createReceiverRouter } from '../../src/receiver/app';
 import { temporalCallsSettled } from '../../src/temporal/deliver';
+import { signWebhookBody } from '../../src/testing/sign';
 import type { WorkflowRouteEntry } from '../../src/workflow-routes';
 
 const secret = 'router-test-secret';
@@ -54,8 +55,8 @@ describe('the receiver router mounted in your own Koa app', () => {
       events: [{ id, created_at: new Date().toISOString(), resource_type: 'mandates', action: 'cancelled', links: { mandate: `MD${id}` }, details: { origin: 'api' }, metadata: {} }],
       meta: { webhook_id: 'WB1' },
     });
-    const signature = createHmac('sha256', secret).update(body).digest('hex');
-    const response = await fetch(`${url}/billing/webhooks/gocardless`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'webhook-signature': signature } });
+    const headers = { 'content-type': 'application/json', ...signWebhookBody('gocardless', body, secret) };
+    const response = await fetch(`${url}/billing/webhooks/gocardless`, { method: 'POST', body, headers });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ accepted: 1 });
     expect(response.headers.get('x-request-id')).toBeTruthy();
