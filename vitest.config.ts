@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
 const unit = [
   'test/providers/**/*.test.ts',
   'test/workflows/subscription/**/*.test.ts',
-  'test/workflows/mandate-state.test.ts',
+  'test/workflows/mandate/**/*.test.ts',
   'test/workflows/event-inbox.test.ts',
   'test/workflows/web-ui.test.ts',
   'test/workflows/facts.test.ts',

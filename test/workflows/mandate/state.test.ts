@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MandateState, type MandateSnapshot } from '../../workflows/mandate-state';
-import { recordedMandate } from '../../workflows/recorded';
-import { billingEvent } from './support/events';
+import { MandateState, type MandateSnapshot } from '../../../workflows/mandate/state';
+import { recordedMandate } from '../../../workflows/recorded';
+import { billingEvent } from '../support/events';
 
 /* The mandate workflow's state without Temporal: access, its pending suspension, stale events. */
 

@@ -1,4 +1,4 @@
-import type { BillingEvent, ProviderName } from '../src/core/events';
+import type { BillingEvent, ProviderName } from '../../src/core/events';
 
 export type AccountAccess = 'active' | 'suspended';
 
