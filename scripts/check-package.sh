@@ -2,7 +2,8 @@
 # billflow as a user gets it, outside this repository:
 #   1. `npm pack` (which builds: tsc and the workflow bundle) into a scratch directory;
 #   2. an empty project installs the tarball and loads every entry with plain node (no tsx
-#      installed there; from CommonJS and ESM), and its `npx billflow --help` runs the compiled CLI;
+#      installed there; from CommonJS and ESM), its `npx billflow --help` runs the compiled CLI,
+#      and billflow's recorded histories replay against the packed workflow bundle;
 #   3. a copy of examples/starter installs the tarball, typechecks against the package's published
 #      types, runs its test (a Temporal dev server: TEMPORAL_CLI, else billflow finds or builds
 #      one), and builds (tsc and its own workflow bundle).
@@ -10,6 +11,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo=$(pwd)
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/billflow-package.XXXXXX")
 trap 'status=$?; if ((status == 0)); then rm -rf "$scratch"; else echo "kept for inspection: $scratch" >&2; fi' EXIT
 npm_install() { npm install --no-audit --no-fund --prefer-offline "$@" </dev/null; }
@@ -45,6 +47,26 @@ mkdir "$scratch/empty"
     console.log('  named imports from ESM: ok');
   "
   npx --no-install billflow --help | head -n 1
+  # The prebuilt bundle production runs is billflow's workflow code: its recorded histories replay.
+  node -e "
+    const { readdirSync } = require('node:fs');
+    const path = require('node:path');
+    const { DefaultLogger, Runtime, Worker } = require('@temporalio/worker');
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const { billflowWorkflowBundlePath } = require('billflow/worker');
+    const { readHistoryFile } = require('billflow/testing');
+    const dir = process.argv[1];
+    (async () => {
+      const files = readdirSync(dir).filter((file) => file.endsWith('.json'));
+      const histories = await Promise.all(files.map(async (file) => ({ workflowId: file, history: await readHistoryFile(path.join(dir, file)) })));
+      const failures = [];
+      for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: billflowWorkflowBundlePath }, replayName: 'package-replay' }, histories)) {
+        if (result.error) failures.push(result.workflowId + ': ' + result.error);
+      }
+      if (failures.length > 0) throw new Error(failures.join('\\n'));
+      console.log('  replayed ' + histories.length + ' recorded histories against the packed workflow bundle');
+    })().catch((error) => { console.error(error); process.exit(1); });
+  " "$repo/test/histories"
 )
 
 echo "==> the starter, on the tarball"
