@@ -50,7 +50,12 @@ export function handleErrors(logger: Logger, options: { retryAfterSeconds: numbe
     ctx.set('X-Request-Id', ctx.state.requestId);
     try {
       await next();
-      if (ctx.status === 404 && ctx.body == null) ctx.body = { error: 'not found' };
+      if (ctx.status === 404 && ctx.body == null) {
+        // Setting a body makes Koa answer 200 unless the status is set again: a provider pointed at a
+        // mistyped URL must hear 404, never that its delivery succeeded.
+        ctx.body = { error: 'not found' };
+        ctx.status = 404;
+      }
     } catch (error) {
       const answer = answerFor(error, options.retryAfterSeconds);
       ctx.status = answer?.status ?? 500;

@@ -120,6 +120,18 @@ describe('receiver against an unreachable Temporal', () => {
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it.each([
+    ['POST', '/webhook/gocardless'],
+    ['POST', '/webhooks/gocardless/extra'],
+    ['POST', '/webhooks'],
+    ['GET', '/'],
+    ['PUT', '/nothing/here'],
+  ])('answers 404 to %s %s, a path it does not serve, so a mistyped URL is never told a delivery succeeded', async (method, path) => {
+    const response = await fetch(`${receiver.url}${path}`, { method, headers: { 'content-type': 'application/json', ...signed(signedBody) }, body: method === 'GET' ? undefined : signedBody });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: 'not found' });
+  });
+
   it('answers 413 to a body over the limit, announced by Content-Length', async () => {
     const body = batch({ id: 'EV1', type: 'mandates.cancelled', links: { mandate: 'MD1' } }).padEnd(bodyLimitBytes + 1, ' ');
     const response = await post(receiver, body, signed(body));
