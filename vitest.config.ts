@@ -19,6 +19,7 @@ const unit = [
   'test/receiver/accounts.test.ts',
   'test/testing/sandbox.test.ts',
   'test/testing/sign.test.ts',
+  'test/testing/providers.test.ts',
 ];
 
 export default defineConfig({

@@ -14,7 +14,7 @@ import { startDevServer, isTemporalReachable, type DevServer } from '../temporal
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import type { ProviderName } from '../core/events';
 import { providerNames } from '../providers/registry';
-import { testingHalves } from '../testing/providers';
+import { devWebhookStandIns, testingHalves } from '../testing/providers';
 import { devWebhookSecret } from '../testing/dev-secrets';
 import { stopSignal } from './signals';
 
@@ -47,7 +47,7 @@ export async function runDev(baseConfig: Config, logger: Logger, environment: No
       sandboxUrl = sandbox.url;
       logger.info({ url: sandbox.url, providers: withoutCredentials }, 'no API credentials for these providers: their APIs are the local provider sandbox');
     }
-    Object.assign(standIns, localDeliverySettings(baseConfig, logger));
+    Object.assign(standIns, localDeliverySettings(baseConfig, environment, logger));
     if (baseConfig.workerMetricsPort === undefined) {
       // Another billflow may be running: dev goes on without worker metrics rather than fail.
       const free = await isPortFree(baseConfig.host, defaultWorkerMetricsPort);
@@ -138,8 +138,8 @@ function providersWithoutApiCredentials(environment: NodeJS.ProcessEnv): Provide
  * or credentials are not configured accepts the dev secret, and CCBill (which signs nothing)
  * accepts deliveries from this machine. Never done outside `dev`.
  */
-function localDeliverySettings(config: Config, logger: Logger): Record<string, string> {
-  const settings: Record<string, string> = Object.assign({}, ...testingHalves.map(([name, testing]) => testing.devWebhookSettings(config[name])));
+function localDeliverySettings(config: Config, environment: NodeJS.ProcessEnv, logger: Logger): Record<string, string> {
+  const settings = devWebhookStandIns(config, environment);
   const standIns = Object.keys(settings).filter((variable) => !variable.endsWith('_ALLOWED_IPS'));
   if (standIns.length > 0) {
     logger.warn(`${standIns.join(', ')} not set: dev accepts deliveries signed with "${devWebhookSecret}" (Basic: billflow:${devWebhookSecret})`);

@@ -36,9 +36,9 @@ export interface ProviderTesting<Sandbox extends SandboxPart = SandboxPart> {
   /**
    * `dev` only: the variables that make a receiver with these webhook settings also accept local
    * deliveries (`billflow trigger`): the dev secret where none is configured, this machine's address
-   * where only addresses are checked. Empty when nothing needs to change.
+   * where only addresses are checked and the operator set none. Empty when nothing needs to change.
    */
-  devWebhookSettings(settings: WebhookSecretSettings): Record<string, string>;
+  devWebhookSettings(settings: WebhookSecretSettings, environment: Readonly<Record<string, string | undefined>>): Record<string, string>;
 }
 
 export function defineProviderTesting<Sandbox extends SandboxPart>(testing: ProviderTesting<Sandbox>): ProviderTesting<Sandbox> {

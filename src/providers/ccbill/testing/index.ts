@@ -17,8 +17,10 @@ export const testing = defineProviderTesting({
     }),
   },
   hasApiCredentials: (environment) => Boolean(environment.CCBILL_DATALINK_USERNAME || environment.CCBILL_DATALINK_PASSWORD),
-  // CCBill signs nothing: dev accepts its deliveries from this machine too.
-  devWebhookSettings: ({ allowedIps = [] }): Record<string, string> => {
+  // CCBill signs nothing: dev accepts its deliveries from this machine too, beside CCBill's published
+  // addresses — unless the operator chose the addresses, which dev then leaves as they are.
+  devWebhookSettings: ({ allowedIps = [] }, environment): Record<string, string> => {
+    if (environment.CCBILL_ALLOWED_IPS) return {};
     const loopback = ['127.0.0.1', '::1'].filter((ip) => !allowedIps.includes(ip));
     return loopback.length > 0 ? { CCBILL_ALLOWED_IPS: [...allowedIps, ...loopback].join(',') } : {};
   },
