@@ -50,4 +50,9 @@ export interface WebhookProvider<Settings> {
   sign(body: string | Buffer, secret: string, options?: SigningOptions): Record<string, string>;
   /** Turns a verified delivery into normalised events; throws MalformedPayloadError. */
   parse(request: WebhookRequest): BillingEvent[];
+  /**
+   * The answer to a verified delivery no workflow takes: 204 unless the provider counts only 200 as
+   * delivered (BillForward re-sends anything else).
+   */
+  unroutedStatus?: 200 | 204;
 }

@@ -8,6 +8,8 @@ export interface RegisteredProvider {
   name: ProviderName;
   verify(request: WebhookRequest, config: Config, now?: Date): void;
   parse(request: WebhookRequest): BillingEvent[];
+  /** What a verified delivery no workflow takes is answered. */
+  unroutedStatus: 200 | 204;
 }
 
 function register<Name extends ProviderName>(name: Name): RegisteredProvider {
@@ -19,6 +21,7 @@ function register<Name extends ProviderName>(name: Name): RegisteredProvider {
       if (!config.insecureAllowUnverified.includes(name)) webhook.verify(request, config[name], now);
     },
     parse: (request) => webhook.parse(request),
+    unroutedStatus: webhook.unroutedStatus ?? 204,
   };
 }
 

@@ -13,7 +13,8 @@ import { readRawBody } from './raw-body';
 
 /**
  * `POST /webhooks/:provider`: raw body → verify → parse → route → signal. Answers 200 only once
- * Temporal holds every routed event, 204 when none of them concerns a workflow; every failure is
+ * Temporal holds every routed event, 204 (200 where the provider wants it) when none of them
+ * concerns a workflow; every failure is
  * thrown and answered by `handleErrors`.
  */
 export function receiveWebhook({
@@ -61,7 +62,8 @@ export function receiveWebhook({
     }
     if (ignored.length > 0) ctx.state.log.info({ ...fields, ignored, count: ignored.length }, 'events with no workflow: ignored');
     if (deliveries.length === 0) {
-      ctx.status = 204;
+      ctx.status = provider.unroutedStatus;
+      if (provider.unroutedStatus === 200) ctx.body = { accepted: 0 };
       return;
     }
 

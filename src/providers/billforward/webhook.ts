@@ -130,4 +130,5 @@ function parse(request: WebhookRequest): BillingEvent[] {
   ];
 }
 
-export const billforward: WebhookProvider<BillForwardSettings> = { name: 'billforward', verify, sign, parse };
+/** BillForward counts only a 200 as delivered; anything else is marked Sending and re-sent (seed 000). */
+export const billforward: WebhookProvider<BillForwardSettings> = { name: 'billforward', verify, sign, parse, unroutedStatus: 200 };
