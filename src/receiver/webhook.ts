@@ -73,6 +73,7 @@ export function receiveWebhook({
       await deliverEvents(client, deliveries, {
         taskQueue: config.temporal.taskQueue,
         deadlineMs: config.receiver.signalDeadlineMs,
+        onProviderCopyOmitted: (event, reason) => ctx.state.log.warn({ ...fields, eventId: event.id, eventType: event.type }, `event sent without the provider's copy: it ${reason}`),
       });
     } catch (error) {
       signalled?.('unavailable');

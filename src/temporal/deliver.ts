@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { ValueError } from '@temporalio/common';
 import { billingEventSignal, billingProviderKey } from '../../workflows/definitions';
 import type { BillingEvent } from '../core/events';
 import type { WorkflowRoute } from '../core/routes';
@@ -16,6 +17,13 @@ export interface Delivery {
   route: WorkflowRoute;
 }
 
+export interface DeliveryOptions {
+  taskQueue: string;
+  deadlineMs: number;
+  /** Told of each event sent without its provider copies because they could not be encoded. */
+  onProviderCopyOmitted?: (event: BillingEvent, reason: string) => void;
+}
+
 /**
  * Signals every event to its workflow, starting the workflow if it does not run; resolves only
  * once Temporal has accepted them all. Different workflows are signalled concurrently; events for
@@ -24,7 +32,7 @@ export interface Delivery {
 export async function deliverEvents(
   client: Client,
   deliveries: Delivery[],
-  options: { taskQueue: string; deadlineMs: number },
+  options: DeliveryOptions,
 ): Promise<void> {
   const byWorkflow = new Map<string, Delivery[]>();
   for (const delivery of deliveries) {
@@ -35,10 +43,29 @@ export async function deliverEvents(
   await withTemporalDeadline(client, options.deadlineMs, () =>
     Promise.all(
       [...byWorkflow.values()].map(async (sameWorkflow) => {
-        for (const delivery of sameWorkflow) await signalWithStart(client, delivery, options.taskQueue);
+        for (const delivery of sameWorkflow) await signalEncodable(client, delivery, options);
       }),
     ),
   );
+}
+
+/**
+ * A verified event whose provider copies (`payload`, `details`) Temporal's payload converter cannot
+ * encode — JSON nested deeper than `JSON.stringify` goes, say — is sent without them, with a note
+ * saying why: its canonical part (kind, ids, time, facts) is what workflows decide on. Refusing it
+ * would be worse: a 503 is retried by the provider for ever, a 400 drops the rest of its batch. The
+ * converter fails before anything is sent, so the second call is the only one that reaches Temporal.
+ */
+async function signalEncodable(client: Client, delivery: Delivery, options: DeliveryOptions): Promise<void> {
+  try {
+    await signalWithStart(client, delivery, options.taskQueue);
+  } catch (error) {
+    if (!(error instanceof ValueError)) throw error;
+    const reason = `could not be encoded for Temporal (${error.cause instanceof Error ? error.cause.message : error.message})`;
+    const omitted = { omitted: `the provider's event ${reason}` };
+    options.onProviderCopyOmitted?.(delivery.event, reason);
+    await signalWithStart(client, { ...delivery, event: { ...delivery.event, payload: omitted, details: omitted } }, options.taskQueue);
+  }
 }
 
 /** One event to its workflow, starting the workflow if needed: the single Temporal call behind a delivery. */

@@ -55,12 +55,12 @@ interface Receiver {
 /** The real app on a real port, logging into memory, with the given Temporal address. */
 async function startReceiver(temporalAddress: string, environment: Record<string, string> = {}): Promise<Receiver> {
   const config: Config = loadConfig({
-    ...environment,
     TEMPORAL_ADDRESS: temporalAddress,
     GOCARDLESS_WEBHOOK_SECRET: `${upstreamSecret}, ${goLibrarySecret},${ownSecret}`,
     WEBHOOK_BODY_LIMIT: String(bodyLimitBytes),
     SIGNAL_DEADLINE_MS: String(signalDeadlineMs),
     RETRY_AFTER_SECONDS: String(retryAfterSeconds),
+    ...environment,
   });
   const logs: string[] = [];
   const sink = new Writable({
@@ -311,6 +311,8 @@ describe.skipIf(!temporalAddress)('receiver against a running Temporal', () => {
     receiver = await startReceiver(temporalAddress ?? '', {
       TEMPORAL_NAMESPACE: inject('temporalNamespace'),
       TEMPORAL_TASK_QUEUE: taskQueue,
+      // Room for a provider payload 10,000 levels deep.
+      WEBHOOK_BODY_LIMIT: String(128 * 1024),
     });
   });
   afterAll(async () => {
@@ -353,6 +355,30 @@ describe.skipIf(!temporalAddress)('receiver against a running Temporal', () => {
     expect(await signalledEventIds(`gocardless:mandate:${mandateB}`)).toEqual(['EV-B1']);
     // The payment names no subscription: its resolver workflow finds it, inside Temporal.
     expect(await signalledEventIds('gocardless:payment:PM1')).toEqual(['EV-P1']);
+  });
+
+  it('accepts a verified event whose provider payload is too deep to encode, without that payload: never a 503 the provider retries for ever', async () => {
+    const mandate = `MD${randomUUID()}`;
+    // 10,000 levels of metadata: JSON.parse reads it, but JSON.stringify (Temporal's converter) cannot.
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    const body = batch({ id: 'EV-DEEP', type: 'mandates.cancelled', links: { mandate } }, { id: 'EV-FLAT', type: 'mandates.failed', links: { mandate } }).replace(
+      '"metadata":{}',
+      `"metadata":${deep}`,
+    );
+    const response = await post(receiver, body, signed(body));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ accepted: 2 });
+    const workflowId = `gocardless:mandate:${mandate}`;
+    expect(await signalledEventIds(workflowId)).toEqual(['EV-DEEP', 'EV-FLAT']);
+    const history = await receiver.client.workflow.getHandle(workflowId).fetchHistory();
+    const [deepEvent] = (history.events ?? []).flatMap((event) => {
+      const data = event.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0]?.data;
+      return data ? [JSON.parse(Buffer.from(data).toString('utf8')) as { kind: string; references: object; payload: unknown }] : [];
+    });
+    // Its canonical part is intact; only the provider's own copy was left out, and says why.
+    expect(deepEvent).toMatchObject({ kind: 'mandate.cancelled', references: { mandate }, payload: { omitted: expect.stringMatching(/could not be encoded/) } });
+    expect(receiver.logs.some((line) => line.includes('EV-DEEP') && line.includes('could not be encoded'))).toBe(true);
+    await receiver.client.workflow.getHandle(workflowId).terminate('test over');
   });
 
   it('signals the running workflow again on a repeated delivery instead of failing', async () => {
