@@ -20,6 +20,7 @@ const unit = [
   'test/testing/sandbox.test.ts',
   'test/testing/sign.test.ts',
   'test/testing/providers.test.ts',
+  'test/run/receiver.test.ts',
 ];
 
 export default defineConfig({

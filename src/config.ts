@@ -50,6 +50,11 @@ const settings = {
     /** Time allowed for all signals of one delivery; well under the providers' 5–10 s timeouts. */
     signalDeadlineMs: setting('SIGNAL_DEADLINE_MS', positiveInt(4000)),
     retryAfterSeconds: setting('RETRY_AFTER_SECONDS', positiveInt(30)),
+    /**
+     * Time a client has to send a whole request, headers and body: providers send a webhook in
+     * milliseconds, and a slower one would be cut by the provider's own timeout (5–10 s) anyway.
+     */
+    receiveTimeoutMs: setting('WEBHOOK_RECEIVE_TIMEOUT_MS', positiveInt(3000)),
     /** How long SIGTERM waits for webhooks in flight before exiting: under Kubernetes' default 30 s grace period. */
     shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', positiveInt(25_000)),
     /** Proxies trusted to append the client address to X-Forwarded-For; 0: the socket address is the client. */

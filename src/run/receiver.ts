@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
@@ -36,7 +37,15 @@ export async function startReceiver(config: Config, logger: Logger, options: Rec
   if (!options.accounts && config.apiToken && config.databaseUrl) database = await openDatabase({ databaseUrl: config.databaseUrl });
   const accounts = options.accounts ?? (database && new AccountStore(database));
   const app = createReceiverApp({ config, client, logger, metrics, accounts, routes: options.routes });
-  const server = app.listen(config.port, config.host);
+  const { receiveTimeoutMs } = config.receiver;
+  // A client that trickles its headers or body is answered 408 and cut once the bound passes
+  // (Node's own bound is 300 s), checked every quarter of it: one slow client holds a socket for
+  // seconds, not minutes, and never holds up the others.
+  const server = createServer(
+    { requestTimeout: receiveTimeoutMs, headersTimeout: receiveTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.floor(receiveTimeoutMs / 4)) },
+    app.callback(),
+  );
+  server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
