@@ -41,9 +41,11 @@ export async function startReceiver(config: Config, logger: Logger, options: Rec
   // A client that trickles its headers or body is answered 408 and cut once the bound passes
   // (Node's own bound is 300 s), checked every quarter of it: one slow client holds a socket for
   // seconds, not minutes, and never holds up the others.
+  const handle = app.callback();
   const server = createServer(
     { requestTimeout: receiveTimeoutMs, headersTimeout: receiveTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.floor(receiveTimeoutMs / 4)) },
-    app.callback(),
+    // Koa's handler settles its own promise: it answers errors itself.
+    (request, response) => void handle(request, response),
   );
   server.listen(config.port, config.host);
   await once(server, 'listening');
