@@ -26,7 +26,7 @@ export class ReceiverMetrics {
 
   private readonly events = new Counter({
     name: 'billflow_webhook_events_total',
-    help: 'Events parsed from verified deliveries, by provider, canonical kind (unknown included) and whether a workflow gets them',
+    help: 'Events of verified deliveries, by provider, canonical kind (unknown included) and outcome: routed to a workflow, ignored, or unusable (malformed, kept as a dead letter)',
     labelNames: ['provider', 'kind', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -66,6 +66,11 @@ export class ReceiverMetrics {
 
   eventParsed(event: Pick<BillingEvent, 'provider' | 'kind'>, routed: boolean): void {
     this.events.inc({ provider: event.provider, kind: event.kind, outcome: routed ? 'routed' : 'ignored' });
+  }
+
+  /** An entry of a verified delivery that could not be read: kept as a dead letter, counted here to alert on. */
+  eventUnusable(provider: string): void {
+    this.events.inc({ provider, kind: 'unknown', outcome: 'unusable' });
   }
 
   /** Starts the signal timer; call the result with the outcome once the delivery settled. */

@@ -1,9 +1,12 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineSignal } from '@temporalio/workflow';
-import type { BillingEvent, ProviderName } from '../src/core/events';
+import type { BillingEvent, ProviderName, UnusableEvent } from '../src/core/events';
 
 /** The one signal billflow sends: every normalised event reaches its entity workflow through it. */
 export const billingEventSignal = defineSignal<[BillingEvent]>('billingEvent');
+
+/** The receiver's record of an entry of a delivery it could not use, to the provider's dead letters. */
+export const unusableEventSignal = defineSignal<[UnusableEvent]>('unusableEvent');
 
 /** Search attributes billflow keeps up to date so the Web UI can filter on them. */
 export const billingProviderKey = defineSearchAttributeKey('BillingProvider', 'KEYWORD');

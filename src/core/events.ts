@@ -85,3 +85,21 @@ export interface BillingEvent {
   /** The provider's event as parsed from the request, for users' own workflows. */
   payload: JsonValue;
 }
+
+/**
+ * An event of a verified delivery that could not be made into a `BillingEvent` (a malformed entry
+ * of a batch): kept with its reason where an operator sees it, while the rest of the batch goes on.
+ */
+export interface UnusableEvent {
+  provider: ProviderName;
+  /** Its position in the delivery, from 0. */
+  index: number;
+  /** The provider's event id, when the entry has a readable one. */
+  id?: string;
+  /** What was wrong with it: short, and never a secret. */
+  reason: string;
+  /** The delivery's id where the provider gives one (GoCardless `meta.webhook_id`). */
+  deliveryId?: string;
+  /** ISO-8601 time billflow received it. */
+  receivedAt: string;
+}

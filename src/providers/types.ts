@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpRefusal } from '../core/errors';
-import type { BillingEvent, ProviderName } from '../core/events';
+import type { BillingEvent, ProviderName, UnusableEvent } from '../core/events';
 
 /** What a provider module sees of an HTTP delivery: the exact bytes, before any parsing. */
 export interface WebhookRequest {
@@ -25,6 +25,21 @@ export class MalformedPayloadError extends HttpRefusal {
   override name = 'MalformedPayloadError';
   constructor(reason: string) {
     super(400, reason);
+  }
+}
+
+/**
+ * Thrown by `parse` when a well-formed batch holds entries that are not: `usable` are the events of
+ * the others. The receiver delivers those and keeps the unusable ones with their reasons, rather
+ * than refusing the batch (the provider would retry it, then drop every event in it).
+ */
+export class PartlyMalformedBatchError extends MalformedPayloadError {
+  override name = 'PartlyMalformedBatchError';
+  constructor(
+    readonly usable: BillingEvent[],
+    readonly unusable: Omit<UnusableEvent, 'receivedAt'>[],
+  ) {
+    super(unusable.map(({ index, reason }) => `events[${index}]: ${reason}`).join('; '));
   }
 }
 

@@ -4,10 +4,12 @@ import type { Config } from '../config';
 import type { BillingEvent } from '../core/events';
 import type { ReceiverMetrics } from '../metrics';
 import { findProvider } from './providers';
-import { VerificationError, type WebhookRequest } from '../providers/types';
+import { PartlyMalformedBatchError, VerificationError, type WebhookRequest } from '../providers/types';
+import type { UnusableEvent } from '../core/events';
+import type { RegisteredProvider } from './providers';
 import { routeEvents } from '../routing';
 import type { WorkflowRouteEntry } from '../workflow-routes';
-import { deliverEvents, type Delivery } from '../temporal/deliver';
+import { deliverEvents, recordUnusableEvents, type Delivery } from '../temporal/deliver';
 import { ReceiverError, type ReceiverState } from './errors';
 import { readRawBody } from './raw-body';
 
@@ -48,7 +50,7 @@ export function receiveWebhook({
       if (error instanceof VerificationError) metrics?.verificationFailed(provider.name, error.reason);
       throw error;
     }
-    const events = provider.parse(request);
+    const { events, unusable } = parseUsable(provider, request);
     if (events.length > 0) fields.eventIds = events.map((event) => event.id);
 
     const deliveries: Delivery[] = [];
@@ -61,7 +63,18 @@ export function receiveWebhook({
       if (targets.length === 0) ignored.push({ id: event.id, type: event.type, kind: event.kind });
     }
     if (ignored.length > 0) ctx.state.log.info({ ...fields, ignored, count: ignored.length }, 'events with no workflow: ignored');
+    if (unusable.length > 0) {
+      // Kept (logged, counted, and recorded in Temporal) before the delivery is answered: never dropped unseen.
+      fields.unusable = unusable.map(({ index, id, reason }) => ({ index, id, reason }));
+      for (const record of unusable) metrics?.eventUnusable(record.provider);
+      ctx.state.log.warn({ ...fields, count: unusable.length }, 'unusable entries of a verified delivery: kept as dead letters, the rest goes on');
+      await recordUnusableEvents(client, unusable, { taskQueue: config.temporal.taskQueue, deadlineMs: config.receiver.signalDeadlineMs });
+    }
     if (deliveries.length === 0) {
+      if (unusable.length > 0) {
+        ctx.body = { accepted: 0, unusable: unusable.length };
+        return;
+      }
       ctx.status = provider.unroutedStatus;
       if (provider.unroutedStatus === 200) ctx.body = { accepted: 0 };
       return;
@@ -82,6 +95,17 @@ export function receiveWebhook({
     signalled?.('durable');
     // Logged by handleErrors' "request done" line, the one line of a successful delivery.
     fields.accepted = events.length - ignored.length;
-    ctx.body = { accepted: events.length - ignored.length };
+    ctx.body = { accepted: events.length - ignored.length, ...(unusable.length > 0 ? { unusable: unusable.length } : {}) };
   };
+}
+
+/** The delivery's events, and the entries of a batch that could not be made into events. */
+function parseUsable(provider: RegisteredProvider, request: WebhookRequest): { events: BillingEvent[]; unusable: UnusableEvent[] } {
+  try {
+    return { events: provider.parse(request), unusable: [] };
+  } catch (error) {
+    if (!(error instanceof PartlyMalformedBatchError)) throw error;
+    const receivedAt = new Date().toISOString();
+    return { events: error.usable, unusable: error.unusable.map((entry) => ({ ...entry, receivedAt })) };
+  }
 }

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { ValueError } from '@temporalio/common';
-import { billingEventSignal, billingProviderKey } from '../../workflows/definitions';
-import type { BillingEvent } from '../core/events';
+import { billingEventSignal, billingProviderKey, entityWorkflowId, unusableEventSignal } from '../../workflows/definitions';
+import type { BillingEvent, UnusableEvent } from '../core/events';
 import type { WorkflowRoute } from '../core/routes';
 
 /** Temporal did not accept every signal in time: the provider must be told to retry (503). */
@@ -47,6 +47,31 @@ export async function deliverEvents(
       }),
     ),
   );
+}
+
+/**
+ * Keeps the unusable entries of a verified delivery in their provider's dead-letters workflow
+ * (`<provider>:dead-letters:webhooks`), durably, before the delivery is answered.
+ */
+export async function recordUnusableEvents(client: Client, records: UnusableEvent[], options: Pick<DeliveryOptions, 'taskQueue' | 'deadlineMs'>): Promise<void> {
+  const [first] = records;
+  if (!first) return;
+  const workflowId = entityWorkflowId(first.provider, 'dead-letters', 'webhooks');
+  await withTemporalDeadline(client, options.deadlineMs, async () => {
+    for (const record of records) {
+      await client.workflow.signalWithStart('deadLettersWorkflow', {
+        workflowId,
+        taskQueue: options.taskQueue,
+        args: [{ provider: first.provider }],
+        signal: unusableEventSignal,
+        signalArgs: [record],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [{ key: billingProviderKey, value: first.provider }],
+        staticSummary: `deadLettersWorkflow for ${first.provider}'s unusable webhook entries`,
+      });
+    }
+  });
 }
 
 /**

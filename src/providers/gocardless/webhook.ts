@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { BillingEvent, BillingEventKind } from '../../core/events';
 import { anySignatureMatches, hmacSha256Hex } from '../hmac';
 import { asJson, compiled, definedOnly, isJson, jsonBody, shapeError } from '../payload';
-import { MalformedPayloadError, VerificationError, type WebhookProvider, type WebhookRequest } from '../types';
+import { MalformedPayloadError, PartlyMalformedBatchError, VerificationError, type WebhookProvider, type WebhookRequest } from '../types';
 
 /** GoCardless answers a bad signature with 498 ("invalid token") and expects receivers to do the same. */
 const invalidSignature = 498;
@@ -100,10 +100,25 @@ function parse(request: WebhookRequest): BillingEvent[] {
   if (!isJson(request)) throw new MalformedPayloadError('content type must be application/json');
   const body = jsonBody(request);
   if (!bodySchema.validate(body)) throw shapeError(bodySchema, body, 'body is not a GoCardless batch: ');
-  return body.events.map((event, index) => {
-    if (!eventSchema.validate(event)) throw shapeError(eventSchema, event, `events[${index}]: `);
-    return toBillingEvent(event);
+  // A batch holds up to hundreds of unrelated events: one malformed entry must not sink the others.
+  const usable: BillingEvent[] = [];
+  const unusable: PartlyMalformedBatchError['unusable'] = [];
+  body.events.forEach((event, index) => {
+    if (eventSchema.validate(event)) usable.push(toBillingEvent(event));
+    else unusable.push({ provider: 'gocardless', index, ...idOf(event), reason: shapeError(eventSchema, event, '').reason, ...deliveryIdOf(body) });
   });
+  if (unusable.length > 0) throw new PartlyMalformedBatchError(usable, unusable);
+  return usable;
+}
+
+/** A malformed entry's own id, where it has a readable one: what an operator looks it up by. */
+function idOf(event: unknown): { id?: string } {
+  const id = typeof event === 'object' && event !== null ? (event as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && id.length <= 64 ? { id } : {};
+}
+
+function deliveryIdOf(body: { meta?: { webhook_id?: string } }): { deliveryId?: string } {
+  return body.meta?.webhook_id ? { deliveryId: body.meta.webhook_id } : {};
 }
 
 function toBillingEvent(event: z.input<typeof eventSchema>): BillingEvent {
