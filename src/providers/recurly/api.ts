@@ -271,6 +271,8 @@ function recurlyCaller({ apiUrl, apiKey, timeoutMs = 10_000 }: RecurlyOptions) {
         errorType: error?.type,
         errorMessage: error?.message,
         details: error && { requestId, params: error.params ?? [] },
+        // A 422 in every other case, but this one passes: another request on the record, or with the key, was in progress.
+        ...(error?.type === 'simultaneous_request' ? { retryable: true } : {}),
       });
     }
     const parsed = schema.safeParse(json);

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { reachableSandbox } from '../../../src/cli/trigger';
 import { createRecurlyActivities } from '../../../src/providers/recurly/api';
@@ -203,6 +205,24 @@ describe('Recurly client against the provider sandbox', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(failure).toMatchObject({ nonRetryable: false, type: 'timeout' });
     expect(failure.message).toBe('Recurly GET /accounts/code-slow got no answer within 150 ms');
+  });
+
+  it('retries a 422 simultaneous_request, Recurly\'s answer to a request racing another on the same record or key', async () => {
+    const stub = createServer((_request, response) => {
+      response.writeHead(422, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { type: 'simultaneous_request', message: 'A request for this resource is already in progress' } }));
+    });
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = stub.address() as AddressInfo;
+      const client = createRecurlyActivities({ apiUrl: `http://127.0.0.1:${port}`, apiKey: 'key' });
+      expect(await failureOf(client.collectRecurlyInvoice({ invoiceId: '1011', idempotencyKey: 'k' }))).toMatchObject({
+        nonRetryable: false,
+        type: 'simultaneous_request',
+      });
+    } finally {
+      await new Promise((resolve) => stub.close(resolve));
+    }
   });
 
   it('refuses actions without an idempotency key, before sending anything', async () => {

@@ -200,7 +200,8 @@ export class RecurlySandbox {
     const replay = this.kept.middleware({
       methods: ['POST', 'PUT', 'DELETE'],
       refuseReuse: (ctx) => renderError(ctx, 422, 'invalid_idempotency_key', 'This Idempotency-Key was used for another request'),
-      refuseConcurrent: (ctx) => renderError(ctx, 409, 'simultaneous_request', 'A request with this Idempotency-Key is in progress'),
+      // Recurly answers it as a 422 (recurly-client-node: SimultaneousRequestError is an UnprocessableEntityError).
+      refuseConcurrent: (ctx) => renderError(ctx, 422, 'simultaneous_request', 'A request with this Idempotency-Key is in progress'),
     });
     const admit = (ctx: Context) => authenticate(ctx, this.apiKey);
     const notFound = (ctx: Context) => renderError(ctx, 404, 'not_found', 'The requested resource was not found');
