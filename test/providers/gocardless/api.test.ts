@@ -301,6 +301,13 @@ describe('HTTP failure classification', () => {
     expect(answer(status).nonRetryable).toBe(false);
   });
 
+  it('lets a provider\'s error code override what the status says', () => {
+    const conflict = failureFromErrorAnswer({ provider: 'Example', operation: 'POST /things', status: 409, headers: new Headers(), retryable: false });
+    expect(conflict.nonRetryable).toBe(true);
+    const racing = failureFromErrorAnswer({ provider: 'Example', operation: 'PUT /things/1', status: 422, headers: new Headers(), retryable: true });
+    expect(racing.nonRetryable).toBe(false);
+  });
+
   it('reads Retry-After as seconds or as an HTTP date', () => {
     const now = Date.parse('2026-03-01T12:00:00Z');
     expect(retryDelayMs(new Headers({ 'retry-after': '30' }), 503, now)).toBe(30_000);
