@@ -87,9 +87,9 @@ export interface BillingSubscription {
 
 export interface ResolvePaymentSubjectInput {
   provider: ProviderName;
-  /** GoCardless payment id, or Recurly transaction id (`uuid-…` works too). */
+  /** GoCardless payment id, or Recurly transaction uuid (as its webhooks name it). */
   paymentId?: string;
-  /** Recurly, Stripe or BillForward invoice id (Recurly also `number-…`). */
+  /** Stripe or BillForward invoice id, Recurly invoice number. */
   invoiceId?: string;
 }
 

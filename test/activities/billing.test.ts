@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config';
 import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../src/testing/sandbox/server';
 import { routeTemporalLogs } from '../../src/temporal/runtime-logging';
 import { failureOf } from '../support/failures';
+import { recurlyUuid } from '../support/recurly';
 
 /** The activities as the worker builds them, every provider pointed at the sandbox through the config. */
 function activitiesFor(sandbox: ProviderSandbox, store: AccountStore): Activities {
@@ -53,25 +54,25 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
     });
 
     it('Recurly: collects the invoice, and reports a decline as a failed outcome with its code', async () => {
-      sandbox.state.recurly.seedInvoice({ id: 'inv1', accountCode: 'acct-1' });
-      sandbox.state.recurly.seedInvoice({ id: 'inv2', accountCode: 'acct-1', nextOutcome: 'decline' });
+      sandbox.state.recurly.seedInvoice({ number: '1001', accountCode: 'acct-1' });
+      sandbox.state.recurly.seedInvoice({ number: '1002', accountCode: 'acct-1', nextOutcome: 'decline' });
 
-      expect(await activities.retryPayment({ provider: 'recurly', invoiceId: 'inv1', idempotencyKey: 'k1' })).toEqual({
+      expect(await activities.retryPayment({ provider: 'recurly', invoiceId: '1001', idempotencyKey: 'k1' })).toEqual({
         provider: 'recurly',
-        id: 'inv1',
+        id: '1001',
         outcome: 'paid',
         providerStatus: 'paid',
       });
-      expect(await activities.retryPayment({ provider: 'recurly', invoiceId: 'inv2', idempotencyKey: 'k2' })).toEqual({
+      expect(await activities.retryPayment({ provider: 'recurly', invoiceId: '1002', idempotencyKey: 'k2' })).toEqual({
         provider: 'recurly',
-        id: 'inv2',
+        id: '1002',
         outcome: 'failed',
         providerStatus: 'declined',
         declineCode: 'insufficient_funds',
         declineMessage: expect.stringContaining('insufficient funds'),
       });
       // Already paid: nothing is sent, whatever the key.
-      expect(await activities.retryPayment({ provider: 'recurly', invoiceId: 'inv1', idempotencyKey: 'k3' })).toMatchObject({ outcome: 'paid' });
+      expect(await activities.retryPayment({ provider: 'recurly', invoiceId: '1001', idempotencyKey: 'k3' })).toMatchObject({ outcome: 'paid' });
       expect(posts('recurly')).toHaveLength(2);
     });
 
@@ -120,7 +121,7 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
     it('speaks one vocabulary for every provider', async () => {
       sandbox.seedMandate({ id: 'MD2', customerId: 'CU2' });
       sandbox.state.gocardless.seedSubscription({ id: 'SB2', mandateId: 'MD2' });
-      sandbox.state.recurly.seedSubscription({ id: 'rsub', accountCode: 'acct-2', state: 'canceled' });
+      const recurlySubscription = sandbox.state.recurly.seedSubscription({ uuid: recurlyUuid(), accountCode: 'acct-2', state: 'canceled' });
       sandbox.state.stripe.seedSubscription({ id: 'sub_2', customerId: 'cus_2', status: 'past_due' });
       sandbox.state.billforward.seedSubscription({ id: 'SUB-2', accountId: 'ACC-2', frozen: true });
       sandbox.state.ccbill.seedSubscription({ id: '0200000002', statusCode: 0 });
@@ -132,7 +133,8 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
         currentPeriodEnd: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/),
         cancelAtPeriodEnd: false,
       });
-      expect(await activities.getSubscription({ provider: 'recurly', subscriptionId: 'rsub' })).toMatchObject({
+      expect(await activities.getSubscription({ provider: 'recurly', subscriptionId: recurlySubscription.uuid })).toMatchObject({
+        id: recurlySubscription.uuid,
         status: 'active',
         customerId: 'acct-2',
         cancelAtPeriodEnd: true,
@@ -151,12 +153,12 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
     it('cancels now on every provider, once', async () => {
       sandbox.seedMandate({ id: 'MD3', customerId: 'CU3' });
       sandbox.state.gocardless.seedSubscription({ id: 'SB3', mandateId: 'MD3' });
-      sandbox.state.recurly.seedSubscription({ id: 'rsub3', accountCode: 'acct-3' });
+      const { uuid: recurlySubscription } = sandbox.state.recurly.seedSubscription({ uuid: recurlyUuid(), accountCode: 'acct-3' });
       sandbox.state.stripe.seedSubscription({ id: 'sub_3', customerId: 'cus_3' });
       sandbox.state.billforward.seedSubscription({ id: 'SUB-3', accountId: 'ACC-3' });
       const cases = [
         ['gocardless', 'SB3', 'cancelled'],
-        ['recurly', 'rsub3', 'expired'],
+        ['recurly', recurlySubscription, 'expired'],
         ['stripe', 'sub_3', 'cancelled'],
         ['billforward', 'SUB-3', 'cancelled'],
       ] as const;
@@ -170,16 +172,16 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
     });
 
     it('at period end: Recurly cancels (not terminates), Stripe sets cancel_at_period_end, CCBill cancels', async () => {
-      sandbox.state.recurly.seedSubscription({ id: 'rsub4', accountCode: 'acct-4' });
+      const { uuid: recurlySubscription } = sandbox.state.recurly.seedSubscription({ uuid: recurlyUuid(), accountCode: 'acct-4' });
       sandbox.state.stripe.seedSubscription({ id: 'sub_4', customerId: 'cus_4' });
       sandbox.state.ccbill.seedSubscription({ id: '0200000004' });
 
-      expect(await activities.cancelSubscription({ provider: 'recurly', subscriptionId: 'rsub4', idempotencyKey: 'r', atPeriodEnd: true })).toMatchObject({
+      expect(await activities.cancelSubscription({ provider: 'recurly', subscriptionId: recurlySubscription, idempotencyKey: 'r', atPeriodEnd: true })).toMatchObject({
         status: 'active',
         cancelAtPeriodEnd: true,
         providerStatus: 'canceled',
       });
-      expect(posts('recurly').map((request) => `${request.method} ${request.path}`)).toEqual(['PUT /recurly/subscriptions/rsub4/cancel']);
+      expect(posts('recurly').map((request) => `${request.method} ${request.path}`)).toEqual([`PUT /recurly/subscriptions/uuid-${recurlySubscription}/cancel`]);
       expect(await activities.cancelSubscription({ provider: 'stripe', subscriptionId: 'sub_4', idempotencyKey: 's', atPeriodEnd: true })).toMatchObject({
         status: 'active',
         cancelAtPeriodEnd: true,
@@ -191,10 +193,10 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
       });
 
       // The period ends: each ends for good.
-      sandbox.state.recurly.renew('rsub4', 'succeed');
+      sandbox.state.recurly.renew(recurlySubscription, 'succeed');
       sandbox.state.stripe.renew('sub_4', 'succeed');
       sandbox.state.ccbill.renew('0200000004', 'succeed');
-      expect((await activities.getSubscription({ provider: 'recurly', subscriptionId: 'rsub4' })).status).toBe('expired');
+      expect((await activities.getSubscription({ provider: 'recurly', subscriptionId: recurlySubscription })).status).toBe('expired');
       expect((await activities.getSubscription({ provider: 'stripe', subscriptionId: 'sub_4' })).status).toBe('cancelled');
       expect((await activities.getSubscription({ provider: 'ccbill', subscriptionId: '0200000004' })).status).toBe('expired');
     });
@@ -204,13 +206,17 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
     it('finds the subscription, mandate and customer a payment or invoice belongs to', async () => {
       sandbox.seedMandate({ id: 'MD5', customerId: 'CU5' });
       sandbox.seedPayment({ id: 'PM5', mandateId: 'MD5', subscriptionId: 'SB5' });
-      sandbox.state.recurly.seedInvoice({ id: 'inv5', number: '5005', accountCode: 'acct-5', subscriptionId: 'rsub5' });
+      const recurlySubscription = sandbox.state.recurly.seedSubscription({ uuid: recurlyUuid(), accountCode: 'acct-5' });
+      sandbox.state.recurly.seedInvoice({ number: '5005', accountCode: 'acct-5', subscriptionId: recurlySubscription.id });
+      const transaction = sandbox.state.recurly.seedTransaction({ uuid: recurlyUuid(), accountCode: 'acct-5', subscriptionUuid: recurlySubscription.uuid });
       sandbox.state.stripe.seedInvoice({ id: 'in_5', customerId: 'cus_5', subscriptionId: 'sub_5' });
       sandbox.state.stripe.seedInvoice({ id: 'in_6', customerId: 'cus_6' });
       sandbox.state.billforward.seedInvoice({ id: 'INV-5', accountId: 'ACC-5', subscriptionId: 'SUB-5' });
 
       expect(await activities.resolvePaymentSubject({ provider: 'gocardless', paymentId: 'PM5' })).toEqual({ subscriptionId: 'SB5', mandateId: 'MD5', customerId: 'CU5' });
-      expect(await activities.resolvePaymentSubject({ provider: 'recurly', invoiceId: 'number-5005' })).toEqual({ subscriptionId: 'rsub5', customerId: 'acct-5' });
+      // Recurly: by the invoice number or the transaction uuid a webhook names, to the subscription's uuid its webhooks name.
+      expect(await activities.resolvePaymentSubject({ provider: 'recurly', invoiceId: '5005' })).toEqual({ subscriptionId: recurlySubscription.uuid, customerId: 'acct-5' });
+      expect(await activities.resolvePaymentSubject({ provider: 'recurly', paymentId: transaction.uuid })).toEqual({ subscriptionId: recurlySubscription.uuid, customerId: 'acct-5' });
       expect(await activities.resolvePaymentSubject({ provider: 'stripe', invoiceId: 'in_5' })).toEqual({ subscriptionId: 'sub_5', customerId: 'cus_5' });
       expect(await activities.resolvePaymentSubject({ provider: 'stripe', invoiceId: 'in_6' })).toEqual({ customerId: 'cus_6' });
       expect(await activities.resolvePaymentSubject({ provider: 'billforward', invoiceId: 'INV-5' })).toEqual({ subscriptionId: 'SUB-5', customerId: 'ACC-5' });
@@ -223,12 +229,12 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
       sandbox.seedMandate({ id: 'MD7', customerId: 'CU7' });
       sandbox.seedPayment({ id: 'PM7', mandateId: 'MD7', status: 'failed' });
       sandbox.seedPayment({ id: 'PM8', mandateId: 'MD7', status: 'paid_out' });
-      sandbox.state.recurly.seedInvoice({ id: 'inv7', accountCode: 'acct-7' });
+      sandbox.state.recurly.seedInvoice({ number: '7007', accountCode: 'acct-7' });
       sandbox.state.stripe.seedInvoice({ id: 'in_7', customerId: 'cus_7' });
       sandbox.state.billforward.seedInvoice({ id: 'INV-7', accountId: 'ACC-7' });
       const unpaid = [
         { provider: 'gocardless', paymentId: 'PM7' },
-        { provider: 'recurly', invoiceId: 'inv7' },
+        { provider: 'recurly', invoiceId: '7007' },
         { provider: 'stripe', invoiceId: 'in_7' },
         { provider: 'billforward', invoiceId: 'INV-7' },
       ] as const;
@@ -309,10 +315,10 @@ describe('billing activities retried by Temporal itself', () => {
   });
 
   it('a 5xx on the action itself: the retried action carries the same key and charges once', async () => {
-    sandbox.state.recurly.seedInvoice({ id: 'inv_t2', accountCode: 'acct-t2' });
+    sandbox.state.recurly.seedInvoice({ number: '2222', accountCode: 'acct-t2' });
     sandbox.failNext({ provider: 'recurly', method: 'PUT', status: 503 });
 
-    const result = await run('retryPaymentWorkflow', { provider: 'recurly', invoiceId: 'inv_t2', idempotencyKey: 'wf-2:dunning-1:retry' });
+    const result = await run('retryPaymentWorkflow', { provider: 'recurly', invoiceId: '2222', idempotencyKey: 'wf-2:dunning-1:retry' });
     expect(result).toMatchObject({ outcome: 'paid' });
     expect(sandbox.requests.map((request) => `${request.method} ${request.status} ${request.headers['idempotency-key'] ?? '-'}`)).toEqual([
       'GET 200 -',

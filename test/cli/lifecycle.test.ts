@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { getFreePort } from '../../src/free-port';
 import { signWebhookBody } from '../../src/testing/sign';
+import { upperId } from '../../src/testing/webhooks/ids';
 import { eventually } from '../support/eventually';
 
 const bin = path.resolve(__dirname, '../../bin/billflow.js');
@@ -68,7 +69,7 @@ function cancellation(mandateId: string): string {
   return JSON.stringify({
     events: [
       {
-        id: `EV${randomUUID().slice(0, 12).toUpperCase()}`,
+        id: upperId('EV'),
         created_at: new Date().toISOString(),
         resource_type: 'mandates',
         action: 'cancelled',
@@ -84,7 +85,7 @@ describe('billflow receiver on SIGTERM', () => {
     const port = await getFreePort();
     const receiver = await start('receiver', { PORT: String(port), GOCARDLESS_WEBHOOK_SECRET: secret }, 'receiver listening');
 
-    const body = Buffer.from(cancellation(`MD${randomUUID().slice(0, 10).toUpperCase()}`));
+    const body = Buffer.from(cancellation(upperId('MD')));
     const request = http.request({
       host: '127.0.0.1',
       port,

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { parse as parseGoCardlessWebhook } from 'gocardless-nodejs/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningReceiver } from '../../src/run/receiver';
 import { signWebhookBody } from '../../src/testing/sign';
+import { upperId } from '../../src/testing/webhooks/ids';
 import { mandateStateQuery } from '../../workflows/mandate';
 import { eventually } from '../support/eventually';
 import { startBillflow, type Billflow } from '../workflows/support/e2e';
@@ -25,7 +25,7 @@ function mandateBatch(mandateId: string, events: { id: string; action: string; c
       details: { origin: 'bank', cause: `mandate_${event.action}`, description: 'Test event' },
       metadata: {},
     })),
-    meta: { webhook_id: `WB${randomUUID().slice(0, 8)}` },
+    meta: { webhook_id: upperId('WB') },
   });
 }
 
@@ -55,10 +55,10 @@ describe('GoCardless mandate webhook → Temporal → account store', () => {
   });
 
   it('suspends the account once, however often the cancellation is delivered', async () => {
-    const mandateId = `MD${randomUUID().slice(0, 10).toUpperCase()}`;
-    const customerId = `CU${randomUUID().slice(0, 10).toUpperCase()}`;
+    const mandateId = upperId('MD');
+    const customerId = upperId('CU');
     await sandbox.seedMandate({ id: mandateId, status: 'cancelled', customerId });
-    const body = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'cancelled', createdAt: new Date().toISOString() }]);
+    const body = mandateBatch(mandateId, [{ id: upperId('EV'), action: 'cancelled', createdAt: new Date().toISOString() }]);
     const signature = signGoCardless(body);
     // The same bytes and signature are accepted by GoCardless's own client library.
     expect(parseGoCardlessWebhook(body, secret, signature)).toHaveLength(1);
@@ -104,21 +104,21 @@ describe('GoCardless mandate webhook → Temporal → account store', () => {
   });
 
   it('reinstates when the mandate comes back, and ignores a late, older cancellation', async () => {
-    const mandateId = `MD${randomUUID().slice(0, 10).toUpperCase()}`;
-    const customerId = `CU${randomUUID().slice(0, 10).toUpperCase()}`;
+    const mandateId = upperId('MD');
+    const customerId = upperId('CU');
     await sandbox.seedMandate({ id: mandateId, status: 'cancelled', customerId });
     const cancelledAt = new Date(Date.now() - 60_000).toISOString();
-    const cancellation = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'cancelled', createdAt: cancelledAt }]);
+    const cancellation = mandateBatch(mandateId, [{ id: upperId('EV'), action: 'cancelled', createdAt: cancelledAt }]);
     expect((await post(receiver, cancellation, signGoCardless(cancellation))).status).toBe(200);
     await eventually(async () => expect((await store.get('gocardless', customerId))?.status).toBe('suspended'));
 
     await sandbox.seedMandate({ id: mandateId, status: 'active', customerId });
-    const reinstatement = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'reinstated', createdAt: new Date().toISOString() }]);
+    const reinstatement = mandateBatch(mandateId, [{ id: upperId('EV'), action: 'reinstated', createdAt: new Date().toISOString() }]);
     expect((await post(receiver, reinstatement, signGoCardless(reinstatement))).status).toBe(200);
     await eventually(async () => expect((await store.get('gocardless', customerId))?.status).toBe('active'));
 
     // A different cancellation event that happened before the reinstatement arrives late.
-    const late = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'expired', createdAt: cancelledAt }]);
+    const late = mandateBatch(mandateId, [{ id: upperId('EV'), action: 'expired', createdAt: cancelledAt }]);
     expect((await post(receiver, late, signGoCardless(late))).status).toBe(200);
     const handle = client.workflow.getHandle(`gocardless:mandate:${mandateId}`);
     const state = await eventually(async () => {
@@ -132,8 +132,8 @@ describe('GoCardless mandate webhook → Temporal → account store', () => {
   });
 
   it('answers 498 to a forged batch and starts no workflow', async () => {
-    const mandateId = `MD${randomUUID().slice(0, 10).toUpperCase()}`;
-    const body = mandateBatch(mandateId, [{ id: `EV${randomUUID().slice(0, 10)}`, action: 'cancelled', createdAt: new Date().toISOString() }]);
+    const mandateId = upperId('MD');
+    const body = mandateBatch(mandateId, [{ id: upperId('EV'), action: 'cancelled', createdAt: new Date().toISOString() }]);
     expect((await post(receiver, body, signGoCardless(body, 'not-the-secret'))).status).toBe(498);
     expect((await post(receiver, body)).status).toBe(498);
     await expect(client.workflow.getHandle(`gocardless:mandate:${mandateId}`).describe()).rejects.toThrow(/not found/i);

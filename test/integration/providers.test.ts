@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
 import { signWebhookBody } from '../../src/testing/sign';
 import { basic, fixture } from '../providers/helpers';
+import { recurlyUuid } from '../support/recurly';
 
 const stripeSecret = 'whsec_integration';
 const recurlySecret = 'recurly-integration';
@@ -97,7 +98,7 @@ describe('one delivery per provider through a running Temporal', () => {
   });
 
   it('Recurly: a signed JSON subscription renewal, deduplicated by its notification id', async () => {
-    const uuid = unique();
+    const uuid = recurlyUuid();
     const body = fixture('recurly', 'json/subscription.renewed.json').toString('utf8').replace('612bcf671a227b272b753a487fb6576a', uuid);
     const notificationId = `n-${unique()}`;
     const headers = { 'content-type': 'application/json', ...signWebhookBody('recurly', body, recurlySecret), 'recurly-notification-id': notificationId };

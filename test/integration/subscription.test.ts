@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../src/testing/sandbox/request-log';
-import { paymentResolverWorkflow } from '../../workflows/resolver';
+import { recurlyWebhooks } from '../../src/providers/recurly/testing/webhooks';
+import type { TriggerReferences } from '../../src/testing/webhooks/types';
+import { paymentResolverWorkflow, resolverStateQuery } from '../../workflows/resolver';
 import { subscriptionStateQuery } from '../../workflows/subscription';
 import { eventually } from '../support/eventually';
-import { goCardlessBatch, postGoCardless, postStripe, startBillflow, stripeSubscriptionEvent, type Billflow } from '../workflows/support/e2e';
+import { recurlyUuid } from '../support/recurly';
+import { goCardlessBatch, postGoCardless, postStripe, recurlySecret, startBillflow, stripeSubscriptionEvent, type Billflow } from '../workflows/support/e2e';
 import { runsOf, uniqueId } from '../workflows/support/harness';
 import { keepHistory } from '../workflows/support/histories';
 
@@ -167,6 +170,40 @@ describe('subscription processes from signed webhooks', () => {
       await eventually(async () => expect(await runsOf(billflow.client, workflowId)).toHaveLength((await handle.query(subscriptionStateQuery)).run));
       const resets = (await billflow.store.get('gocardless', customer))?.history.filter((change) => change.action === 'reset_usage');
       expect(resets).toHaveLength(12);
+    });
+  });
+
+  describe('Recurly (JSON notifications carry ids only)', () => {
+    /** Posts the notification `trigger` builds for `event`, signed as Recurly signs it. */
+    async function postRecurly(event: string, references: TriggerReferences): Promise<string> {
+      const { body, headers } = recurlyWebhooks.build(event, recurlyWebhooks.complete(event, references), recurlySecret, new Date());
+      const response = await fetch(`${billflow.receiver.url}/webhooks/recurly`, { method: 'POST', headers, body });
+      expect(response.status).toBe(200);
+      return headers['recurly-notification-id'] ?? '';
+    }
+
+    it('a payment event naming its transaction reaches the workflow its subscription\'s own events reach', async () => {
+      const customer = `acct-${recurlyUuid().slice(0, 8)}`;
+      const subscription = billflow.sandbox.state.recurly.seedSubscription({ uuid: recurlyUuid(), accountCode: customer });
+      const transaction = billflow.sandbox.state.recurly.seedTransaction({ uuid: recurlyUuid(), accountCode: customer, subscriptionUuid: subscription.uuid, status: 'declined' });
+      const workflowId = `recurly:subscription:${subscription.uuid}`;
+
+      const failed = await postRecurly('payment.failed', { customer, payment: transaction.uuid });
+      const resolver = billflow.client.workflow.getHandle<typeof paymentResolverWorkflow>(`recurly:payment:${transaction.uuid}`);
+      await eventually(async () => expect(await resolver.query(resolverStateQuery)).toEqual({ forwarded: [{ eventId: failed, to: workflowId }], dropped: [] }));
+      // Asked as Recurly v3 takes it: the transaction by uuid-, then its subscription by the Recurly id the transaction lists.
+      const reads = billflow.sandbox.requests.filter((request) => request.provider === 'recurly').map((request) => `${request.method} ${request.path} ${request.status}`);
+      expect(reads.slice(0, 2)).toEqual([`GET /recurly/transactions/uuid-${transaction.uuid} 200`, `GET /recurly/subscriptions/${subscription.id} 200`]);
+
+      const canceled = await postRecurly('subscription.canceled', { customer, subscription: subscription.uuid });
+      const handle = billflow.client.workflow.getHandle(workflowId);
+      const state = await eventually(async () => {
+        const current = await handle.query(subscriptionStateQuery);
+        expect(current.lastEvent?.id).toBe(canceled);
+        return current;
+      });
+      expect(state).toMatchObject({ customerId: customer, eventsApplied: 2 });
+      expect(billflow.sandbox.requests.every((request) => request.provider !== 'recurly' || request.status === 200)).toBe(true);
     });
   });
 

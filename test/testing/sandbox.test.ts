@@ -22,15 +22,15 @@ describe('the provider sandbox for Recurly, Stripe, BillForward and CCBill, driv
   });
 
   it('seeds each provider, renews subscriptions on command and resets everything', async () => {
-    expect((await send('POST', '/_sandbox/recurly/subscriptions', { id: 'rs1', accountCode: 'a1' })).status).toBe(201);
+    expect((await send('POST', '/_sandbox/recurly/subscriptions', { id: 'e28zov4fw0v2', accountCode: 'a1' })).status).toBe(201);
     expect((await send('POST', '/_sandbox/stripe/subscriptions', { id: 'sub_1', customerId: 'cus_1' })).status).toBe(201);
     expect((await send('POST', '/_sandbox/billforward/subscriptions', { id: 'SUB-1', accountId: 'ACC-1' })).status).toBe(201);
     expect((await send('POST', '/_sandbox/ccbill/subscriptions', { id: '0300000001' })).status).toBe(201);
     expect((await send('POST', '/_sandbox/gocardless/mandates', { id: 'MD1', customerId: 'CU1' })).status).toBe(201);
     expect((await send('POST', '/_sandbox/gocardless/subscriptions', { id: 'SB1', mandateId: 'MD1' })).status).toBe(201);
 
-    const recurly = await send('POST', '/_sandbox/recurly/subscriptions/rs1/renew', { outcome: 'decline' });
-    expect(recurly.body).toMatchObject({ subscription: { state: 'active' }, invoice: { state: 'past_due', subscriptionId: 'rs1' } });
+    const recurly = await send('POST', '/_sandbox/recurly/subscriptions/e28zov4fw0v2/renew', { outcome: 'decline' });
+    expect(recurly.body).toMatchObject({ subscription: { state: 'active' }, invoice: { state: 'past_due', subscriptionId: 'e28zov4fw0v2' } });
     const stripe = await send('POST', '/_sandbox/stripe/subscriptions/sub_1/renew', {});
     expect(stripe.body).toMatchObject({ subscription: { status: 'active' }, invoice: { status: 'paid' } });
     const billforward = await send('POST', '/_sandbox/billforward/subscriptions/SUB-1/renew', { outcome: 'decline' });
@@ -67,12 +67,12 @@ describe('the provider sandbox for Recurly, Stripe, BillForward and CCBill, driv
   });
 
   it('faults only the method asked for, so the read before an action passes', async () => {
-    await send('POST', '/_sandbox/recurly/invoices', { id: 'inv1', accountCode: 'a1' });
+    await send('POST', '/_sandbox/recurly/invoices', { number: '1001', accountCode: 'a1' });
     expect((await send('POST', '/_sandbox/faults', { provider: 'recurly', method: 'PUT', status: 500 })).status).toBe(204);
     const headers = { authorization: `Basic ${Buffer.from('sandbox-test-token:').toString('base64')}`, accept: 'application/vnd.recurly.v2021-02-25', 'idempotency-key': 'k' };
-    expect((await fetch(`${sandbox.urls.recurly}/invoices/inv1`, { headers })).status).toBe(200);
-    expect((await fetch(`${sandbox.urls.recurly}/invoices/inv1/collect`, { method: 'PUT', headers })).status).toBe(500);
-    expect((await fetch(`${sandbox.urls.recurly}/invoices/inv1/collect`, { method: 'PUT', headers })).status).toBe(200);
+    expect((await fetch(`${sandbox.urls.recurly}/invoices/number-1001`, { headers })).status).toBe(200);
+    expect((await fetch(`${sandbox.urls.recurly}/invoices/number-1001/collect`, { method: 'PUT', headers })).status).toBe(500);
+    expect((await fetch(`${sandbox.urls.recurly}/invoices/number-1001/collect`, { method: 'PUT', headers })).status).toBe(200);
   });
 
   it('answers a reused idempotency key as the first request, marking Stripe replays', async () => {

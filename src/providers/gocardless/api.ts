@@ -1,15 +1,17 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { failureTypes } from '../../core/failures';
-import { failureFromErrorAnswer, failureFromMalformedAnswer, failureFromRequestError } from '../http/failures';
+import { failureFromErrorAnswer, failureFromMalformedAnswer } from '../http/failures';
+import { parseJson, segment, sendProviderRequest } from '../http/request';
 
 /*
  * Plain fetch rather than the official `gocardless-nodejs` SDK, because the SDK (v10):
  * - only talks to the two hard-coded hosts (live or sandbox), so it cannot reach a local
  *   sandbox or a recording proxy through `apiUrl`;
- * - drops the caller's idempotency key on actions (cancel, retry, …): their methods take no
- *   key, and a key passed as a custom header is overwritten by a random one, which would make a
- *   retried activity a second, distinct request;
+ * - sends a random idempotency key on actions (cancel, retry, …), overwriting the caller's. That
+ *   costs nothing there — GoCardless honours keys on creations only, so an action sent again meets
+ *   the state the first left, which the activities below read — but it shows the key is not
+ *   what makes an action safe to repeat;
  * - sends through `got`, which retries GETs on its own and has no timeout by default, hiding
  *   attempts from Temporal's retry policy and its history.
  * The calls below are small enough that typed fetch reads better than working around that.
@@ -80,36 +82,104 @@ const errorEnvelope = z.object({
     type: z.string().optional(),
     message: z.string().optional(),
     request_id: z.string().optional(),
-    errors: z.array(z.object({ reason: z.string().optional(), message: z.string().optional(), field: z.string().optional() })).optional(),
+    errors: z
+      .array(
+        z.object({
+          reason: z.string().optional(),
+          message: z.string().optional(),
+          field: z.string().optional(),
+          links: z.object({ conflicting_resource_id: z.string().optional() }).optional(),
+        }),
+      )
+      .optional(),
   }),
 });
 
+export interface GoCardlessPaymentCreation extends GoCardlessAction {
+  mandateId: string;
+  /** In the currency's smallest unit (pence, cents). */
+  amount: number;
+  /** ISO 4217, e.g. `GBP`. */
+  currency: string;
+  /** `YYYY-MM-DD`; the mandate's next possible date when absent. */
+  chargeDate?: string;
+  description?: string;
+  metadata?: Record<string, string>;
+}
+
 export function createGoCardlessActivities(options: GoCardlessOptions) {
   const call = goCardlessCaller(options);
+  const getMandate = async (mandateId: string) => toMandate(await call('GET', `/mandates/${segment(mandateId)}`, mandateEnvelope));
+  const getPayment = async (paymentId: string) => toPayment(await call('GET', `/payments/${segment(paymentId)}`, paymentEnvelope));
+  const getSubscription = async (subscriptionId: string) =>
+    toSubscription(await call('GET', `/subscriptions/${segment(subscriptionId)}`, subscriptionEnvelope));
   return {
-    async getGoCardlessMandate(mandateId: string): Promise<GoCardlessMandate> {
-      return toMandate(await call('GET', `/mandates/${encodeURIComponent(mandateId)}`, mandateEnvelope));
-    },
+    getGoCardlessMandate: getMandate,
+    /**
+     * GoCardless takes no idempotency key on actions: a cancel sent again (this activity retried after
+     * an answer was lost) is refused as `cancellation_failed`, which is success when the mandate is
+     * cancelled now.
+     */
     async cancelGoCardlessMandate(input: { mandateId: string } & GoCardlessAction): Promise<GoCardlessMandate> {
-      const path = `/mandates/${encodeURIComponent(input.mandateId)}/actions/cancel`;
-      return toMandate(await call('POST', path, mandateEnvelope, input.idempotencyKey));
+      const path = `/mandates/${segment(input.mandateId)}/actions/cancel`;
+      return unlessAlready(call('POST', path, mandateEnvelope, input.idempotencyKey).then(toMandate), 'cancellation_failed', async () => {
+        const mandate = await getMandate(input.mandateId);
+        return mandate.status === 'cancelled' ? mandate : undefined;
+      });
     },
-    async getGoCardlessPayment(paymentId: string): Promise<GoCardlessPayment> {
-      return toPayment(await call('GET', `/payments/${encodeURIComponent(paymentId)}`, paymentEnvelope));
+    getGoCardlessPayment: getPayment,
+    /**
+     * Creates a payment on a mandate. Creations are where GoCardless's idempotency applies: the same
+     * key again answers 409 `idempotent_creation_conflict`, and the payment it names is read instead.
+     */
+    async createGoCardlessPayment(input: GoCardlessPaymentCreation): Promise<GoCardlessPayment> {
+      const payments = {
+        amount: input.amount,
+        currency: input.currency,
+        ...(input.chargeDate ? { charge_date: input.chargeDate } : {}),
+        ...(input.description ? { description: input.description } : {}),
+        ...(input.metadata ? { metadata: input.metadata } : {}),
+        links: { mandate: input.mandateId },
+      };
+      return toPayment(await call('POST', '/payments', paymentEnvelope, input.idempotencyKey, { payments }));
     },
+    /**
+     * Only a failed payment can be retried. Refused as `retry_failed` because it is no longer failed
+     * (this activity's earlier attempt, or GoCardless's own retry, resubmitted it), answers the
+     * payment as it is; refused for another reason (three retries made, mandate unusable), fails.
+     */
     async retryGoCardlessPayment(input: { paymentId: string } & GoCardlessAction): Promise<GoCardlessPayment> {
-      const path = `/payments/${encodeURIComponent(input.paymentId)}/actions/retry`;
-      return toPayment(await call('POST', path, paymentEnvelope, input.idempotencyKey));
+      const path = `/payments/${segment(input.paymentId)}/actions/retry`;
+      return unlessAlready(call('POST', path, paymentEnvelope, input.idempotencyKey).then(toPayment), 'retry_failed', async () => {
+        const payment = await getPayment(input.paymentId);
+        return payment.status === 'failed' ? undefined : payment;
+      });
     },
-    async getGoCardlessSubscription(subscriptionId: string): Promise<GoCardlessSubscription> {
-      return toSubscription(await call('GET', `/subscriptions/${encodeURIComponent(subscriptionId)}`, subscriptionEnvelope));
-    },
-    /** No further payments are created; ones already submitted still complete. */
+    getGoCardlessSubscription: getSubscription,
+    /** No further payments are created; ones already submitted still complete. Sent again, as the mandate's cancel. */
     async cancelGoCardlessSubscription(input: { subscriptionId: string } & GoCardlessAction): Promise<GoCardlessSubscription> {
-      const path = `/subscriptions/${encodeURIComponent(input.subscriptionId)}/actions/cancel`;
-      return toSubscription(await call('POST', path, subscriptionEnvelope, input.idempotencyKey));
+      const path = `/subscriptions/${segment(input.subscriptionId)}/actions/cancel`;
+      return unlessAlready(call('POST', path, subscriptionEnvelope, input.idempotencyKey).then(toSubscription), 'cancellation_failed', async () => {
+        const subscription = await getSubscription(input.subscriptionId);
+        return subscription.status === 'cancelled' ? subscription : undefined;
+      });
     },
   };
+}
+
+/**
+ * An action GoCardless refused with `reason`, answered by `current` when what it asked for holds
+ * already (the resource as it is now); otherwise the refusal stands.
+ */
+async function unlessAlready<T>(action: Promise<T>, reason: string, current: () => Promise<T | undefined>): Promise<T> {
+  try {
+    return await action;
+  } catch (error) {
+    if (!(error instanceof ApplicationFailure) || error.type !== reason) throw error;
+    const already = await current();
+    if (already === undefined) throw error;
+    return already;
+  }
 }
 
 function toSubscription({ subscriptions }: z.infer<typeof subscriptionEnvelope>): GoCardlessSubscription {
@@ -141,6 +211,7 @@ function goCardlessCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: GoCardles
     path: string,
     schema: Schema,
     idempotencyKey?: string,
+    body: Record<string, unknown> = { data: {} },
   ): Promise<z.infer<Schema>> {
     const operation = `${method} ${path}`;
     if (!accessToken) {
@@ -151,41 +222,47 @@ function goCardlessCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: GoCardles
       Authorization: `Bearer ${accessToken}`,
       'GoCardless-Version': GOCARDLESS_API_VERSION,
     };
-    let body: string | undefined;
     if (method === 'POST') {
+      // Sent on every POST, as gocardless-nodejs does; only creations honour it.
       if (!idempotencyKey) throw ApplicationFailure.nonRetryable(`${PROVIDER} ${operation} needs an idempotency key`, failureTypes.missingIdempotencyKey);
       headers['Idempotency-Key'] = idempotencyKey;
       headers['Content-Type'] = 'application/json';
-      body = JSON.stringify({ data: {} });
     }
 
-    let response: Response;
-    let text: string;
-    try {
-      // The signal bounds the whole exchange, body included. GoCardless never redirects API
-      // calls, so a redirect means a wrong apiUrl: it surfaces as a 3xx instead of being followed.
-      response = await fetch(`${base}${path}`, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-      text = await response.text();
-    } catch (error) {
-      throw failureFromRequestError({ provider: PROVIDER, operation, error, timeoutMs });
-    }
-
-    const json = parseJson(text);
-    if (!response.ok) {
+    const answer = await sendProviderRequest({
+      provider: PROVIDER,
+      operation,
+      method,
+      url: `${base}${path}`,
+      headers,
+      body: method === 'POST' ? JSON.stringify(body) : undefined,
+      timeoutMs,
+    });
+    const json = parseJson(answer.text);
+    if (!answer.ok) {
       const envelope = errorEnvelope.safeParse(json);
       const error = envelope.success ? envelope.data.error : undefined;
+      const reason = error?.errors?.find((entry) => entry.reason)?.reason;
+      if (answer.status === 409 && reason === 'idempotent_creation_conflict') {
+        // What the key created first: read it, as gocardless-nodejs does (unless told to raise).
+        const existing = error?.errors?.find((entry) => entry.reason === reason)?.links?.conflicting_resource_id;
+        const collection = path.split('/')[1];
+        if (method === 'POST' && existing && collection) return call('GET', `/${collection}/${segment(existing)}`, schema);
+      }
       throw failureFromErrorAnswer({
         provider: PROVIDER,
         operation,
-        status: response.status,
-        headers: response.headers,
-        errorType: error?.errors?.find((entry) => entry.reason)?.reason ?? error?.type,
+        status: answer.status,
+        headers: answer.headers,
+        errorType: reason ?? error?.type,
         errorMessage: error?.message,
         details: error && {
           errorType: error.type ?? null,
-          requestId: error.request_id ?? response.headers.get('x-request-id'),
+          requestId: error.request_id ?? answer.headers.get('x-request-id'),
           errors: error.errors ?? [],
         },
+        // The same key will meet the same conflict: only reading what it created can help.
+        ...(reason === 'idempotent_creation_conflict' ? { retryable: false } : {}),
       });
     }
     const parsed = schema.safeParse(json);
@@ -195,12 +272,4 @@ function goCardlessCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: GoCardles
     }
     return parsed.data;
   };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -21,6 +21,12 @@ export interface HttpErrorAnswer {
   errorMessage?: string;
   /** Plain JSON from the envelope worth keeping in the workflow history (request id, field errors). */
   details?: Record<string, unknown>;
+  /**
+   * Overrides the status's default, where the provider's error code says more: GoCardless's 409
+   * `idempotent_creation_conflict` will answer every retry the same, unlike a 409 for a request
+   * still in progress.
+   */
+  retryable?: boolean;
 }
 
 export function isRetryableStatus(status: number): boolean {
@@ -32,7 +38,7 @@ export function failureFromErrorAnswer(answer: HttpErrorAnswer): ApplicationFail
   const message = `${answer.provider} ${answer.operation} answered HTTP ${answer.status}${explanation}`;
   const type = answer.errorType ?? `http_${answer.status}`;
   const details = [{ provider: answer.provider, status: answer.status, ...answer.details }];
-  if (!isRetryableStatus(answer.status)) {
+  if (!(answer.retryable ?? isRetryableStatus(answer.status))) {
     return ApplicationFailure.create({ message, type, nonRetryable: true, details });
   }
   return ApplicationFailure.create({

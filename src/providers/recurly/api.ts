@@ -26,10 +26,27 @@ export interface RecurlyOptions {
 }
 
 /**
- * Ids are passed through as Recurly takes them in paths: the Recurly id itself, or a prefixed
- * natural key — `code-<account code>`, `uuid-<subscription or transaction uuid>`,
- * `number-<invoice number>`.
+ * Recurly v3 names a record in a path by its own id (`e28zov4fw0v2`) or by a prefixed natural key:
+ * `code-<account code>`, `uuid-<subscription or transaction uuid>`, `number-<invoice number>`
+ * (recurly-client-node documents each `…Id` parameter so). A bare uuid or number is not found.
+ * Webhooks name records by their natural keys, so these build the path from what they carry: a
+ * uuid (32 hexadecimal characters) gets `uuid-`, an invoice number (digits) `number-`, an account
+ * code always `code-`; a key already prefixed, or Recurly's own id, is passed as it is.
  */
+export const recurlyPathIds = {
+  account: (code: string): string => (hasPrefix(code) ? code : `code-${code}`),
+  subscription: (uuidOrId: string): string => (recurlyUuidPattern.test(uuidOrId) ? `uuid-${uuidOrId}` : uuidOrId),
+  transaction: (uuidOrId: string): string => (recurlyUuidPattern.test(uuidOrId) ? `uuid-${uuidOrId}` : uuidOrId),
+  invoice: (numberOrId: string): string => (/^\d+$/.test(numberOrId) ? `number-${numberOrId}` : numberOrId),
+};
+
+/** Recurly's uuids: 32 lower-case hexadecimal characters (its own ids are 12 base-36 ones). */
+export const recurlyUuidPattern = /^[0-9a-f]{32}$/;
+
+function hasPrefix(id: string): boolean {
+  return /^(code|uuid|number)-/.test(id);
+}
+
 export interface RecurlyAccount {
   id: string;
   code: string;
@@ -115,32 +132,36 @@ const errorEnvelope = z.object({
 export function createRecurlyActivities(options: RecurlyOptions) {
   const call = recurlyCaller(options);
   return {
+    /** By account code (`code-` is added) or an id as Recurly takes it. */
     async getRecurlyAccount(accountId: string): Promise<RecurlyAccount> {
-      return call('GET', `/accounts/${segment(accountId)}`, accountSchema);
+      return call('GET', `/accounts/${pathId('account', accountId)}`, accountSchema);
     },
+    /** By uuid, as webhooks name subscriptions, or by Recurly's id. */
     async getRecurlySubscription(subscriptionId: string): Promise<RecurlySubscription> {
-      return toSubscription(await call('GET', `/subscriptions/${segment(subscriptionId)}`, subscriptionSchema));
+      return toSubscription(await call('GET', `/subscriptions/${pathId('subscription', subscriptionId)}`, subscriptionSchema));
     },
+    /** By invoice number, as webhooks name invoices, or by Recurly's id. */
     async getRecurlyInvoice(invoiceId: string): Promise<RecurlyInvoice> {
-      return toInvoice(await call('GET', `/invoices/${segment(invoiceId)}`, invoiceSchema));
+      return toInvoice(await call('GET', `/invoices/${pathId('invoice', invoiceId)}`, invoiceSchema));
     },
+    /** By uuid, as webhooks name transactions (payments), or by Recurly's id. */
     async getRecurlyTransaction(transactionId: string): Promise<RecurlyTransaction> {
-      return toTransaction(await call('GET', `/transactions/${segment(transactionId)}`, transactionSchema));
+      return toTransaction(await call('GET', `/transactions/${pathId('transaction', transactionId)}`, transactionSchema));
     },
     /** Charges the invoice's balance now with the account's billing info. A decline fails as `payment_declined`. */
     async collectRecurlyInvoice(input: { invoiceId: string } & RecurlyAction): Promise<RecurlyInvoice> {
-      return toInvoice(await call('PUT', `/invoices/${segment(input.invoiceId)}/collect`, invoiceSchema, input.idempotencyKey));
+      return toInvoice(await call('PUT', `/invoices/${pathId('invoice', input.invoiceId)}/collect`, invoiceSchema, input.idempotencyKey));
     },
     /** Stops renewal: the subscription stays `canceled` but usable until its term ends, then expires. */
     async cancelRecurlySubscription(input: { subscriptionId: string } & RecurlyAction): Promise<RecurlySubscription> {
-      const path = `/subscriptions/${segment(input.subscriptionId)}/cancel`;
+      const path = `/subscriptions/${pathId('subscription', input.subscriptionId)}/cancel`;
       return toSubscription(await call('PUT', path, subscriptionSchema, input.idempotencyKey));
     },
     /** Ends the subscription now (`expired`), refunding nothing unless asked. */
     async terminateRecurlySubscription(
       input: { subscriptionId: string; refund?: 'full' | 'partial' | 'none' } & RecurlyAction,
     ): Promise<RecurlySubscription> {
-      const path = `/subscriptions/${segment(input.subscriptionId)}?refund=${input.refund ?? 'none'}`;
+      const path = `/subscriptions/${pathId('subscription', input.subscriptionId)}?refund=${input.refund ?? 'none'}`;
       return toSubscription(await call('DELETE', path, subscriptionSchema, input.idempotencyKey));
     },
     /** Pauses at the next renewal for the given number of billing cycles. */
@@ -150,11 +171,16 @@ export function createRecurlyActivities(options: RecurlyOptions) {
       if (!Number.isInteger(input.remainingPauseCycles) || input.remainingPauseCycles < 1) {
         throw invalidInput('remainingPauseCycles must be a positive integer');
       }
-      const path = `/subscriptions/${segment(input.subscriptionId)}/pause`;
+      const path = `/subscriptions/${pathId('subscription', input.subscriptionId)}/pause`;
       const body = { remaining_pause_cycles: input.remainingPauseCycles };
       return toSubscription(await call('PUT', path, subscriptionSchema, input.idempotencyKey, body));
     },
   };
+}
+
+/** The path segment naming a record: prefixed as Recurly takes it, then encoded (ids come from webhooks). */
+function pathId(kind: keyof typeof recurlyPathIds, id: string): string {
+  return segment(id && recurlyPathIds[kind](id));
 }
 
 function toSubscription(subscription: z.infer<typeof subscriptionSchema>): RecurlySubscription {
@@ -245,6 +271,8 @@ function recurlyCaller({ apiUrl, apiKey, timeoutMs = 10_000 }: RecurlyOptions) {
         errorType: error?.type,
         errorMessage: error?.message,
         details: error && { requestId, params: error.params ?? [] },
+        // A 422 in every other case, but this one passes: another request on the record, or with the key, was in progress.
+        ...(error?.type === 'simultaneous_request' ? { retryable: true } : {}),
       });
     }
     const parsed = schema.safeParse(json);

@@ -11,13 +11,24 @@ const subscriptionStatuses: Record<string, BillingSubscriptionStatus> = {
   failed: 'expired',
 };
 
-/** Recurly: invoices are collected again; a `canceled` subscription runs to the end of its term. */
+/**
+ * Recurly: invoices are collected again; a `canceled` subscription runs to the end of its term.
+ * billflow names Recurly's records as its webhooks do — a subscription by its uuid, an invoice by its
+ * number, a payment by its transaction's uuid — so a subscription's workflow is the same whichever
+ * event reached it; `api.ts` prefixes them as Recurly's paths take them.
+ */
 export function recurlyBilling(api: ReturnType<typeof createRecurlyActivities>): BillingApi {
+  /** Invoices and transactions list their subscriptions by Recurly id: the uuid is the subscription's own. */
+  async function subscriptionUuid(subscriptionIds: readonly string[]): Promise<string | undefined> {
+    const [first] = subscriptionIds;
+    return first === undefined ? undefined : (await api.getRecurlySubscription(first)).uuid;
+  }
+
   return {
     async getSubscription(subscriptionId) {
       const subscription = await api.getRecurlySubscription(subscriptionId);
       return {
-        id: subscription.id,
+        id: subscription.uuid,
         // Recurly's `canceled` subscription is still usable until its term ends; then `expired`.
         status: subscription.state === 'canceled' ? 'active' : (subscriptionStatuses[subscription.state] ?? 'unknown'),
         customerId: subscription.accountCode,
@@ -32,12 +43,12 @@ export function recurlyBilling(api: ReturnType<typeof createRecurlyActivities>):
       const current = await api.getRecurlyInvoice(invoiceId);
       if (current.state === 'voided') throw nothingToCollect('recurly', invoiceId, current.state);
       if (current.state === 'paid' || current.state === 'processing') {
-        return { provider: 'recurly', id: current.id, outcome: current.state === 'paid' ? 'paid' : 'pending', providerStatus: current.state };
+        return { provider: 'recurly', id: current.number, outcome: current.state === 'paid' ? 'paid' : 'pending', providerStatus: current.state };
       }
-      return declinedAsFailed('recurly', current.id, async () => {
+      return declinedAsFailed('recurly', current.number, async () => {
         const invoice = await api.collectRecurlyInvoice({ invoiceId, idempotencyKey: input.idempotencyKey });
         const outcome: RetryOutcome = invoice.state === 'paid' ? 'paid' : invoice.state === 'processing' ? 'pending' : 'failed';
-        return { provider: 'recurly', id: invoice.id, outcome, providerStatus: invoice.state };
+        return { provider: 'recurly', id: invoice.number, outcome, providerStatus: invoice.state };
       });
     },
 
@@ -54,10 +65,10 @@ export function recurlyBilling(api: ReturnType<typeof createRecurlyActivities>):
     async resolvePaymentSubject(input) {
       if (input.invoiceId) {
         const invoice = await api.getRecurlyInvoice(input.invoiceId);
-        return withoutEmpty({ subscriptionId: invoice.subscriptionIds[0], customerId: invoice.accountCode });
+        return withoutEmpty({ subscriptionId: await subscriptionUuid(invoice.subscriptionIds), customerId: invoice.accountCode });
       }
       const transaction = await api.getRecurlyTransaction(requiredId(input.paymentId, 'invoiceId or paymentId', 'recurly'));
-      return withoutEmpty({ subscriptionId: transaction.subscriptionIds[0], customerId: transaction.accountCode });
+      return withoutEmpty({ subscriptionId: await subscriptionUuid(transaction.subscriptionIds), customerId: transaction.accountCode });
     },
   };
 }

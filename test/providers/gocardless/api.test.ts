@@ -4,6 +4,8 @@ import { createGoCardlessActivities } from '../../../src/providers/gocardless/ap
 import { failureFromErrorAnswer, retryDelayMs } from '../../../src/providers/http/failures';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { getFreePort } from '../../../src/free-port';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** The failure a call rejected with; fails the test if it resolved or threw something else. */
 async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
@@ -123,7 +125,7 @@ describe('GoCardless client against the provider sandbox', () => {
     expect(failure.message).toMatch(/ECONNREFUSED/);
   });
 
-  it('sends the idempotency key it is given, so a repeated retry charges once', async () => {
+  it('retries a payment once when the activity repeats: GoCardless refuses the second retry, and the payment is read', async () => {
     sandbox.seedMandate({ id: 'MD000119', customerId: 'CU000119' });
     sandbox.seedPayment({ id: 'PM000119', mandateId: 'MD000119', status: 'failed' });
     const key = 'gocardless:payment:PM000119/retry-1';
@@ -134,6 +136,12 @@ describe('GoCardless client against the provider sandbox', () => {
     expect(first).toEqual({ id: 'PM000119', status: 'pending_submission', mandateId: 'MD000119', subscriptionId: null });
     expect(second).toEqual(first);
     expect(sandbox.state.gocardless.payments.get('PM000119')?.retries).toBe(1);
+    // GoCardless keeps no key for actions: the second retry meets a payment no longer failed.
+    expect(sandbox.requests.map((request) => `${request.method} ${request.path} ${request.status}`)).toEqual([
+      'POST /gocardless/payments/PM000119/actions/retry 200',
+      'POST /gocardless/payments/PM000119/actions/retry 422',
+      'GET /gocardless/payments/PM000119 200',
+    ]);
     const posts = sandbox.requests.filter((request) => request.method === 'POST');
     expect(posts.map((request) => request.headers['idempotency-key'])).toEqual([key, key]);
     expect(posts.map((request) => request.path)).toEqual(['/gocardless/payments/PM000119/actions/retry', '/gocardless/payments/PM000119/actions/retry']);
@@ -150,13 +158,64 @@ describe('GoCardless client against the provider sandbox', () => {
     expect(await gocardless.cancelGoCardlessMandate(cancel)).toEqual({ id: 'MD000120', status: 'cancelled', customerId: 'CU000120' });
   });
 
-  it('fails for good when the payment is not in a state to be retried', async () => {
-    sandbox.seedMandate({ id: 'MD000121', customerId: 'CU000121' });
-    sandbox.seedPayment({ id: 'PM000121', mandateId: 'MD000121', status: 'paid_out' });
+  it('fails for good when GoCardless refuses to retry a payment that is still failed', async () => {
+    sandbox.seedMandate({ id: 'MD000121', customerId: 'CU000121', status: 'cancelled' });
+    sandbox.seedPayment({ id: 'PM000121', mandateId: 'MD000121', status: 'failed' });
 
-    const failure = await failureOf(gocardless.retryGoCardlessPayment({ paymentId: 'PM000121', idempotencyKey: 'retry-paid-out' }));
+    const failure = await failureOf(gocardless.retryGoCardlessPayment({ paymentId: 'PM000121', idempotencyKey: 'retry-inactive-mandate' }));
     expect(failure).toMatchObject({ nonRetryable: true, type: 'retry_failed' });
-    expect(failure.message).toContain('Only failed payments can be retried');
+    expect(failure.message).toContain('The mandate of this payment is not active');
+  });
+
+  it('answers a payment that is no longer failed as it is, instead of retrying it', async () => {
+    sandbox.seedMandate({ id: 'MD000122', customerId: 'CU000122' });
+    sandbox.seedPayment({ id: 'PM000122', mandateId: 'MD000122', status: 'paid_out' });
+
+    expect(await gocardless.retryGoCardlessPayment({ paymentId: 'PM000122', idempotencyKey: 'retry-paid-out' })).toMatchObject({ status: 'paid_out' });
+    expect(sandbox.requests.map((request) => request.status)).toEqual([422, 200]);
+  });
+
+  it('creates a payment once per key: the key again answers 409 idempotent_creation_conflict, and the payment it names is read', async () => {
+    sandbox.seedMandate({ id: 'MD000123', customerId: 'CU000123' });
+    const create = { mandateId: 'MD000123', amount: 2500, currency: 'GBP', description: 'One-off', idempotencyKey: 'gocardless:mandate:MD000123/charge-1' };
+
+    const first = await gocardless.createGoCardlessPayment(create);
+    const again = await gocardless.createGoCardlessPayment(create);
+
+    expect(first).toMatchObject({ id: expect.stringMatching(/^PM[0-9A-Z]+$/), status: 'pending_submission', mandateId: 'MD000123' });
+    expect(again).toEqual(first);
+    expect(sandbox.state.gocardless.payments.size).toBe(1);
+    expect(sandbox.requests.map((request) => `${request.method} ${request.path} ${request.status}`)).toEqual([
+      'POST /gocardless/payments 201',
+      'POST /gocardless/payments 409',
+      `GET /gocardless/payments/${first.id} 200`,
+    ]);
+    expect(sandbox.requests[0]?.body).toEqual({ payments: { amount: 2500, currency: 'GBP', description: 'One-off', links: { mandate: 'MD000123' } } });
+
+    // Another key is another payment.
+    expect((await gocardless.createGoCardlessPayment({ ...create, idempotencyKey: 'gocardless:mandate:MD000123/charge-2' })).id).not.toBe(first.id);
+  });
+
+  it('fails for good on a creation conflict that names no resource, instead of retrying into it', async () => {
+    const stub = createServer((_request, response) => {
+      response.writeHead(409, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { type: 'invalid_state', code: 409, message: 'A resource has already been created with this idempotency key', errors: [{ reason: 'idempotent_creation_conflict', message: 'A resource has already been created with this idempotency key' }] } }));
+    });
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = stub.address() as AddressInfo;
+      const client = createGoCardlessActivities({ apiUrl: `http://127.0.0.1:${port}`, accessToken: 'token' });
+      const failure = await failureOf(client.createGoCardlessPayment({ mandateId: 'MD000124', amount: 100, currency: 'GBP', idempotencyKey: 'k' }));
+      expect(failure).toMatchObject({ nonRetryable: true, type: 'idempotent_creation_conflict' });
+    } finally {
+      await new Promise((resolve) => stub.close(resolve));
+    }
+  });
+
+  it('refuses a creation GoCardless would refuse, field by field', async () => {
+    const failure = await failureOf(gocardless.createGoCardlessPayment({ mandateId: 'MD000404', amount: 100, currency: 'GBP', idempotencyKey: 'k-404' }));
+    expect(failure).toMatchObject({ nonRetryable: true, type: 'validation_failed' });
+    expect(failure.details).toEqual([expect.objectContaining({ errors: [expect.objectContaining({ field: 'links.mandate' })] })]);
   });
 });
 
@@ -184,7 +243,8 @@ describe('the provider sandbox, driven over HTTP from another process', () => {
 
     const cancelled = await send('POST', '/gocardless/mandates/MD000201/actions/cancel', { data: {} }, asGoCardlessClient('k-cancel'));
     expect((await cancelled.json()) as unknown).toMatchObject({ mandates: { id: 'MD000201', status: 'cancelled', links: { customer: 'CU000201' } } });
-    const again = await send('POST', '/gocardless/mandates/MD000201/actions/cancel', { data: {} }, asGoCardlessClient('k-cancel-2'));
+    // The same key again is no replay: GoCardless honours keys on creations only.
+    const again = await send('POST', '/gocardless/mandates/MD000201/actions/cancel', { data: {} }, asGoCardlessClient('k-cancel'));
     expect(again.status).toBe(422);
     expect((await again.json()) as unknown).toMatchObject({ error: { type: 'invalid_state', errors: [{ reason: 'cancellation_failed' }] } });
 
@@ -239,6 +299,13 @@ describe('HTTP failure classification', () => {
 
   it.each([409, 429, 500, 503, 504])('retries %i', (status) => {
     expect(answer(status).nonRetryable).toBe(false);
+  });
+
+  it('lets a provider\'s error code override what the status says', () => {
+    const conflict = failureFromErrorAnswer({ provider: 'Example', operation: 'POST /things', status: 409, headers: new Headers(), retryable: false });
+    expect(conflict.nonRetryable).toBe(true);
+    const racing = failureFromErrorAnswer({ provider: 'Example', operation: 'PUT /things/1', status: 422, headers: new Headers(), retryable: true });
+    expect(racing.nonRetryable).toBe(false);
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {

@@ -15,6 +15,7 @@ import { activitiesFor } from './worker-activities';
 
 export const goCardlessSecret = 'workflow-e2e-gocardless-secret';
 export const stripeSecret = 'whsec_workflow_e2e';
+export const recurlySecret = 'workflow-e2e-recurly-secret';
 const silent = pino({ level: 'silent' });
 
 /** The configuration the receiver and the worker get, pointing every provider at the sandbox. */
@@ -28,6 +29,9 @@ export function e2eConfig(sandbox: ProviderSandbox, environment: Record<string, 
     STRIPE_WEBHOOK_SECRET: stripeSecret,
     STRIPE_API_KEY: sandbox.accessToken,
     STRIPE_API_URL: sandbox.urls.stripe,
+    RECURLY_WEBHOOK_SECRET: recurlySecret,
+    RECURLY_API_KEY: sandbox.accessToken,
+    RECURLY_API_URL: sandbox.urls.recurly,
     PORT: '0',
     HOST: '127.0.0.1',
     ...environment,

@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import { KeptAnswers, newId } from '../../../testing/sandbox/common';
+import { jsonBodyOf, newId } from '../../../testing/sandbox/common';
 import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the GoCardless API billflow calls, with in-memory mandates and
  * payments that move between states as GoCardless documents it, GoCardless's error envelope,
- * and replay of answers by Idempotency-Key.
+ * and its idempotency: an Idempotency-Key counts on creations only, and a key used again answers
+ * 409 `idempotent_creation_conflict` naming what the first request created. Actions (cancel,
+ * retry) take no key: sent twice, the second meets the state the first left.
  */
 
 export const API_VERSION = '2015-07-06';
@@ -58,22 +60,25 @@ export interface SandboxSubscription {
   createdAt: string;
 }
 
+/** GoCardless ids: a two-letter prefix naming the resource (MD, PM, SB, CU, EV, …), then upper-case letters and digits. */
+const goCardlessId = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9A-Z]+$`), `a GoCardless id here starts with ${prefix}, then upper-case letters and digits`);
+
 export const mandateSeed = z.object({
-  id: z.string().min(1).optional(),
-  customerId: z.string().min(1),
+  id: goCardlessId('MD').optional(),
+  customerId: goCardlessId('CU'),
   status: z.enum(mandateStatuses).default('active'),
 });
 export const paymentSeed = z.object({
-  id: z.string().min(1).optional(),
-  mandateId: z.string().min(1),
-  subscriptionId: z.string().min(1).optional(),
+  id: goCardlessId('PM').optional(),
+  mandateId: goCardlessId('MD'),
+  subscriptionId: goCardlessId('SB').optional(),
   status: z.enum(paymentStatuses).default('failed'),
   amount: z.number().int().positive().default(1500),
   currency: z.string().length(3).default('GBP'),
 });
 export const subscriptionSeed = z.object({
-  id: z.string().min(1).optional(),
-  mandateId: z.string().min(1),
+  id: goCardlessId('SB').optional(),
+  mandateId: goCardlessId('MD'),
   status: z.enum(subscriptionStatuses).default('active'),
   amount: z.number().int().positive().default(1500),
   currency: z.string().length(3).default('GBP'),
@@ -97,7 +102,8 @@ export class GoCardlessSandbox {
   readonly mandates = new Map<string, SandboxMandate>();
   readonly payments = new Map<string, SandboxPayment>();
   readonly subscriptions = new Map<string, SandboxSubscription>();
-  private readonly kept = new KeptAnswers();
+  /** Idempotency-Key → the id of what the creation made with it. */
+  private readonly creations = new Map<string, string>();
 
   /** Creates the mandate, or replaces the one with the same id. */
   seedMandate(seed: MandateSeed): SandboxMandate {
@@ -164,7 +170,7 @@ export class GoCardlessSandbox {
     this.mandates.clear();
     this.payments.clear();
     this.subscriptions.clear();
-    this.kept.clear();
+    this.creations.clear();
   }
 
   /** The API under `/gocardless`: recorded, then faulted, authenticated, replayed, answered. */
@@ -173,12 +179,7 @@ export class GoCardlessSandbox {
     const findPayment = finder(this.payments);
     const findSubscription = finder(this.subscriptions);
     const admit = (ctx: Context) => authenticate(ctx, this.accessToken);
-    const replay = this.kept.middleware({
-      methods: ['POST'],
-      refuseReuse: (ctx) => renderError(ctx, 400, 'invalid_api_usage', 'idempotency_key_reused', 'This idempotency key was already used for another request'),
-      // Not reached while every handler answers synchronously, as they do: no second request can come in meanwhile.
-      refuseConcurrent: (ctx) => renderError(ctx, 409, 'invalid_state', 'idempotent_creation_conflict', 'A request with this idempotency key is in progress'),
-    });
+    const replay = this.creationKeys();
     const notFound = (ctx: Context) => renderError(ctx, 404, 'invalid_api_usage', 'path_not_found', 'Path not found');
     return providerApi(options, { name: 'gocardless', renderFault, admit, replay, notFound }, (router) => {
       router.get('/mandates/:id', onRecord(findMandate, (ctx, mandate) => {
@@ -205,6 +206,22 @@ export class GoCardlessSandbox {
       router.get('/payments/:id', onRecord(findPayment, (ctx, payment) => {
         ctx.body = { payments: paymentJson(payment) };
       }));
+      router.post('/payments', (ctx) => {
+        const body = paymentCreation.safeParse(jsonBodyOf(ctx));
+        if (!body.success) {
+          const errors = body.error.issues.map((issue) => ({ field: issue.path.slice(1).join('.'), message: issue.message, request_pointer: `/${issue.path.join('/')}` }));
+          return renderValidationFailed(ctx, errors);
+        }
+        const { amount, currency, links } = body.data.payments;
+        const mandate = this.mandates.get(links.mandate);
+        if (!mandate) return renderValidationFailed(ctx, [{ field: 'links.mandate', message: 'was not found', request_pointer: '/payments/links/mandate' }]);
+        if (!['pending_customer_approval', 'pending_submission', 'submitted', 'active'].includes(mandate.status)) {
+          return renderError(ctx, 422, 'invalid_state', 'mandate_is_inactive', 'The mandate for this payment is no longer usable');
+        }
+        const payment = this.seedPayment({ mandateId: mandate.id, amount, currency, status: 'pending_submission' });
+        ctx.status = 201;
+        ctx.body = { payments: paymentJson(payment) };
+      });
       router.post('/payments/:id/actions/retry', onRecord(findPayment, (ctx, payment) => {
         const refusal = this.retryRefusal(payment);
         if (refusal) return renderError(ctx, 422, 'invalid_state', 'retry_failed', refusal);
@@ -245,6 +262,28 @@ export class GoCardlessSandbox {
     });
     addRenewRoute(router, (id, outcome) => this.renewSubscription(id, outcome));
     return router;
+  }
+
+  /**
+   * GoCardless's idempotency: a creation (`POST /<resources>`) made with a key is remembered, and
+   * the key used again is answered 409 `idempotent_creation_conflict` with the created resource's id
+   * in `links`; failed creations are not remembered. Any other request passes, its key unread.
+   */
+  private creationKeys(): Middleware {
+    return async (ctx, next) => {
+      const key = ctx.get('Idempotency-Key');
+      const creation = ctx.method === 'POST' ? /^\/gocardless\/([a-z_]+)$/.exec(ctx.path) : null;
+      if (!creation || key === '') return next();
+      const existing = this.creations.get(key);
+      if (existing !== undefined) {
+        return renderError(ctx, 409, 'invalid_state', 'idempotent_creation_conflict', 'A resource has already been created with this idempotency key', {
+          conflicting_resource_id: existing,
+        });
+      }
+      await next();
+      const created = (ctx.body as Record<string, { id?: unknown } | undefined> | undefined)?.[creation[1] ?? ''];
+      if (ctx.status === 201 && typeof created?.id === 'string') this.creations.set(key, created.id);
+    };
   }
 
   private retryRefusal(payment: SandboxPayment): string | undefined {
@@ -295,8 +334,8 @@ function renderFault(ctx: Context, status: number): void {
   renderError(ctx, status, 'invalid_api_usage', 'bad_request', 'Bad request');
 }
 
-/** GoCardless's error envelope: a broad `type`, and the specific `reason` of each error. */
-function renderError(ctx: Context, status: number, type: string, reason: string, message: string): void {
+/** GoCardless's error envelope: a broad `type`, and the specific `reason` of each error (with its `links`, when it names a resource). */
+function renderError(ctx: Context, status: number, type: string, reason: string, message: string, links?: Record<string, string>): void {
   const requestId = randomUUID();
   ctx.status = status;
   ctx.set('X-Request-Id', requestId);
@@ -306,11 +345,40 @@ function renderError(ctx: Context, status: number, type: string, reason: string,
       documentation_url: `https://developer.gocardless.com/api-reference#${reason}`,
       type,
       request_id: requestId,
-      errors: [{ reason, message }],
+      errors: [{ reason, message, ...(links ? { links } : {}) }],
       code: status,
     },
   };
 }
+
+/** A refused creation: `validation_failed`, one error per field, each pointing into the request. */
+function renderValidationFailed(ctx: Context, errors: { field: string; message: string; request_pointer: string }[]): void {
+  const requestId = randomUUID();
+  ctx.status = 422;
+  ctx.set('X-Request-Id', requestId);
+  ctx.body = {
+    error: {
+      message: 'Validation failed',
+      documentation_url: 'https://developer.gocardless.com/api-reference#validation_failed',
+      type: 'validation_failed',
+      request_id: requestId,
+      errors,
+      code: 422,
+    },
+  };
+}
+
+/** `POST /payments`: what billflow and the SDK send to create one (amount in pence/cents). */
+const paymentCreation = z.object({
+  payments: z.object({
+    amount: z.number().int().positive(),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+    charge_date: z.string().optional(),
+    description: z.string().optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    links: z.object({ mandate: z.string().min(1) }),
+  }),
+});
 
 function mandateJson(mandate: SandboxMandate) {
   return {

@@ -54,23 +54,38 @@ export interface RecurlyTransactionRecord {
   status: 'success' | 'declined';
 }
 
+/** Recurly's own ids: 12 lower-case base-36 characters (`e28zov4fw0v2`). */
+const recurlyId = z.string().regex(/^[a-z0-9]{12}$/, 'a Recurly id is 12 lower-case letters and digits');
+/** Subscription and transaction uuids: 32 lower-case hexadecimal characters. */
+const recurlyUuid = z.string().regex(/^[0-9a-f]{32}$/, 'a Recurly uuid is 32 lower-case hexadecimal characters');
+
 export const recurlySubscriptionSeed = z.object({
-  id: z.string().min(1).optional(),
-  uuid: z.string().min(1).optional(),
+  id: recurlyId.optional(),
+  uuid: recurlyUuid.optional(),
   accountCode: z.string().min(1),
   state: z.enum(subscriptionStates).default('active'),
   periodEndsAt: z.string().datetime().optional(),
 });
 export const recurlyInvoiceSeed = z.object({
-  id: z.string().min(1).optional(),
-  number: z.string().min(1).optional(),
+  id: recurlyId.optional(),
+  number: z.string().regex(/^\d+$/, 'an invoice number is digits').optional(),
   accountCode: z.string().min(1),
-  subscriptionId: z.string().min(1).optional(),
+  /** The Recurly id of its subscription, as invoices list them in `subscription_ids`. */
+  subscriptionId: recurlyId.optional(),
   state: z.enum(invoiceStates).default('past_due'),
   total: z.number().positive().default(15),
   nextOutcome: z.enum(attemptOutcomes).default('succeed'),
 });
+export const recurlyTransactionSeed = z.object({
+  uuid: recurlyUuid.optional(),
+  accountCode: z.string().min(1),
+  /** The uuid of a seeded subscription the charge was for, as a webhook names it. */
+  subscriptionUuid: recurlyUuid.optional(),
+  invoiceId: recurlyId.optional(),
+  status: z.enum(['success', 'declined']).default('declined'),
+});
 export type RecurlySubscriptionSeed = z.input<typeof recurlySubscriptionSeed>;
+export type RecurlyTransactionSeed = z.input<typeof recurlyTransactionSeed>;
 export type RecurlyInvoiceSeed = z.input<typeof recurlyInvoiceSeed>;
 
 const collectable = new Set(['pending', 'past_due', 'failed']);
@@ -86,15 +101,16 @@ export class RecurlySandbox {
   private readonly kept = new KeptAnswers();
   private invoiceNumber = 1000;
 
-  /** Creates the subscription (and its account if new), or replaces the one with the same id. */
+  /** Creates the subscription (and its account if new), or replaces the one with the same id or uuid. */
   seedSubscription(seed: RecurlySubscriptionSeed): RecurlySubscriptionRecord {
     const fields = recurlySubscriptionSeed.parse(seed);
     this.ensureAccount(fields.accountCode);
-    const id = fields.id ?? newId('', 12);
+    const existing = (fields.id && this.subscriptions.get(fields.id)) || (fields.uuid && this.subscriptionBy(`uuid-${fields.uuid}`)) || undefined;
+    const id = fields.id ?? existing?.id ?? newId('', 12);
     const now = Date.now();
     const subscription: RecurlySubscriptionRecord = {
       id,
-      uuid: fields.uuid ?? this.subscriptions.get(id)?.uuid ?? randomUUID().replace(/-/g, ''),
+      uuid: fields.uuid ?? existing?.uuid ?? randomUUID().replace(/-/g, ''),
       accountCode: fields.accountCode,
       state: fields.state,
       periodStartedAt: new Date(now).toISOString(),
@@ -124,9 +140,29 @@ export class RecurlySandbox {
     return invoice;
   }
 
+  /** Creates a transaction (a payment attempt), or replaces the one with the same uuid. */
+  seedTransaction(seed: RecurlyTransactionSeed): RecurlyTransactionRecord {
+    const fields = recurlyTransactionSeed.parse(seed);
+    this.ensureAccount(fields.accountCode);
+    const subscription = fields.subscriptionUuid === undefined ? undefined : this.subscriptionBy(`uuid-${fields.subscriptionUuid}`);
+    if (fields.subscriptionUuid !== undefined && !subscription) throw new Error(`no sandbox Recurly subscription with uuid ${fields.subscriptionUuid}`);
+    const existing = fields.uuid === undefined ? undefined : this.transactionBy(`uuid-${fields.uuid}`);
+    const transaction: RecurlyTransactionRecord = {
+      id: existing?.id ?? newId('', 12),
+      uuid: fields.uuid ?? randomUUID().replace(/-/g, ''),
+      accountCode: fields.accountCode,
+      invoiceId: fields.invoiceId,
+      subscriptionId: subscription?.id,
+      status: fields.status,
+    };
+    this.transactions.set(transaction.id, transaction);
+    return transaction;
+  }
+
   /** The renewal Recurly runs at the end of a term: a canceled subscription expires instead. */
   renew(id: string, outcome: AttemptOutcome): { subscription: RecurlySubscriptionRecord; invoice?: RecurlyInvoiceRecord } {
-    const subscription = this.subscriptions.get(id);
+    // By its id, or (what a webhook names) its uuid.
+    const subscription = this.subscriptions.get(id) ?? this.subscriptionBy(`uuid-${id}`);
     if (!subscription) throw new Error(`no sandbox Recurly subscription ${id}`);
     if (subscription.state === 'canceled') {
       subscription.state = 'expired';
@@ -164,7 +200,8 @@ export class RecurlySandbox {
     const replay = this.kept.middleware({
       methods: ['POST', 'PUT', 'DELETE'],
       refuseReuse: (ctx) => renderError(ctx, 422, 'invalid_idempotency_key', 'This Idempotency-Key was used for another request'),
-      refuseConcurrent: (ctx) => renderError(ctx, 409, 'simultaneous_request', 'A request with this Idempotency-Key is in progress'),
+      // Recurly answers it as a 422 (recurly-client-node: SimultaneousRequestError is an UnprocessableEntityError).
+      refuseConcurrent: (ctx) => renderError(ctx, 422, 'simultaneous_request', 'A request with this Idempotency-Key is in progress'),
     });
     const admit = (ctx: Context) => authenticate(ctx, this.apiKey);
     const notFound = (ctx: Context) => renderError(ctx, 404, 'not_found', 'The requested resource was not found');
@@ -234,7 +271,10 @@ export class RecurlySandbox {
       seed: { schema: recurlyInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
       change: { schema: z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'Recurly invoice' },
     });
-    addCollectionRoutes(router, 'transactions', { records: this.transactions });
+    addCollectionRoutes(router, 'transactions', {
+      records: this.transactions,
+      seed: { schema: recurlyTransactionSeed, create: (fields) => this.seedTransaction(fields) },
+    });
     addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
     return router;
   }
@@ -267,6 +307,7 @@ export class RecurlySandbox {
     }
   }
 
+  // As Recurly v3: a path names a record by its id or by a prefixed key; a bare uuid, number or code is no id.
   private accountBy(id: string): RecurlyAccountRecord | undefined {
     if (id.startsWith('code-')) return [...this.accounts.values()].find((account) => account.code === id.slice(5));
     return this.accounts.get(id);
@@ -343,7 +384,10 @@ function accountJson(account: RecurlyAccountRecord) {
 function finder<T>(kind: string, lookUp: (id: string) => T | undefined): RecordFinder<T> {
   return (ctx, id) => {
     const found = lookUp(id);
-    if (found === undefined) renderError(ctx, 404, 'not_found', `Couldn't find ${kind} with id = ${id}`, { params: [{ param: 'id' }] });
+    if (found === undefined) {
+      const [, key = 'id', value = id] = /^(code|uuid|number)-(.*)$/.exec(id) ?? [];
+      renderError(ctx, 404, 'not_found', `Couldn't find ${kind} with ${key} = ${value}`, { params: [{ param: `${kind.toLowerCase()}_id` }] });
+    }
     return found;
   };
 }

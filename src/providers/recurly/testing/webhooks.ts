@@ -36,12 +36,29 @@ const subscriptionStates: Record<string, string> = {
   'subscription.resumed': 'active',
 };
 
-async function seed(event: string, { customer, subscription }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
-  const state = subscriptionStates[event];
+/** The transaction's status at Recurly once the payment event has happened. */
+const transactionStatuses: Record<string, string> = {
+  'payment.failed': 'declined',
+  'payment.succeeded': 'success',
+};
+
+/**
+ * Seeds what the API answers for the event's ids, named as Recurly names them: the subscription by
+ * its uuid (the sandbox gives it a Recurly id of its own), a payment's transaction by its uuid,
+ * linked to the subscription, so that the resolver finds it as it would at Recurly.
+ */
+async function seed(event: string, { customer, subscription, payment }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const transactionStatus = transactionStatuses[event];
+  const state = subscriptionStates[event] ?? (transactionStatus ? 'active' : undefined);
   if (!state || !customer || !subscription) return [];
-  // Keyed by the uuid as its id too, so triggering again for it updates the same record.
-  await sandbox.post('/recurly/subscriptions', { id: subscription, uuid: subscription, accountCode: customer, state });
-  return [`subscription ${subscription} (${state}, account ${customer})`];
+  // Keyed by its uuid: triggering again for it updates the same record.
+  await sandbox.post('/recurly/subscriptions', { uuid: subscription, accountCode: customer, state });
+  const seeded = [`subscription uuid-${subscription} (${state}, account ${customer})`];
+  if (transactionStatus && payment) {
+    await sandbox.post('/recurly/transactions', { uuid: payment, accountCode: customer, subscriptionUuid: subscription, status: transactionStatus });
+    seeded.push(`transaction uuid-${payment} (${transactionStatus}, subscription uuid-${subscription})`);
+  }
+  return seeded;
 }
 
 export const recurlyWebhooks: WebhookTemplate = {
@@ -54,7 +71,8 @@ export const recurlyWebhooks: WebhookTemplate = {
   complete: (event, references) => ({
     ...references,
     customer: references.customer ?? `account-${hexId(8)}`,
-    subscription: references.subscription ?? (event.startsWith('subscription.') ? hexId(32) : undefined),
+    // A payment belongs to a subscription here, as most do: the resolver finds it through the transaction.
+    subscription: references.subscription ?? (event.startsWith('subscription.') || event in transactionStatuses ? hexId(32) : undefined),
     payment: references.payment ?? (event.startsWith('payment.') ? hexId(32) : undefined),
   }),
   build(event, references, secret, now) {
