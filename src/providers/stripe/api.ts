@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { failureFromErrorAnswer, failureFromRequestError, paymentDeclinedFailure, timeoutFailure } from '../http/failures';
+import { failureFromErrorAnswer, failureFromRequestError, paymentDeclinedFailure, spentKeyFailure, timeoutFailure } from '../http/failures';
 import { invalidInput, missingConfiguration } from '../http/request';
 
 /*
@@ -167,7 +167,7 @@ function failureFromStripeError(operation: string, error: unknown, timeoutMs: nu
       details: { code: error.code ?? null, charge: error.charge ?? null, requestId: error.requestId ?? null },
     });
   }
-  return failureFromErrorAnswer({
+  const answer = {
     provider: PROVIDER,
     operation,
     status: error.statusCode ?? 500,
@@ -175,5 +175,8 @@ function failureFromStripeError(operation: string, error: unknown, timeoutMs: nu
     errorType: error.code ?? error.rawType,
     errorMessage: error.message,
     details: { errorType: error.rawType ?? null, requestId: error.requestId ?? null, param: (error as { param?: string }).param ?? null },
-  });
+  };
+  // Stripe keeps a key's first answer, a 500 included, and replays it to every repeat.
+  if (answer.status >= 500 && answer.headers.get('idempotent-replayed') === 'true') return spentKeyFailure(answer);
+  return failureFromErrorAnswer(answer);
 }

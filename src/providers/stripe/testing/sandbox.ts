@@ -9,6 +9,9 @@ import { bearerTokenOnly, onRecord, providerApi, type RecordFinder, type Sandbox
  * A stand-in for the parts of the Stripe API billflow calls: invoices that are paid or declined
  * as told, subscriptions that cancel now or at period end and renew on command, Stripe's error
  * envelope, form-encoded bodies, and replay by Idempotency-Key (marked `Idempotent-Replayed`).
+ * Like Stripe, it keeps a key's first answer whatever it was, a 500 included (docs.stripe.com/
+ * idempotency): a queued 5xx fault strikes behind the key, and the same key then replays it; only
+ * a 429, refused before the request ran, leaves the key unused.
  * Objects are shaped as API version 2025-03-31 and later: the invoice's subscription under
  * `parent.subscription_details`, the period on each subscription item.
  */
@@ -139,10 +142,11 @@ export class StripeSandbox {
       refuseConcurrent: (ctx) =>
         renderError(ctx, 409, { type: 'invalid_request_error', code: 'idempotency_key_in_use', message: 'There is currently another in-progress request using this Idempotent Key.' }),
       markReplay: (ctx) => ctx.set('Idempotent-Replayed', 'true'),
+      keeps: (status) => status !== 429,
     });
     const notFound = (ctx: Context) =>
       renderError(ctx, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${ctx.method}: ${ctx.path.replace(/^\/stripe/, '')}).` });
-    return providerApi(options, { name: 'stripe', renderFault, admit, replay, notFound }, (router) => {
+    return providerApi(options, { name: 'stripe', renderFault, admit, replay, notFound, faultsBehindReplay: true }, (router) => {
       router.get('/v1/invoices/:id', onRecord(this.findInvoice, (ctx, invoice) => {
         ctx.body = this.invoiceJson(invoice);
       }));
