@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStripeActivities, stripeEndpoint } from '../../../src/providers/stripe/api';
+import { createStripeActivities, STRIPE_API_VERSION, stripeEndpoint } from '../../../src/providers/stripe/api';
 import { loadConfig } from '../../../src/config';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { failureOf } from '../../support/failures';
@@ -37,7 +37,7 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
     const [request] = stripeRequests();
     expect(request).toMatchObject({ method: 'GET', path: '/stripe/v1/invoices/in_1', status: 200 });
     expect(request?.headers.authorization).toBe(`Bearer ${sandbox.accessToken}`);
-    expect(request?.headers['stripe-version']).toEqual(expect.any(String));
+    expect(request?.headers['stripe-version']).toBe(STRIPE_API_VERSION);
     expect(request?.headers['idempotency-key']).toBeUndefined();
   });
 
@@ -100,6 +100,18 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
     const failure = await failureOf(impostor.getStripeInvoice('in_missing'));
     expect(failure).toMatchObject({ nonRetryable: true });
     expect(failure.message).toContain('HTTP 401');
+  });
+
+  it('sandbox: takes the key as Basic auth too, answers without a version header, refuses a malformed one, as Stripe does', async () => {
+    sandbox.state.stripe.seedInvoice({ id: 'in_10', customerId: 'cus_10' });
+    const url = `${sandbox.urls.stripe}/v1/invoices/in_10`;
+    const basic = `Basic ${Buffer.from(`${sandbox.accessToken}:`).toString('base64')}`;
+
+    expect((await fetch(url, { headers: { authorization: basic } })).status).toBe(200);
+    const malformed = await fetch(url, { headers: { authorization: basic, 'stripe-version': 'latest' } });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: { type: 'invalid_request_error', message: 'Invalid Stripe API version: latest' } });
+    expect((await fetch(url)).status).toBe(401);
   });
 
   it('fails for good without calling out when no API key is configured', async () => {

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, KeptAnswers, newId, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import { bearerTokenOnly, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
+import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the Stripe API billflow calls: invoices that are paid or declined
@@ -61,6 +61,9 @@ export type StripeSubscriptionSeed = z.input<typeof stripeSubscriptionSeed>;
 export type StripeInvoiceSeed = z.input<typeof stripeInvoiceSeed>;
 
 const now = () => Math.floor(Date.now() / 1000);
+
+/** `2025-03-31.basil`, or the dated form older versions have (`2020-08-27`). */
+const apiVersionPattern = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/;
 
 export class StripeSandbox {
   /** @param apiKey the secret key its API accepts */
@@ -134,7 +137,21 @@ export class StripeSandbox {
 
   /** The API under `/stripe` (and at the root, for the SDK): recorded, faulted, authenticated, replayed, answered. */
   api(options: SandboxPlumbing): Router {
-    const admit = bearerTokenOnly(this.apiKey, (ctx) => renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' }));
+    const admit = (ctx: Context) => {
+      // Stripe takes the key as a bearer token or as Basic auth's user name.
+      const basic = `Basic ${Buffer.from(`${this.apiKey}:`).toString('base64')}`;
+      if (!hasBearerToken(ctx, this.apiKey) && ctx.get('Authorization') !== basic) {
+        renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' });
+        return false;
+      }
+      // Without the header Stripe answers in the account's default version; a malformed one it refuses.
+      const version = ctx.get('Stripe-Version');
+      if (version !== '' && !apiVersionPattern.test(version)) {
+        renderError(ctx, 400, { type: 'invalid_request_error', message: `Invalid Stripe API version: ${version}` });
+        return false;
+      }
+      return true;
+    };
     const replay = this.kept.middleware({
       methods: ['POST', 'DELETE'],
       refuseReuse: (ctx) =>
