@@ -35,7 +35,7 @@ describe('routing of billing events to workflows', () => {
     expect(ccbill?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
     expect(routeEvent(billingEvent('payment.failed', { provider: 'recurly', references: { subscription: 'u1' } }))?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
     const settings = { ...defaultWorkflowSettings, providerManagedDunning: ['stripe' as const] };
-    expect(routeEvent(billingEvent('payment.failed', { provider: 'stripe', references: { subscription: 'u1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
+    expect(routeEvent(billingEvent('payment.failed', { provider: 'stripe', references: { subscription: 'sub_1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
     expect(routeEvent(billingEvent('payment.failed', { provider: 'ccbill', references: { subscription: 'u1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: false } });
   });
 
