@@ -1,7 +1,8 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { attemptOutcomes, DAY_MS, KeptAnswers, newId, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
+import { attemptOutcomes, DAY_MS, KeptAnswers, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
+import { mixedId } from '../../../testing/webhooks/ids';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
 import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
@@ -75,11 +76,11 @@ export class StripeSandbox {
 
   seedSubscription(seed: StripeSubscriptionSeed): StripeSubscriptionRecord {
     const fields = stripeSubscriptionSeed.parse(seed);
-    const id = fields.id ?? newId('sub_');
+    const id = fields.id ?? mixedId('sub_', 24);
     const start = now();
     const subscription: StripeSubscriptionRecord = {
       id,
-      itemId: this.subscriptions.get(id)?.itemId ?? newId('si_'),
+      itemId: this.subscriptions.get(id)?.itemId ?? mixedId('si_', 24),
       customerId: fields.customerId,
       status: fields.status,
       cancelAtPeriodEnd: fields.cancelAtPeriodEnd,
@@ -94,7 +95,7 @@ export class StripeSandbox {
 
   seedInvoice(seed: StripeInvoiceSeed): StripeInvoiceRecord {
     const fields = stripeInvoiceSeed.parse(seed);
-    const id = fields.id ?? newId('in_');
+    const id = fields.id ?? mixedId('in_', 24);
     const invoice: StripeInvoiceRecord = {
       id,
       customerId: fields.customerId,
@@ -184,7 +185,7 @@ export class StripeSandbox {
           code: 'card_declined',
           decline_code: 'insufficient_funds',
           message: 'Your card has insufficient funds.',
-          charge: newId('ch_'),
+          charge: mixedId('ch_', 24),
         });
       }));
       router.get('/v1/subscriptions/:id', onRecord(this.findSubscription, (ctx, subscription) => {
@@ -315,6 +316,6 @@ function renderFault(ctx: Context, status: number): void {
 /** Stripe's error envelope, and the request id every answer carries. */
 function renderError(ctx: Context, status: number, error: { type: string; message: string; code?: string; [field: string]: unknown }): void {
   ctx.status = status;
-  ctx.set('Request-Id', newId('req_'));
+  ctx.set('Request-Id', mixedId('req_'));
   ctx.body = { error };
 }
