@@ -28,7 +28,7 @@ COPY activities ./activities
 RUN npm run build
 # Development and test stand-ins, left out of the image; `dev` and `trigger` say so when run.
 RUN rm -rf dist/src/testing dist/src/providers/*/testing dist/src/temporal/histories.* \
-    dist/src/cli/dev.* dist/src/cli/trigger.* dist/src/temporal/dev-server.* dist/src/temporal/cli-binary.*
+    dist/src/cli/dev.* dist/src/cli/trigger.* dist/src/temporal/dev-server.* dist/src/temporal/cli-binary.* dist/src/go-tool.*
 
 FROM ${NODE_IMAGE}
 

@@ -21,6 +21,7 @@ const unit = [
   'test/testing/sign.test.ts',
   'test/testing/providers.test.ts',
   'test/run/receiver.test.ts',
+  'test/testing/stripe-mock.test.ts',
 ];
 
 export default defineConfig({

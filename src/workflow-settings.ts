@@ -1,6 +1,6 @@
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
-import { defaultSubscriptionPolicy, type SubscriptionPolicy } from '../workflows/subscription/policy';
+import { defaultReattemptDelayMs, defaultSubscriptionPolicy, type SubscriptionPolicy } from '../workflows/subscription/policy';
 import { maxSignalsPerRun } from '../workflows/event-inbox';
 import type { ProviderName } from './core/events';
 import { providerNames, providersRunningOwnDunning } from './providers/registry';
@@ -46,6 +46,11 @@ export const workflowSettings = {
    * means no suspension at all.
    */
   suspensionGraceMs: setting('BILLFLOW_SUSPENSION_GRACE', z.string().default('0').pipe(duration)),
+  /**
+   * Wait (ms) before a payment retry is attempted again under a new idempotency key, after the
+   * provider replayed the server error its key first got (Stripe); doubled each time, at most 1 h.
+   */
+  reattemptDelayMs: setting('BILLFLOW_REATTEMPT_DELAY', z.string().default('1 minute').pipe(duration)),
   /** Signals a workflow run takes before continuing as new. */
   maxSignalsPerRun: setting('BILLFLOW_MAX_SIGNALS_PER_RUN', z.coerce.number().int().min(1).max(9000).default(maxSignalsPerRun)),
 };
@@ -55,6 +60,7 @@ export type WorkflowSettings = SettingsOf<typeof workflowSettings>;
 export const defaultWorkflowSettings: WorkflowSettings = {
   ...defaultSubscriptionPolicy,
   providerManagedDunning: providersRunningOwnDunning,
+  reattemptDelayMs: defaultReattemptDelayMs,
   maxSignalsPerRun,
 };
 
@@ -65,6 +71,7 @@ export function subscriptionPolicyFor(provider: ProviderName, settings: Workflow
     providerManagedDunning: settings.providerManagedDunning.includes(provider),
     cancelAtProviderWhenExhausted: settings.cancelAtProviderWhenExhausted,
     suspensionGraceMs: settings.suspensionGraceMs,
+    reattemptDelayMs: settings.reattemptDelayMs,
     maxSignalsPerRun: settings.maxSignalsPerRun,
   };
 }

@@ -270,6 +270,8 @@ describe('Dockerfile', () => {
       'src/cli/trigger.ts',
       'src/temporal/dev-server.ts',
       'src/temporal/cli-binary.ts',
+      'src/go-tool.ts',
+      'src/testing/stripe-mock.ts',
     ]) {
       expect(leftOut(source), source).toBe(true);
     }

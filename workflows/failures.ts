@@ -1,4 +1,5 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { failureTypes } from '../src/core/failures';
 
 /** An activity failure Temporal will not retry: the provider or the store refused for good. */
 export type FinalFailure = ActivityFailure & { cause: ApplicationFailure };
@@ -9,6 +10,15 @@ export type FinalFailure = ActivityFailure & { cause: ApplicationFailure };
  */
 export function isFinalFailure(error: unknown): error is FinalFailure {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true;
+}
+
+/**
+ * A final failure because the idempotency key is spent: its first answer was a server error the
+ * provider replays to every repeat (Stripe). Not a refusal of the step: the same step, under a
+ * new key, may well succeed.
+ */
+export function isSpentKeyFailure(error: unknown): error is FinalFailure {
+  return isFinalFailure(error) && error.cause.type === failureTypes.idempotencyKeySpent;
 }
 
 /** The refusal's own message (the provider's), for outcomes and logs. */

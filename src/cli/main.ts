@@ -73,6 +73,15 @@ program
     }),
   );
 
+program
+  .command('stripe-mock')
+  .description("Print the path of stripe-mock (Stripe's API mock, for the tests), building it from source once if none is cached")
+  .action(async () => {
+    const { findOrBuildStripeMock } = developmentModule('stripe-mock', () => require('../testing/stripe-mock') as typeof import('../testing/stripe-mock'));
+    const binary = await findOrBuildStripeMock({ log: (line) => process.stderr.write(`${line}\n`) });
+    process.stdout.write(`${binary}\n`);
+  });
+
 /**
  * A development command's module (dev server, sandbox, test webhooks, CLI build), loaded when the
  * command runs. The production image leaves these out; there the command says so and exits 1.

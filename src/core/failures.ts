@@ -2,7 +2,8 @@
  * The `type` of every ApplicationFailure billflow raises itself, in one style: snake_case, like the
  * providers' own error codes, which a failure from a provider's error answer carries instead
  * (`invalid_state`, `card_declined`, or `http_<status>` when the answer names none). Workflows
- * decide on `nonRetryable`, never on these names: they are for people, alerts and the Web UI.
+ * decide on `nonRetryable`, never on these names (one exception: `idempotency_key_spent`): they
+ * are for people, alerts and the Web UI.
  */
 export const failureTypes = {
   /** An account-store change without what it needs (customer, event id, reason, period key). */
@@ -27,6 +28,12 @@ export const failureTypes = {
   timeout: 'timeout',
   /** A 2xx answer whose body is not what the API documents. */
   malformedResponse: 'malformed_response',
+  /**
+   * The idempotency key's first answer was a server error, and the provider replays it for every
+   * repeat (Stripe does, for 24 hours): only a new key can try again. The one type workflows read,
+   * through `isSpentKeyFailure`, to make a new attempt under a new key.
+   */
+  idempotencyKeySpent: 'idempotency_key_spent',
 } as const;
 
 export type FailureType = (typeof failureTypes)[keyof typeof failureTypes];

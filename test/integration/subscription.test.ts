@@ -24,6 +24,7 @@ describe('subscription processes from signed webhooks', () => {
       BILLFLOW_DUNNING_SCHEDULE: '300ms,300ms,300ms',
       BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED: 'true',
       BILLFLOW_MAX_SIGNALS_PER_RUN: '5',
+      BILLFLOW_REATTEMPT_DELAY: '300ms',
     });
   });
 
@@ -204,6 +205,59 @@ describe('subscription processes from signed webhooks', () => {
       });
       expect(state).toMatchObject({ customerId: customer, eventsApplied: 2 });
       expect(billflow.sandbox.requests.every((request) => request.provider !== 'recurly' || request.status === 200)).toBe(true);
+    });
+  });
+
+  describe('dunning (Stripe: a key keeps its first answer, a 500 included)', () => {
+    it('a retry whose key got a 500 is retried by Temporal under that key, then made again under a new key, and pays once', async () => {
+      const customer = uniqueId('cus_');
+      const subscription = billflow.sandbox.state.stripe.seedSubscription({ customerId: customer, status: 'past_due' });
+      const invoice = billflow.sandbox.state.stripe.seedInvoice({ customerId: customer, subscriptionId: subscription.id });
+      // Stripe keeps this 500 for the key and replays it to every repeat (the sandbox does too).
+      billflow.sandbox.failNext({ provider: 'stripe', method: 'POST', status: 500 });
+      const now = Math.floor(Date.now() / 1000);
+      const failed = {
+        id: uniqueId('evt_'),
+        object: 'event',
+        api_version: '2025-03-31.basil',
+        created: now,
+        livemode: false,
+        type: 'invoice.payment_failed',
+        data: {
+          object: {
+            id: invoice.id,
+            object: 'invoice',
+            customer,
+            status: 'open',
+            attempt_count: 1,
+            // Stripe will not retry by itself: billflow's schedule runs the retries.
+            next_payment_attempt: null,
+            parent: { type: 'subscription_details', subscription_details: { subscription: subscription.id, metadata: {} } },
+            created: now,
+          },
+        },
+      };
+      expect((await postStripe(billflow.receiver, failed)).status).toBe(200);
+
+      const workflowId = `stripe:subscription:${subscription.id}`;
+      const handle = billflow.client.workflow.getHandle(workflowId);
+      const key = `${workflowId}:dunning:${invoice.id}:1`;
+      const pays = () =>
+        billflow.sandbox.requests
+          .filter((request) => request.method === 'POST' && request.path === `/stripe/v1/invoices/${invoice.id}/pay`)
+          .map((request) => [request.status, request.headers['idempotency-key']]);
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).dunning).toEqual([]), 20_000);
+
+      // The activity's retry kept its key and got the 500 replayed; the new attempt took a new key.
+      expect(pays()).toEqual([
+        [500, key],
+        [500, key],
+        [200, `${key}:attempt-2`],
+      ]);
+      expect(billflow.sandbox.state.stripe.invoices.get(invoice.id)).toMatchObject({ status: 'paid', attemptCount: 1 });
+      const state = await handle.query(subscriptionStateQuery);
+      expect(state.lastAction?.action).toBe(`retry 1 of 3 for ${invoice.id}: paid; dunning for ${invoice.id} ended: paid`);
+      await keepHistory(handle, 'subscription-stripe-new-key-after-replayed-500');
     });
   });
 

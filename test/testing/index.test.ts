@@ -26,6 +26,21 @@ describe('billflow/testing webhooks', () => {
     }
   });
 
+  it('names things as the providers do: Stripe evt_/sub_/in_/cus_ ids, a BillForward invoice notification naming the invoice\'s version', () => {
+    const stripe = buildWebhook('stripe', 'invoice.payment_failed');
+    expect(JSON.parse(stripe.body)).toMatchObject({ id: expect.stringMatching(/^evt_[A-Za-z0-9]{24}$/), data: { object: { id: expect.stringMatching(/^in_/), customer: expect.stringMatching(/^cus_/) } } });
+    expect(stripe.references).toMatchObject({ subscription: expect.stringMatching(/^sub_/), invoice: expect.stringMatching(/^in_/), customer: expect.stringMatching(/^cus_/) });
+
+    const billforward = buildWebhook('billforward', 'Invoice.PaymentFailed', { secret: 'tester:testing-entry-secret' });
+    const notification = JSON.parse(billforward.body) as { entityID: string; entity: string };
+    const entity = JSON.parse(notification.entity) as { id: string; versionID: string };
+    expect(entity.id).toBe(billforward.references.invoice);
+    expect(notification.entityID).toBe(entity.versionID);
+    expect(notification.entityID).not.toBe(entity.id);
+    const request = { rawBody: Buffer.from(billforward.body), headers: lowerCase(billforward.headers), query: {}, ip: '127.0.0.1' };
+    expect(findProvider('billforward')!.parse(request)[0]?.references.invoice).toBe(entity.id);
+  });
+
   it('names the events it knows when asked for another', () => {
     expect(() => buildWebhook('stripe', 'no.such.event')).toThrow(/known: .*invoice\.payment_failed/);
   });

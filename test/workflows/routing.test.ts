@@ -14,7 +14,7 @@ describe('routing of billing events to workflows', () => {
       expect(route).toEqual({
         workflowType: 'subscriptionWorkflow',
         workflowId: 'stripe:subscription:sub_1',
-        args: [{ provider: 'stripe', subscriptionId: 'sub_1', policy: { dunningScheduleMs: [3 * day, 5 * day, 7 * day], providerManagedDunning: false, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0, maxSignalsPerRun: 2000 } }],
+        args: [{ provider: 'stripe', subscriptionId: 'sub_1', policy: { dunningScheduleMs: [3 * day, 5 * day, 7 * day], providerManagedDunning: false, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0, reattemptDelayMs: 60_000, maxSignalsPerRun: 2000 } }],
       });
     }
   });
@@ -35,7 +35,7 @@ describe('routing of billing events to workflows', () => {
     expect(ccbill?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
     expect(routeEvent(billingEvent('payment.failed', { provider: 'recurly', references: { subscription: 'u1' } }))?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
     const settings = { ...defaultWorkflowSettings, providerManagedDunning: ['stripe' as const] };
-    expect(routeEvent(billingEvent('payment.failed', { provider: 'stripe', references: { subscription: 'u1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
+    expect(routeEvent(billingEvent('payment.failed', { provider: 'stripe', references: { subscription: 'sub_1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: true } });
     expect(routeEvent(billingEvent('payment.failed', { provider: 'ccbill', references: { subscription: 'u1' } }), settings)?.args[0]).toMatchObject({ policy: { providerManagedDunning: false } });
   });
 
@@ -83,6 +83,7 @@ describe('workflow settings from the environment', () => {
       providerManagedDunning: ['ccbill', 'recurly'],
       cancelAtProviderWhenExhausted: false,
       suspensionGraceMs: 0,
+      reattemptDelayMs: 60_000,
       maxSignalsPerRun: 2000,
     });
   });
@@ -93,6 +94,7 @@ describe('workflow settings from the environment', () => {
       BILLFLOW_PROVIDER_MANAGED_DUNNING: 'recurly,stripe',
       BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED: 'true',
       BILLFLOW_SUSPENSION_GRACE: '2 days',
+      BILLFLOW_REATTEMPT_DELAY: '90s',
       BILLFLOW_MAX_SIGNALS_PER_RUN: '50',
     });
     expect(config.workflows).toEqual({
@@ -100,6 +102,7 @@ describe('workflow settings from the environment', () => {
       providerManagedDunning: ['recurly', 'stripe'],
       cancelAtProviderWhenExhausted: true,
       suspensionGraceMs: 2 * day,
+      reattemptDelayMs: 90_000,
       maxSignalsPerRun: 50,
     });
   });

@@ -1,9 +1,10 @@
 import type { BillingEvent } from '../../src/core/events';
-import type { SubscriptionPolicy } from './policy';
+import { defaultReattemptDelayMs, type SubscriptionPolicy } from './policy';
 import type { DunningCase, SubscriptionSnapshot } from './snapshot';
 import { isAfter, isBefore, laterOf } from './time';
 
 const keptSettled = 100;
+const maxReattemptDelayMs = 60 * 60 * 1000;
 
 /**
  * Dunning's part of the subscription's state: a case per unpaid invoice, from its first failure
@@ -82,7 +83,20 @@ export class DunningState {
     this.scheduleSuspension(open, now);
   }
 
+  /**
+   * The retry's key was spent before the retry was made (the provider replays the server error
+   * its first request got): the same retry is scheduled again, to be made under a new key.
+   */
+  reattempt(open: DunningCase, now: number): void {
+    const reattempts = (open.reattempts ?? 0) + 1;
+    open.reattempts = reattempts;
+    open.stage = 'retry_scheduled';
+    const base = this.policy.reattemptDelayMs ?? defaultReattemptDelayMs;
+    open.dueAt = now + Math.min(base * 2 ** (reattempts - 1), Math.max(base, maxReattemptDelayMs));
+  }
+
   retried(open: DunningCase): void {
+    delete open.reattempts;
     open.retriesMade += 1;
     open.stage = 'awaiting_outcome';
     delete open.dueAt;

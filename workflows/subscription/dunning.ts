@@ -3,7 +3,7 @@ import type { Activities } from '../../activities';
 import type { RetryPaymentResult } from '../../src/core/billing';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
-import { failureMessage, isFinalFailure } from '../failures';
+import { failureMessage, isFinalFailure, isSpentKeyFailure } from '../failures';
 import type { SubscriptionAtProvider } from './at-provider';
 import { paymentKey } from './dunning-state';
 import { providerWillRetry, providerWontRetry } from './facts';
@@ -85,11 +85,20 @@ export class Dunning {
     const { dunning } = this.subscription;
     const step = open.retriesMade + 1;
     const retry = `retry ${step} of ${this.steps} for ${open.key}`;
-    const idempotencyKey = `${workflowInfo().workflowId}:dunning:${open.key}:${step}`;
+    // One key per attempt: Temporal's retries of the activity keep it, so a retry never pays
+    // twice; a new attempt of the same step (its first key spent) gets the next one.
+    const attempt = (open.reattempts ?? 0) + 1;
+    const idempotencyKey = `${workflowInfo().workflowId}:dunning:${open.key}:${step}${attempt > 1 ? `:attempt-${attempt}` : ''}`;
     let result: RetryPaymentResult;
     try {
       result = await retryPayment({ provider: this.provider, paymentId: open.paymentId, invoiceId: open.invoiceId, idempotencyKey });
     } catch (error) {
+      // Workflows that met this failure before it was told apart counted it as a refused retry.
+      if (isSpentKeyFailure(error) && patched('new-key-after-replayed-server-error')) {
+        dunning.reattempt(open, Date.now());
+        const at = open.dueAt === undefined ? '' : ` at ${new Date(open.dueAt).toISOString()}`;
+        return `${retry}: ${this.provider} replays the server error its key first got (${failureMessage(error)}); attempt ${attempt + 1} under a new key scheduled${at}`;
+      }
       if (!isFinalFailure(error)) throw error;
       // Refused (e.g. the invoice was voided): counts as a failed retry, and no outcome will come.
       dunning.retried(open);

@@ -12,15 +12,24 @@ export interface SubscriptionPolicy {
   cancelAtProviderWhenExhausted: boolean;
   /** Time between the schedule running out and the account's suspension, in milliseconds. */
   suspensionGraceMs: number;
+  /**
+   * Wait before a retry is attempted again under a new key, after the provider replayed a server
+   * error for its key; doubled at each new attempt, at most an hour. One minute when absent
+   * (workflows started before there was this setting).
+   */
+  reattemptDelayMs?: number;
   /** Signals one run takes before continuing as new; the inbox's default when absent. */
   maxSignalsPerRun?: number;
 }
 
 const day = 24 * 60 * 60 * 1000;
 
+export const defaultReattemptDelayMs = 60_000;
+
 export const defaultSubscriptionPolicy: SubscriptionPolicy = {
   dunningScheduleMs: [3 * day, 5 * day, 7 * day],
   providerManagedDunning: false,
   cancelAtProviderWhenExhausted: false,
   suspensionGraceMs: 0,
+  reattemptDelayMs: defaultReattemptDelayMs,
 };

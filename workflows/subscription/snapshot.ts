@@ -14,6 +14,11 @@ export interface DunningCase {
   paymentId?: string;
   stage: DunningStage;
   retriesMade: number;
+  /**
+   * New attempts of the next retry under a new key, because the key of the one before was spent
+   * (its first answer a server error the provider replays); absent while there were none.
+   */
+  reattempts?: number;
   /** Epoch ms of the scheduled retry or suspension: absolute, so it survives continue-as-new. */
   dueAt?: number;
   firstFailedAt: string;

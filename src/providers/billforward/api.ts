@@ -35,7 +35,10 @@ export interface BillForwardNotification {
 }
 
 export interface BillForwardInvoice {
+  /** The invoice's own id, which GET /invoices/{id} and /execute take; the same across its versions. */
   id: string;
+  /** The id of this version of the invoice: what an invoice notification's entityID names. */
+  versionId: string | null;
   /** `Paid`, `Unpaid`, `Pending`, `Voided`. */
   state: string;
   subscriptionId: string | null;
@@ -63,6 +66,7 @@ const notificationSchema = z.object({
 
 const invoiceSchema = z.object({
   id: z.string(),
+  versionID: z.string().nullish(),
   state: z.string(),
   subscriptionID: z.string().nullish(),
   accountID: z.string(),
@@ -86,7 +90,28 @@ const endedSubscriptionStates = new Set(['Cancelled', 'Expired', 'Failed']);
 
 export function createBillForwardActivities(options: BillForwardOptions) {
   const call = billForwardCaller(options);
-  const getInvoice = async (invoiceId: string) => toInvoice(await call('GET', `/invoices/${segment(invoiceId)}`, invoiceSchema));
+  /**
+   * The invoice as it stands (its latest version). An id that names no invoice may name a version
+   * of one (an invoice notification's entityID, as billflow took invoice ids before it read them
+   * from the entity): that version's invoice is read then, through BillForward's version route.
+   */
+  const getInvoice = async (invoiceId: string): Promise<BillForwardInvoice> => {
+    let notFound: unknown;
+    try {
+      return toInvoice(await call('GET', `/invoices/${segment(invoiceId)}`, invoiceSchema));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      notFound = error;
+    }
+    let version: z.infer<typeof invoiceSchema>;
+    try {
+      version = await call('GET', `/invoices/version/${segment(invoiceId)}`, invoiceSchema);
+    } catch (error) {
+      throw isNotFound(error) ? notFound : error;
+    }
+    // The version read may be an old one (voided when the invoice was recalculated): read the invoice.
+    return toInvoice(await call('GET', `/invoices/${segment(version.id)}`, invoiceSchema));
+  };
   const getSubscription = async (subscriptionId: string) =>
     toSubscription(await call('GET', `/subscriptions/${segment(subscriptionId)}`, subscriptionSchema));
 
@@ -116,7 +141,7 @@ export function createBillForwardActivities(options: BillForwardOptions) {
       if (current.state === 'Voided') {
         throw ApplicationFailure.nonRetryable(`${PROVIDER} invoice ${current.id} is voided: nothing to collect`, failureTypes.invoiceVoided);
       }
-      const path = `/invoices/${segment(input.invoiceId)}/execute`;
+      const path = `/invoices/${segment(current.id)}/execute`;
       return toInvoice(await call('POST', path, invoiceSchema, { executionType: 'Automatic' }));
     },
     /** Cancels now, or when the current period ends; an ended subscription is returned as it is. */
@@ -143,6 +168,13 @@ export function createBillForwardActivities(options: BillForwardOptions) {
   };
 }
 
+/** BillForward's 404: no entity has the id. */
+function isNotFound(error: unknown): boolean {
+  if (!(error instanceof ApplicationFailure)) return false;
+  const [detail] = (error.details ?? []) as { status?: unknown }[];
+  return detail?.status === 404;
+}
+
 function parseNested(value: unknown): unknown {
   if (typeof value !== 'string') return value ?? null;
   const parsed = parseJson(value);
@@ -150,7 +182,7 @@ function parseNested(value: unknown): unknown {
 }
 
 function toInvoice(invoice: z.infer<typeof invoiceSchema>): BillForwardInvoice {
-  return { id: invoice.id, state: invoice.state, subscriptionId: invoice.subscriptionID ?? null, accountId: invoice.accountID };
+  return { id: invoice.id, versionId: invoice.versionID ?? null, state: invoice.state, subscriptionId: invoice.subscriptionID ?? null, accountId: invoice.accountID };
 }
 
 function toSubscription(subscription: z.infer<typeof subscriptionSchema>): BillForwardSubscription {
@@ -166,7 +198,7 @@ function toSubscription(subscription: z.infer<typeof subscriptionSchema>): BillF
 
 function billForwardCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: BillForwardOptions) {
   const base = apiUrl.replace(/\/+$/, '');
-  return async function call<Schema extends z.ZodType>(
+  async function call<Schema extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
     schema: Schema,
@@ -202,5 +234,6 @@ function billForwardCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: BillForw
       throw failureFromMalformedAnswer(PROVIDER, operation, problem, notJson);
     }
     return parsed.data;
-  };
+  }
+  return call;
 }

@@ -88,6 +88,10 @@ function parse(request: WebhookRequest): BillingEvent[] {
   // A subscription moving into its next period is a renewal, as Stripe's updates are.
   if (type === 'Subscription.Updated' && changed.has('currentPeriodStart')) kind = 'subscription.renewed';
   const own = (name: string): string | undefined => (domain === name ? notification.entityID : undefined);
+  // Invoices are versioned: an invoice notification's entityID is the version's id (the entity's
+  // versionID), while GET /invoices/{id} and /execute take the invoice's own id, the entity's id.
+  const invoiceId = domain === 'Invoice' ? (idOf(entity.id) ?? notification.entityID) : undefined;
+  const invoiceVersionId = domain === 'Invoice' ? (idOf(entity.versionID) ?? (invoiceId === notification.entityID ? undefined : notification.entityID)) : undefined;
 
   return [
     {
@@ -99,7 +103,7 @@ function parse(request: WebhookRequest): BillingEvent[] {
       references: definedOnly({
         account: own('Account') ?? idOf(entity.accountID),
         subscription: own('Subscription') ?? idOf(entity.subscriptionID),
-        invoice: own('Invoice') ?? idOf(entity.invoiceID),
+        invoice: invoiceId ?? idOf(entity.invoiceID),
         payment: own('Payment') ?? own('Receipt') ?? idOf(entity.paymentID) ?? idOf(entity.receiptID),
         refund: own('Refund'),
       }),
@@ -112,6 +116,8 @@ function parse(request: WebhookRequest): BillingEvent[] {
       }),
       details: definedOnly({
         state: entity.state,
+        invoiceVersionID: invoiceVersionId,
+        versionNumber: domain === 'Invoice' ? entity.versionNumber : undefined,
         changes: auditFieldChanges === undefined ? undefined : asJson(auditFieldChanges),
         currentPeriodStart: entity.currentPeriodStart,
         currentPeriodEnd: entity.currentPeriodEnd,

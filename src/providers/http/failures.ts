@@ -138,3 +138,19 @@ function describeNetworkError(error: unknown): string {
   }
   return error.message;
 }
+
+/**
+ * A server error the provider replayed for a repeated idempotency key (Stripe marks it
+ * `Idempotent-Replayed: true`): the first request with the key failed, and every retry with the
+ * same key gets that failure again, so retrying this call cannot help. It fails for good, as
+ * `idempotency_key_spent`, so the workflow can make a new attempt under a new key.
+ */
+export function spentKeyFailure(answer: HttpErrorAnswer): ApplicationFailure {
+  const explanation = answer.errorMessage ? `: ${answer.errorMessage}` : '';
+  return ApplicationFailure.create({
+    message: `${answer.provider} ${answer.operation} replayed the HTTP ${answer.status} its idempotency key first got${explanation}; a new attempt needs a new key`,
+    type: failureTypes.idempotencyKeySpent,
+    nonRetryable: true,
+    details: [{ provider: answer.provider, status: answer.status, errorType: answer.errorType ?? null, ...answer.details }],
+  });
+}

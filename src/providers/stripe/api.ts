@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { failureFromErrorAnswer, failureFromRequestError, paymentDeclinedFailure, timeoutFailure } from '../http/failures';
+import { failureFromErrorAnswer, failureFromRequestError, paymentDeclinedFailure, spentKeyFailure, timeoutFailure } from '../http/failures';
 import { invalidInput, missingConfiguration } from '../http/request';
 
 /*
@@ -13,6 +13,14 @@ import { invalidInput, missingConfiguration } from '../http/request';
  */
 
 const PROVIDER = 'Stripe';
+
+/**
+ * The API version billflow asks for (the `Stripe-Version` header), pinned here rather than left to
+ * the SDK's default so that an SDK upgrade cannot change the answers' shape unnoticed: the compiler
+ * refuses this line once the SDK is built for another version. Without the header Stripe would
+ * answer in the account's default version, whatever that is.
+ */
+export const STRIPE_API_VERSION = '2026-10-28.endive';
 
 export interface StripeOptions {
   /** `https://api.stripe.com` or a local sandbox; an origin, without a path. */
@@ -60,7 +68,7 @@ export function stripeEndpoint(apiUrl: string): { host: string; port: number; pr
 export function createStripeActivities({ apiUrl, apiKey, timeoutMs = 10_000 }: StripeOptions) {
   const endpoint = stripeEndpoint(apiUrl);
   const stripe = apiKey
-    ? new Stripe(apiKey, { ...endpoint, timeout: timeoutMs, maxNetworkRetries: 0, telemetry: false, appInfo: { name: 'billflow' } })
+    ? new Stripe(apiKey, { ...endpoint, apiVersion: STRIPE_API_VERSION, timeout: timeoutMs, maxNetworkRetries: 0, telemetry: false, appInfo: { name: 'billflow' } })
     : undefined;
 
   async function call<T>(operation: string, send: (client: Stripe) => Promise<T>): Promise<T> {
@@ -167,7 +175,7 @@ function failureFromStripeError(operation: string, error: unknown, timeoutMs: nu
       details: { code: error.code ?? null, charge: error.charge ?? null, requestId: error.requestId ?? null },
     });
   }
-  return failureFromErrorAnswer({
+  const answer = {
     provider: PROVIDER,
     operation,
     status: error.statusCode ?? 500,
@@ -175,5 +183,8 @@ function failureFromStripeError(operation: string, error: unknown, timeoutMs: nu
     errorType: error.code ?? error.rawType,
     errorMessage: error.message,
     details: { errorType: error.rawType ?? null, requestId: error.requestId ?? null, param: (error as { param?: string }).param ?? null },
-  });
+  };
+  // Stripe keeps a key's first answer, a 500 included, and replays it to every repeat.
+  if (answer.status >= 500 && answer.headers.get('idempotent-replayed') === 'true') return spentKeyFailure(answer);
+  return failureFromErrorAnswer(answer);
 }

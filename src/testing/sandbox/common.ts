@@ -48,7 +48,14 @@ export interface ReplayOptions {
   refuseConcurrent(ctx: Context): void;
   /** Marks a replayed answer the way the provider does, if it does. */
   markReplay?(ctx: Context): void;
+  /**
+   * Whether an answer with this status is kept for its key. By default a server error is not
+   * (the request may be sent again with its key); Stripe keeps those too and replays them.
+   */
+  keeps?(status: number): boolean;
 }
+
+const keptByDefault = (status: number) => status < 500;
 
 /** Replays answers by `Idempotency-Key`, as providers that take one do. */
 export class KeptAnswers {
@@ -79,8 +86,7 @@ export class KeptAnswers {
         this.answers.delete(key);
         throw error;
       }
-      // A server error is not kept, as providers do: the request may be sent again with its key.
-      if (ctx.status >= 500) {
+      if (!(options.keeps ?? keptByDefault)(ctx.status)) {
         this.answers.delete(key);
         return;
       }

@@ -18,6 +18,11 @@ export interface ProviderApiOptions {
   admit?(ctx: Context): boolean;
   /** Runs once a request is admitted, before the routes: replay by Idempotency-Key, for providers that take one. */
   replay?: Middleware;
+  /**
+   * Queued faults strike behind authentication and replay, as errors of the API itself that the
+   * provider keeps for the key (Stripe), instead of in front of everything (the default).
+   */
+  faultsBehindReplay?: boolean;
   /** The answer to a path the API does not have. */
   notFound(ctx: Context): void;
 }
@@ -25,12 +30,14 @@ export interface ProviderApiOptions {
 /**
  * A provider's API under `/<name>`, in the order the real ones answer: every request recorded (faults
  * and refusals too), then faulted as queued, admitted, replayed, and answered by the routes
- * `addRoutes` adds; any other path is `notFound`.
+ * `addRoutes` adds (with `faultsBehindReplay`: admitted, replayed, then faulted); any other path is
+ * `notFound`.
  */
 export function providerApi(plumbing: SandboxPlumbing, options: ProviderApiOptions, addRoutes: (router: Router) => void): Router {
   const router = new Router({ prefix: `/${options.name}` });
   router.use(plumbing.log.recorder(options.name));
-  router.use(plumbing.faults.middleware(options.name, options.renderFault));
+  const faults = plumbing.faults.middleware(options.name, options.renderFault);
+  if (!options.faultsBehindReplay) router.use(faults);
   const { admit, replay } = options;
   if (admit) {
     router.use(async (ctx, next) => {
@@ -38,6 +45,7 @@ export function providerApi(plumbing: SandboxPlumbing, options: ProviderApiOptio
     });
   }
   if (replay) router.use(replay);
+  if (options.faultsBehindReplay) router.use(faults);
   addRoutes(router);
   router.all('/{*rest}', options.notFound);
   return router;

@@ -47,7 +47,7 @@ describe('BillForward client against the provider sandbox', () => {
     sandbox.state.billforward.seedSubscription({ id: 'SUB-2', accountId: 'ACC-2', state: 'AwaitingPayment' });
     sandbox.state.billforward.seedInvoice({ id: 'INV-2', accountId: 'ACC-2', subscriptionId: 'SUB-2' });
 
-    expect(await billforward.executeBillForwardInvoice({ invoiceId: 'INV-2' })).toEqual({ id: 'INV-2', state: 'Paid', subscriptionId: 'SUB-2', accountId: 'ACC-2' });
+    expect(await billforward.executeBillForwardInvoice({ invoiceId: 'INV-2' })).toEqual({ id: 'INV-2', versionId: expect.any(String), state: 'Paid', subscriptionId: 'SUB-2', accountId: 'ACC-2' });
     expect(await billforward.executeBillForwardInvoice({ invoiceId: 'INV-2' })).toMatchObject({ state: 'Paid' });
 
     expect(sandbox.state.billforward.invoices.get('INV-2')?.executions).toBe(1);
@@ -63,6 +63,40 @@ describe('BillForward client against the provider sandbox', () => {
     sandbox.state.billforward.invoices.get('INV-3')!.nextOutcome = 'succeed';
     expect((await billforward.executeBillForwardInvoice({ invoiceId: 'INV-3' })).state).toBe('Paid');
     expect(sandbox.state.billforward.invoices.get('INV-3')?.executions).toBe(2);
+  });
+
+  it('sandbox: versions invoices as BillForward does; /invoices/{id} takes the invoice\'s id only, /invoices/version/{id} a version\'s', async () => {
+    const invoice = sandbox.state.billforward.seedInvoice({ id: 'INV-V1', versionId: 'A1B2C3D4-0000-4000-8000-000000000001', accountId: 'ACC-V1' });
+    const get = async (path: string) => {
+      const response = await fetch(`${sandbox.urls.billforward}${path}`, { headers: { authorization: `Bearer ${sandbox.accessToken}` } });
+      return { status: response.status, body: (await response.json()) as { results?: { id: string; versionID: string; state: string; versionNumber: number }[]; errorType?: string } };
+    };
+
+    expect(await get(`/invoices/${invoice.versionId}`)).toMatchObject({ status: 404, body: { errorType: 'NotFound' } });
+    expect((await get(`/invoices/version/${invoice.versionId}`)).body.results?.[0]).toMatchObject({ id: 'INV-V1', versionID: invoice.versionId, versionNumber: 1, state: 'Unpaid' });
+
+    await billforward.executeBillForwardInvoice({ invoiceId: 'INV-V1' });
+    // The paid invoice is a new version; the first one now reads as replaced (voided).
+    const current = (await get('/invoices/INV-V1')).body.results?.[0];
+    expect(current).toMatchObject({ id: 'INV-V1', state: 'Paid', versionNumber: 2 });
+    expect(current?.versionID).not.toBe('A1B2C3D4-0000-4000-8000-000000000001');
+    expect((await get('/invoices/version/A1B2C3D4-0000-4000-8000-000000000001')).body.results?.[0]).toMatchObject({ id: 'INV-V1', state: 'Voided' });
+  });
+
+  it('given a version\'s id (an invoice notification\'s entityID), reads and executes the invoice it belongs to', async () => {
+    sandbox.state.billforward.seedInvoice({ id: 'INV-V2', versionId: 'A1B2C3D4-0000-4000-8000-000000000002', accountId: 'ACC-V2' });
+
+    expect(await billforward.getBillForwardInvoice('A1B2C3D4-0000-4000-8000-000000000002')).toMatchObject({ id: 'INV-V2', state: 'Unpaid' });
+    expect(await billforward.executeBillForwardInvoice({ invoiceId: 'A1B2C3D4-0000-4000-8000-000000000002' })).toMatchObject({ id: 'INV-V2', state: 'Paid' });
+    expect(calls()).toEqual([
+      'GET /billforward/invoices/A1B2C3D4-0000-4000-8000-000000000002 404',
+      'GET /billforward/invoices/version/A1B2C3D4-0000-4000-8000-000000000002 200',
+      'GET /billforward/invoices/INV-V2 200',
+      'GET /billforward/invoices/A1B2C3D4-0000-4000-8000-000000000002 404',
+      'GET /billforward/invoices/version/A1B2C3D4-0000-4000-8000-000000000002 200',
+      'GET /billforward/invoices/INV-V2 200',
+      'POST /billforward/invoices/INV-V2/execute 200',
+    ]);
   });
 
   it('fails for good on a voided invoice without executing it', async () => {

@@ -94,12 +94,14 @@ describe('billforward.parse', () => {
     });
   });
 
-  it('takes an invoice\'s id from entityID, its subscription and account from the entity', () => {
-    expect(parseOne(billforward, request(fixture('billforward', 'bf-java/invoice/Pending.json')))).toMatchObject({
+  it('takes an invoice\'s id from the entity, not entityID, which names the invoice\'s version', () => {
+    // BillForward versions invoices: entityID is the entity's versionID; GET /invoices/{id} takes its id.
+    const event = parseOne(billforward, request(fixture('billforward', 'bf-java/invoice/Pending.json')));
+    expect(event).toMatchObject({
       kind: 'unknown',
-      references: { invoice: '04116AE4-2256-4B7A-8C25-650048D15269', subscription: '160EF8D8-916A-48C5-AB86-4726862CEE53', account: '73D7E55C-DA1C-4F27-BBC5-8E03CA7BB215' },
+      references: { invoice: 'F3803D46-E0EB-47E5-AC7A-10A53C03BF31', subscription: '160EF8D8-916A-48C5-AB86-4726862CEE53', account: '73D7E55C-DA1C-4F27-BBC5-8E03CA7BB215' },
       facts: { providerWillRetry: true, nextRetryAt: '2014-09-17T19:36:52Z' },
-      details: { totalExecutionAttempts: 0, nextExecutionAttempt: '2014-09-17T19:36:52Z' },
+      details: { invoiceVersionID: '04116AE4-2256-4B7A-8C25-650048D15269', versionNumber: 1, totalExecutionAttempts: 0, nextExecutionAttempt: '2014-09-17T19:36:52Z' },
     });
   });
 
@@ -123,7 +125,7 @@ describe('billforward.parse', () => {
     expect(parseOne(billforward, request(notification(domain, action))).kind).toBe(kind);
   });
 
-  it('accepts an entity already decoded, and a notification without changes', () => {
+  it('accepts an entity already decoded, and a notification without changes; without the entity\'s id, the invoice is entityID', () => {
     const body = JSON.stringify({ id: 'NOT-2', domain: 'Invoice', action: 'Paid', created: '2024-05-01T10:00:00Z', entityID: 'INV-1', entity: { subscriptionID: 'SUB-1' } });
     expect(parseOne(billforward, request(body)).references).toEqual({ invoice: 'INV-1', subscription: 'SUB-1' });
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStripeActivities, stripeEndpoint } from '../../../src/providers/stripe/api';
+import { createStripeActivities, STRIPE_API_VERSION, stripeEndpoint } from '../../../src/providers/stripe/api';
 import { loadConfig } from '../../../src/config';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { failureOf } from '../../support/failures';
@@ -37,7 +37,7 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
     const [request] = stripeRequests();
     expect(request).toMatchObject({ method: 'GET', path: '/stripe/v1/invoices/in_1', status: 200 });
     expect(request?.headers.authorization).toBe(`Bearer ${sandbox.accessToken}`);
-    expect(request?.headers['stripe-version']).toEqual(expect.any(String));
+    expect(request?.headers['stripe-version']).toBe(STRIPE_API_VERSION);
     expect(request?.headers['idempotency-key']).toBeUndefined();
   });
 
@@ -102,6 +102,18 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
     expect(failure.message).toContain('HTTP 401');
   });
 
+  it('sandbox: takes the key as Basic auth too, answers without a version header, refuses a malformed one, as Stripe does', async () => {
+    sandbox.state.stripe.seedInvoice({ id: 'in_10', customerId: 'cus_10' });
+    const url = `${sandbox.urls.stripe}/v1/invoices/in_10`;
+    const basic = `Basic ${Buffer.from(`${sandbox.accessToken}:`).toString('base64')}`;
+
+    expect((await fetch(url, { headers: { authorization: basic } })).status).toBe(200);
+    const malformed = await fetch(url, { headers: { authorization: basic, 'stripe-version': 'latest' } });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: { type: 'invalid_request_error', message: 'Invalid Stripe API version: latest' } });
+    expect((await fetch(url)).status).toBe(401);
+  });
+
   it('fails for good without calling out when no API key is configured', async () => {
     const unconfigured = createStripeActivities({ apiUrl: sandbox.urls.stripe, apiKey: '' });
     expect(await failureOf(unconfigured.getStripeInvoice('in_x'))).toMatchObject({ nonRetryable: true, type: 'missing_configuration' });
@@ -116,20 +128,44 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
     expect((await stripe.getStripeInvoice('in_6')).status).toBe('open');
   });
 
-  it('retries a 5xx; the retried payment charges once, under the same key', async () => {
+  it('retries a 5xx on a read, which carries no key', async () => {
     sandbox.state.stripe.seedInvoice({ id: 'in_7', customerId: 'cus_7' });
     sandbox.failNext({ provider: 'stripe', status: 500 });
-    const pay = { invoiceId: 'in_7', idempotencyKey: 'pay-in_7' };
 
-    const failure = await failureOf(stripe.payStripeInvoice(pay));
-    expect(failure).toMatchObject({ nonRetryable: false });
-    expect((await stripe.payStripeInvoice(pay)).status).toBe('paid');
-    expect(sandbox.state.stripe.invoices.get('in_7')?.attemptCount).toBe(1);
+    expect(await failureOf(stripe.getStripeInvoice('in_7'))).toMatchObject({ nonRetryable: false, type: 'api_error' });
+    expect((await stripe.getStripeInvoice('in_7')).status).toBe('open');
+  });
+
+  it('gets a key\'s first 5xx again on every repeat, as Stripe replays it: that fails for good, and only a new key pays', async () => {
+    sandbox.state.stripe.seedInvoice({ id: 'in_8', customerId: 'cus_8' });
+    sandbox.failNext({ provider: 'stripe', status: 500 });
+    const pay = { invoiceId: 'in_8', idempotencyKey: 'stripe:subscription:sub_8:dunning:in_8:1' };
+
+    // The first answer: a 500 a retry may fix, under the same key for all Temporal knows.
+    expect(await failureOf(stripe.payStripeInvoice(pay))).toMatchObject({ nonRetryable: false, type: 'api_error' });
+    // The repeat: Stripe replays the 500 for the key; sending it again cannot help.
+    const replayed = await failureOf(stripe.payStripeInvoice(pay));
+    expect(replayed).toMatchObject({ nonRetryable: true, type: 'idempotency_key_spent' });
+    expect(replayed.message).toMatch(/^Stripe POST \/v1\/invoices\/in_8\/pay replayed the HTTP 500 its idempotency key first got/);
+    expect(sandbox.state.stripe.invoices.get('in_8')).toMatchObject({ status: 'open', attemptCount: 0 });
+
+    const paid = await stripe.payStripeInvoice({ ...pay, idempotencyKey: `${pay.idempotencyKey}:2` });
+    expect(paid).toMatchObject({ status: 'paid', attemptCount: 1 });
     // maxNetworkRetries is 0: the SDK itself sent one request per call.
-    expect(stripeRequests().map((request) => [request.status, request.headers['idempotency-key']])).toEqual([
-      [500, 'pay-in_7'],
-      [200, 'pay-in_7'],
+    expect(stripeRequests().map((request) => [request.method, request.status, request.headers['idempotency-key'] ?? null])).toEqual([
+      ['POST', 500, pay.idempotencyKey],
+      ['POST', 500, pay.idempotencyKey],
+      ['POST', 200, `${pay.idempotencyKey}:2`],
     ]);
+  });
+
+  it('leaves a key unused after a 429, which Stripe refuses before running the request', async () => {
+    sandbox.state.stripe.seedInvoice({ id: 'in_9', customerId: 'cus_9' });
+    sandbox.failNext({ provider: 'stripe', status: 429 });
+    const pay = { invoiceId: 'in_9', idempotencyKey: 'pay-in_9' };
+
+    expect(await failureOf(stripe.payStripeInvoice(pay))).toMatchObject({ nonRetryable: false, type: 'rate_limit' });
+    expect((await stripe.payStripeInvoice(pay)).status).toBe('paid');
   });
 
   it('retries a call that gets no answer in time', async () => {

@@ -42,6 +42,32 @@ describe('dunning state', () => {
     expect(state.status()).toBe('suspended');
   });
 
+  it('schedules the same retry again after a spent key, waiting twice as long each time up to an hour, and forgets it once the retry is made', () => {
+    const state = subscription({ ...policy, reattemptDelayMs: 1000 });
+    const open = state.dunning.open(failure('in_1'));
+    state.dunning.failed(open, undefined, now);
+
+    state.dunning.reattempt(open, now);
+    expect(open).toMatchObject({ stage: 'retry_scheduled', dueAt: now + 1000, retriesMade: 0, reattempts: 1 });
+    state.dunning.reattempt(open, now);
+    expect(open).toMatchObject({ dueAt: now + 2000, reattempts: 2 });
+    for (let n = 0; n < 20; n += 1) state.dunning.reattempt(open, now);
+    expect(open.dueAt).toBe(now + 3_600_000);
+
+    state.dunning.retried(open);
+    expect(open).toMatchObject({ stage: 'awaiting_outcome', retriesMade: 1 });
+    expect(open.reattempts).toBeUndefined();
+  });
+
+  it('waits a minute before a new attempt when the policy predates the setting', () => {
+    const older: SubscriptionPolicy = { ...policy };
+    delete older.reattemptDelayMs;
+    const state = subscription(older);
+    const open = state.dunning.open(failure('in_1'));
+    state.dunning.reattempt(open, now);
+    expect(open.dueAt).toBe(now + 60_000);
+  });
+
   it('keeps the latest failure time and learns the payment from a later failure', () => {
     const state = subscription();
     const open = state.dunning.open(failure('in_1', '2026-03-02T00:00:00Z'));

@@ -9,10 +9,13 @@ export function billingEvent(
   fields: { provider?: ProviderName; id?: string; occurredAt?: string | Date; references?: BillingEvent['references']; facts?: BillingEvent['facts'] } = {},
 ): BillingEvent {
   sequence += 1;
+  const provider = fields.provider ?? 'stripe';
+  // Ids shaped as each provider's are (Stripe `evt_…`, GoCardless `EV…`); the sequence keeps them apart in a run.
+  const id = provider === 'stripe' ? `evt_${sequence}${randomUUID().replace(/-/g, '')}`.slice(0, 28) : `EV${sequence}-${randomUUID().slice(0, 8)}`;
   const occurredAt = fields.occurredAt ?? new Date(Date.now() + sequence); // strictly increasing by default
   return {
-    provider: fields.provider ?? 'stripe',
-    id: fields.id ?? `EV${sequence}-${randomUUID().slice(0, 8)}`,
+    provider,
+    id: fields.id ?? id,
     type: kind,
     kind,
     occurredAt: typeof occurredAt === 'string' ? occurredAt : occurredAt.toISOString(),

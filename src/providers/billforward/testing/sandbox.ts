@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -10,7 +11,10 @@ import { bearerTokenOnly, onRecord, providerApi, type RecordFinder, type Sandbox
  * webhooks by, invoices whose execution pays or not as told, subscriptions that cancel (now or
  * at period end), freeze, resume and renew on command. Every answer is BillForward's page
  * (`{ executionTime, results: […] }`), every error its `{ errorType, errorMessage }`. Like
- * BillForward, it takes no idempotency key: a second request acts a second time.
+ * BillForward, it takes no idempotency key: a second request acts a second time. Invoices are
+ * versioned as BillForward's are: `/invoices/{id}` takes the invoice's id only (a version's id is
+ * its 404), `/invoices/version/{id}` a version's; each execution that changes an invoice's state
+ * makes a new version, and notifications about an invoice name its version in `entityID`.
  */
 
 export const subscriptionStates = ['Trial', 'Provisioned', 'Paid', 'AwaitingPayment', 'Cancelled', 'Failed', 'Expired'] as const;
@@ -29,6 +33,9 @@ export interface BillForwardSubscriptionRecord {
 
 export interface BillForwardInvoiceRecord {
   id: string;
+  /** The current version's id; `versions` holds every version's, oldest first. */
+  versionId: string;
+  versions: string[];
   accountId: string;
   subscriptionId?: string;
   state: (typeof invoiceStates)[number];
@@ -56,6 +63,8 @@ export const billForwardSubscriptionSeed = z.object({
 });
 export const billForwardInvoiceSeed = z.object({
   id: z.string().min(1).optional(),
+  /** The id of its first version; a fresh one when absent. */
+  versionId: z.string().min(1).optional(),
   accountId: z.string().min(1),
   subscriptionId: z.string().min(1).optional(),
   state: z.enum(invoiceStates).default('Unpaid'),
@@ -104,7 +113,8 @@ export class BillForwardSandbox {
   seedInvoice(seed: BillForwardInvoiceSeed): BillForwardInvoiceRecord {
     const fields = billForwardInvoiceSeed.parse(seed);
     const id = fields.id ?? newId('INV-', 12).toUpperCase();
-    const invoice: BillForwardInvoiceRecord = { ...fields, id, executions: 0 };
+    const versionId = fields.versionId ?? newVersionId();
+    const invoice: BillForwardInvoiceRecord = { ...fields, id, versionId, versions: [versionId], executions: 0 };
     this.invoices.set(id, invoice);
     return invoice;
   }
@@ -150,12 +160,21 @@ export class BillForwardSandbox {
   api(options: SandboxPlumbing): Router {
     const findNotification = finder('Notification', this.notifications);
     const findInvoice = finder('Invoice', this.invoices);
+    const findInvoiceVersion: RecordFinder<{ invoice: BillForwardInvoiceRecord; versionId: string }> = (ctx, versionId) => {
+      const invoice = [...this.invoices.values()].find((candidate) => candidate.versions.includes(versionId));
+      if (!invoice) renderError(ctx, 404, 'NotFound', `No Invoice found with version ID ${versionId}`, ['versionID']);
+      return invoice && { invoice, versionId };
+    };
     const findSubscription = finder('Subscription', this.subscriptions);
     const admit = bearerTokenOnly(this.accessToken, (ctx) => renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid'));
     const notFound = (ctx: Context) => renderError(ctx, 404, 'NotFound', 'No such resource');
     return providerApi(options, { name: 'billforward', renderFault, admit, notFound }, (router) => {
       router.get('/notifications/:id', onRecord(findNotification, (ctx, notification) => {
         page(ctx, notificationJson(notification));
+      }));
+      router.get('/invoices/version/:id', onRecord(findInvoiceVersion, (ctx, { invoice, versionId }) => {
+        // An older version is what it was when it was replaced: recalculated away, so voided.
+        page(ctx, { ...invoiceJson(invoice), versionID: versionId, versionNumber: invoice.versions.indexOf(versionId) + 1, ...(versionId === invoice.versionId ? {} : { state: 'Voided' }) });
       }));
       router.get('/invoices/:id', onRecord(findInvoice, (ctx, invoice) => {
         page(ctx, invoiceJson(invoice));
@@ -226,6 +245,7 @@ export class BillForwardSandbox {
   /** One payment attempt on the invoice; the subscription waits for payment while it fails. */
   private execute(invoice: BillForwardInvoiceRecord): void {
     invoice.executions += 1;
+    const before = invoice.state;
     const subscription = invoice.subscriptionId ? this.subscriptions.get(invoice.subscriptionId) : undefined;
     if (invoice.nextOutcome === 'succeed') {
       invoice.state = 'Paid';
@@ -233,6 +253,10 @@ export class BillForwardSandbox {
     } else {
       invoice.state = 'Unpaid';
       if (subscription?.state === 'Paid') subscription.state = 'AwaitingPayment';
+    }
+    if (invoice.state !== before) {
+      invoice.versionId = newVersionId();
+      invoice.versions.push(invoice.versionId);
     }
   }
 
@@ -265,10 +289,17 @@ function notificationJson(notification: BillForwardNotificationRecord) {
   };
 }
 
+/** BillForward's ids are upper-case GUIDs. */
+function newVersionId(): string {
+  return randomUUID().toUpperCase();
+}
+
 function invoiceJson(invoice: BillForwardInvoiceRecord) {
   return {
     '@type': 'invoice',
     id: invoice.id,
+    versionID: invoice.versionId,
+    versionNumber: invoice.versions.length,
     accountID: invoice.accountId,
     subscriptionID: invoice.subscriptionId ?? null,
     state: invoice.state,

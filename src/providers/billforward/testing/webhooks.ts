@@ -1,10 +1,20 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { devWebhookSecret } from '../../../testing/dev-secrets';
 import { sandboxHas, type SandboxControl, type TriggerReferences, type WebhookTemplate } from '../../../testing/webhooks/types';
 import { billforward } from '../webhook';
 
 const organizationId = '958C9C72-FDB6-4BDB-9C23-4894B4201D6E';
 const bfId = () => randomUUID().toUpperCase();
+
+/**
+ * The id of the invoice's version a notification is about: BillForward versions invoices, and an
+ * invoice notification's entityID is the version's id, not the invoice's. Derived from the invoice
+ * id, so that the template and the sandbox it seeds agree on it.
+ */
+export function invoiceVersionId(invoiceId: string): string {
+  const hex = createHash('sha256').update(`version:${invoiceId}`).digest('hex').toUpperCase();
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20, 32)].join('-');
+}
 
 interface Shape {
   domain: 'Invoice' | 'Subscription' | 'Account';
@@ -26,6 +36,8 @@ const subscription = (state: string) => (references: TriggerReferences, now: str
 const invoice = (state: string) => (references: TriggerReferences, now: string) => ({
   '@type': 'invoice',
   id: references.invoice,
+  versionID: references.invoice && invoiceVersionId(references.invoice),
+  versionNumber: 1,
   accountID: references.customer,
   subscriptionID: references.subscription,
   organizationID: organizationId,
@@ -73,7 +85,7 @@ async function seed(event: string, { customer, subscription, invoice }: TriggerR
     seeded.push(`subscription ${subscription} (${subscriptionState}${state.frozen ? ', frozen' : ''}, account ${customer})`);
   }
   if (state.invoice && invoice) {
-    await sandbox.post('/billforward/invoices', { id: invoice, accountId: customer, subscriptionId: subscription, state: state.invoice, cost: 20 });
+    await sandbox.post('/billforward/invoices', { id: invoice, versionId: invoiceVersionId(invoice), accountId: customer, subscriptionId: subscription, state: state.invoice, cost: 20 });
     seeded.push(`invoice ${invoice} (${state.invoice}, subscription ${subscription})`);
   }
   return seeded;
@@ -109,7 +121,8 @@ export const billforwardWebhooks: WebhookTemplate = {
         domain: shape.domain,
         action: event.slice(event.indexOf('.') + 1),
         organizationID: organizationId,
-        entityID: entity.id,
+        // An invoice's notification names its version; any other entity's, the entity.
+        entityID: shape.domain === 'Invoice' ? entity.versionID : entity.id,
         entity: JSON.stringify(entity),
         ...(shape.changes ? { changes: JSON.stringify({ auditFieldChanges: shape.changes }) } : {}),
       },

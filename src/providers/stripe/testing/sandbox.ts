@@ -1,14 +1,18 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { attemptOutcomes, DAY_MS, KeptAnswers, newId, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
+import { attemptOutcomes, DAY_MS, KeptAnswers, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
+import { mixedId } from '../../../testing/webhooks/ids';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
-import { bearerTokenOnly, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
+import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
  * A stand-in for the parts of the Stripe API billflow calls: invoices that are paid or declined
  * as told, subscriptions that cancel now or at period end and renew on command, Stripe's error
  * envelope, form-encoded bodies, and replay by Idempotency-Key (marked `Idempotent-Replayed`).
+ * Like Stripe, it keeps a key's first answer whatever it was, a 500 included (docs.stripe.com/
+ * idempotency): a queued 5xx fault strikes behind the key, and the same key then replays it; only
+ * a 429, refused before the request ran, leaves the key unused.
  * Objects are shaped as API version 2025-03-31 and later: the invoice's subscription under
  * `parent.subscription_details`, the period on each subscription item.
  */
@@ -59,6 +63,9 @@ export type StripeInvoiceSeed = z.input<typeof stripeInvoiceSeed>;
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** `2025-03-31.basil`, or the dated form older versions have (`2020-08-27`). */
+const apiVersionPattern = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/;
+
 export class StripeSandbox {
   /** @param apiKey the secret key its API accepts */
   constructor(private readonly apiKey: string) {}
@@ -69,11 +76,11 @@ export class StripeSandbox {
 
   seedSubscription(seed: StripeSubscriptionSeed): StripeSubscriptionRecord {
     const fields = stripeSubscriptionSeed.parse(seed);
-    const id = fields.id ?? newId('sub_');
+    const id = fields.id ?? mixedId('sub_', 24);
     const start = now();
     const subscription: StripeSubscriptionRecord = {
       id,
-      itemId: this.subscriptions.get(id)?.itemId ?? newId('si_'),
+      itemId: this.subscriptions.get(id)?.itemId ?? mixedId('si_', 24),
       customerId: fields.customerId,
       status: fields.status,
       cancelAtPeriodEnd: fields.cancelAtPeriodEnd,
@@ -88,7 +95,7 @@ export class StripeSandbox {
 
   seedInvoice(seed: StripeInvoiceSeed): StripeInvoiceRecord {
     const fields = stripeInvoiceSeed.parse(seed);
-    const id = fields.id ?? newId('in_');
+    const id = fields.id ?? mixedId('in_', 24);
     const invoice: StripeInvoiceRecord = {
       id,
       customerId: fields.customerId,
@@ -131,7 +138,21 @@ export class StripeSandbox {
 
   /** The API under `/stripe` (and at the root, for the SDK): recorded, faulted, authenticated, replayed, answered. */
   api(options: SandboxPlumbing): Router {
-    const admit = bearerTokenOnly(this.apiKey, (ctx) => renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' }));
+    const admit = (ctx: Context) => {
+      // Stripe takes the key as a bearer token or as Basic auth's user name.
+      const basic = `Basic ${Buffer.from(`${this.apiKey}:`).toString('base64')}`;
+      if (!hasBearerToken(ctx, this.apiKey) && ctx.get('Authorization') !== basic) {
+        renderError(ctx, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided' });
+        return false;
+      }
+      // Without the header Stripe answers in the account's default version; a malformed one it refuses.
+      const version = ctx.get('Stripe-Version');
+      if (version !== '' && !apiVersionPattern.test(version)) {
+        renderError(ctx, 400, { type: 'invalid_request_error', message: `Invalid Stripe API version: ${version}` });
+        return false;
+      }
+      return true;
+    };
     const replay = this.kept.middleware({
       methods: ['POST', 'DELETE'],
       refuseReuse: (ctx) =>
@@ -139,10 +160,11 @@ export class StripeSandbox {
       refuseConcurrent: (ctx) =>
         renderError(ctx, 409, { type: 'invalid_request_error', code: 'idempotency_key_in_use', message: 'There is currently another in-progress request using this Idempotent Key.' }),
       markReplay: (ctx) => ctx.set('Idempotent-Replayed', 'true'),
+      keeps: (status) => status !== 429,
     });
     const notFound = (ctx: Context) =>
       renderError(ctx, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${ctx.method}: ${ctx.path.replace(/^\/stripe/, '')}).` });
-    return providerApi(options, { name: 'stripe', renderFault, admit, replay, notFound }, (router) => {
+    return providerApi(options, { name: 'stripe', renderFault, admit, replay, notFound, faultsBehindReplay: true }, (router) => {
       router.get('/v1/invoices/:id', onRecord(this.findInvoice, (ctx, invoice) => {
         ctx.body = this.invoiceJson(invoice);
       }));
@@ -163,7 +185,7 @@ export class StripeSandbox {
           code: 'card_declined',
           decline_code: 'insufficient_funds',
           message: 'Your card has insufficient funds.',
-          charge: newId('ch_'),
+          charge: mixedId('ch_', 24),
         });
       }));
       router.get('/v1/subscriptions/:id', onRecord(this.findSubscription, (ctx, subscription) => {
@@ -294,6 +316,6 @@ function renderFault(ctx: Context, status: number): void {
 /** Stripe's error envelope, and the request id every answer carries. */
 function renderError(ctx: Context, status: number, error: { type: string; message: string; code?: string; [field: string]: unknown }): void {
   ctx.status = status;
-  ctx.set('Request-Id', newId('req_'));
+  ctx.set('Request-Id', mixedId('req_'));
   ctx.body = { error };
 }

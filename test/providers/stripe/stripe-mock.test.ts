@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cachedGoToolPath } from '../../../src/go-tool';
+import { createStripeActivities } from '../../../src/providers/stripe/api';
+import { stripeBilling } from '../../../src/providers/stripe/billing';
+import { findOrBuildStripeMock, startStripeMock, stripeMockTool, type RunningStripeMock } from '../../../src/testing/stripe-mock';
+import { failureOf } from '../../support/failures';
+
+/*
+ * billflow's Stripe client against stripe-mock, Stripe's official mock, which checks every request
+ * against Stripe's OpenAPI description and refuses what it does not allow: each call billflow makes
+ * is made here and must pass. stripe-mock keeps no state (any id answers a fixture), so what is
+ * checked is the requests and that billflow reads Stripe's answers, not business outcomes — those
+ * are the sandbox's tests (api.test.ts). Built with Go once and cached (src/testing/stripe-mock.ts);
+ * skipped only when there is neither Go nor a stripe-mock to run.
+ */
+
+const goOnPath = (process.env.PATH ?? '').split(path.delimiter).some((directory) => directory && existsSync(path.join(directory, 'go')));
+const runnable = Boolean(process.env.STRIPE_MOCK) || goOnPath || existsSync(cachedGoToolPath(stripeMockTool));
+if (!runnable) console.warn('Skipping the stripe-mock conformance tests: no Go on PATH to build stripe-mock with, none cached, STRIPE_MOCK unset.');
+
+describe.skipIf(!runnable)('Stripe client against stripe-mock (Stripe\'s OpenAPI description)', () => {
+  let mock: RunningStripeMock;
+  let stripe: ReturnType<typeof createStripeActivities>;
+
+  beforeAll(async () => {
+    const binary = await findOrBuildStripeMock({ log: (line) => console.log(`[stripe-mock] ${line}`) });
+    mock = await startStripeMock(binary);
+    stripe = createStripeActivities({ apiUrl: mock.url, apiKey: 'sk_test_123', timeoutMs: 10_000 });
+  });
+
+  afterAll(async () => {
+    await mock?.stop();
+  });
+
+  /** Each activity billflow's Stripe client has, with the calls it makes; a new one fails until it is added here. */
+  const calls: Record<keyof ReturnType<typeof createStripeActivities>, () => Promise<unknown>> = {
+    getStripeInvoice: () => stripe.getStripeInvoice('in_1MtHbELkdIwHu7ixl4OzzPMv'),
+    getStripeSubscription: () => stripe.getStripeSubscription('sub_1MowQVLkdIwHu7ixeRlqHVzs'),
+    payStripeInvoice: () => stripe.payStripeInvoice({ invoiceId: 'in_1MtHbELkdIwHu7ixl4OzzPMv', idempotencyKey: 'stripe:subscription:sub_1MowQVLkdIwHu7ixeRlqHVzs:dunning:in_1MtHbELkdIwHu7ixl4OzzPMv:1' }),
+    cancelStripeSubscription: async () => [
+      await stripe.cancelStripeSubscription({ subscriptionId: 'sub_1MowQVLkdIwHu7ixeRlqHVzs', idempotencyKey: 'cancel-at-period-end', atPeriodEnd: true }),
+      await stripe.cancelStripeSubscription({ subscriptionId: 'sub_1MowQVLkdIwHu7ixeRlqHVzs', idempotencyKey: 'cancel-now' }),
+    ],
+  };
+
+  it('has a case for every call of the client', () => {
+    expect(Object.keys(calls).sort()).toEqual(Object.keys(stripe).sort());
+  });
+
+  it.each(Object.keys(calls))('%s: every request passes stripe-mock\'s validation and its answer reads', async (name) => {
+    const answers = [await calls[name as keyof typeof calls]()].flat();
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ id: expect.stringMatching(/^(in|sub)_/), status: expect.any(String) });
+    }
+  });
+
+  it('reads the invoice\'s subscription and the subscription\'s period as this API version shapes them', async () => {
+    const invoice = await stripe.getStripeInvoice('in_1MtHbELkdIwHu7ixl4OzzPMv');
+    expect(invoice).toMatchObject({ customerId: expect.stringMatching(/^cus_/), amountRemaining: expect.any(Number), attemptCount: expect.any(Number) });
+    const subscription = await stripe.getStripeSubscription('sub_1MowQVLkdIwHu7ixeRlqHVzs');
+    expect(subscription).toMatchObject({ customerId: expect.stringMatching(/^cus_/), cancelAtPeriodEnd: expect.any(Boolean) });
+    expect(subscription.currentPeriodEnd).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
+
+  it('the billing interface\'s Stripe calls pass as well (each reads before it acts)', async () => {
+    const billing = stripeBilling(stripe);
+    const invoiceId = 'in_1MtHbELkdIwHu7ixl4OzzPMv';
+    // stripe-mock's fixture invoice is a draft: retryPayment reads it, then pays it under its key.
+    expect(await billing.retryPayment({ invoiceId, idempotencyKey: 'retry-1' })).toMatchObject({ provider: 'stripe', outcome: expect.any(String) });
+    expect(await billing.getPaymentStatus({ invoiceId })).toMatchObject({ paid: expect.any(Boolean) });
+    expect(await billing.resolvePaymentSubject({ invoiceId })).toMatchObject({ customerId: expect.stringMatching(/^cus_/) });
+    expect(await billing.getSubscription('sub_1MowQVLkdIwHu7ixeRlqHVzs')).toMatchObject({ id: expect.stringMatching(/^sub_/), status: expect.any(String) });
+    await billing.cancelSubscription({ subscriptionId: 'sub_1MowQVLkdIwHu7ixeRlqHVzs', idempotencyKey: 'cancel-1', atPeriodEnd: true }, undefined as never);
+  });
+
+  it('is a real check: a request outside the spec is refused, and billflow reads Stripe\'s error body as final', async () => {
+    // The same client the activities use, sending a parameter Stripe's spec does not have.
+    const raw = new Stripe('sk_test_123', { ...hostOf(mock.url), maxNetworkRetries: 0 });
+    const refused = await raw.invoices.pay('in_1MtHbELkdIwHu7ixl4OzzPMv', { not_a_parameter: true } as Stripe.InvoicePayParams).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect((refused as Stripe.errors.StripeError).statusCode).toBe(400);
+
+    const unknownRoute = createStripeActivities({ apiUrl: mock.url, apiKey: 'sk_test_123' });
+    // An id stripe-mock cannot route (a path segment with a slash encoded) is its 404 in Stripe's envelope.
+    const missing = await failureOf(unknownRoute.getStripeInvoice('in_x/also'));
+    expect(missing).toMatchObject({ nonRetryable: true });
+    expect(missing.message).toMatch(/^Stripe GET \/v1\/invoices\/in_x\/also answered HTTP 404/);
+  });
+
+  it('refuses a missing or malformed key the way Stripe does, and billflow fails for good', async () => {
+    const response = await fetch(`${mock.url}/v1/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
+  });
+});
+
+function hostOf(url: string): { host: string; port: number; protocol: 'http' } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port), protocol: 'http' };
+}
