@@ -54,6 +54,23 @@ describe('GoCardless mandate webhook → Temporal → account store', () => {
     await billflow?.close();
   });
 
+  it.each(['blocked', 'suspended_by_payer'])('suspends the account for mandates.%s as for a cancellation, once GoCardless confirms the mandate', async (action) => {
+    const mandateId = upperId('MD');
+    const customerId = upperId('CU');
+    await sandbox.seedMandate({ id: mandateId, status: action as 'blocked' | 'suspended_by_payer', customerId });
+    const body = mandateBatch(mandateId, [{ id: upperId('EV'), action, createdAt: new Date().toISOString() }]);
+    const response = await post(receiver, body, signGoCardless(body));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ accepted: 1 });
+    const account = await eventually(async () => {
+      const found = await store.get('gocardless', customerId);
+      expect(found?.status).toBe('suspended');
+      return found;
+    });
+    expect(account?.reason).toBe(`mandates.${action}`);
+    expect(sandbox.requests.filter((request) => request.path === `/gocardless/mandates/${mandateId}`)).toHaveLength(1);
+  });
+
   it('suspends the account once, however often the cancellation is delivered', async () => {
     const mandateId = upperId('MD');
     const customerId = upperId('CU');

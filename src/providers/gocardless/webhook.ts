@@ -13,6 +13,10 @@ const kinds = new Map(
     'mandates.created': 'mandate.created',
     'mandates.active': 'mandate.active',
     'mandates.cancelled': 'mandate.cancelled',
+    // No payment can be collected through a blocked mandate, or one the payer suspended, until it is
+    // active again: as with a cancellation, the workflow confirms the status and then suspends.
+    'mandates.blocked': 'mandate.cancelled',
+    'mandates.suspended_by_payer': 'mandate.cancelled',
     'mandates.failed': 'mandate.failed',
     'mandates.expired': 'mandate.expired',
     'mandates.reinstated': 'mandate.reinstated',
