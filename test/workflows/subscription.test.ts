@@ -443,7 +443,8 @@ describe('subscription workflow', () => {
 
     it('waits out the grace period before suspending, and not at all when the mandate comes back in time', async () => {
       const [late, back] = [uniqueId('MD'), uniqueId('MD')];
-      const grace = { suspensionGraceMs: 800 };
+      // Long enough for the reinstatement below to arrive within it on a loaded machine (800 ms was not).
+      const grace = { suspensionGraceMs: 4000 };
       await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate: late } })], grace);
       await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate: back } })], grace);
       const lateHandle = client.workflow.getHandle(`gocardless:mandate:${late}`);
@@ -461,7 +462,7 @@ describe('subscription workflow', () => {
       expect((await lateHandle.query(mandateStateQuery)).lastEvent?.outcome).toBe('account suspended after the grace period');
       const backState = await client.workflow.getHandle(`gocardless:mandate:${back}`).query(mandateStateQuery);
       expect(backState.lastEvent?.outcome).toBe('pending suspension cancelled: the mandate is back');
-      await new Promise((resolve) => setTimeout(resolve, 800));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(await store.get('gocardless', `CU-${back}`)).toBeUndefined();
       await keepHistory(lateHandle, 'mandate-suspended-after-grace');
     });
