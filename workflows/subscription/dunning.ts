@@ -93,7 +93,8 @@ export class Dunning {
     try {
       result = await retryPayment({ provider: this.provider, paymentId: open.paymentId, invoiceId: open.invoiceId, idempotencyKey });
     } catch (error) {
-      // Workflows that met this failure before it was told apart counted it as a refused retry.
+      // The key is spent, not the step: make the step again later under the next attempt's key. Behind
+      // patched(): this failure did not exist before, so no history recorded earlier comes here.
       if (isSpentKeyFailure(error) && patched('new-key-after-replayed-server-error')) {
         dunning.reattempt(open, Date.now());
         const at = open.dueAt === undefined ? '' : ` at ${new Date(open.dueAt).toISOString()}`;

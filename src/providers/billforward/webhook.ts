@@ -24,6 +24,9 @@ const kinds = new Map(
   }),
 );
 
+/** Domains whose entities BillForward keeps in versions, each with its own versionID. */
+const versionedDomains = new Set(['Invoice', 'Subscription']);
+
 // Compiled and used through `validate`: see `shapeError`.
 const notificationSchema = compiled(
   z.object({
@@ -87,11 +90,13 @@ function parse(request: WebhookRequest): BillingEvent[] {
   let kind = kinds.get(type) ?? 'unknown';
   // A subscription moving into its next period is a renewal, as Stripe's updates are.
   if (type === 'Subscription.Updated' && changed.has('currentPeriodStart')) kind = 'subscription.renewed';
-  const own = (name: string): string | undefined => (domain === name ? notification.entityID : undefined);
-  // Invoices are versioned: an invoice notification's entityID is the version's id (the entity's
-  // versionID), while GET /invoices/{id} and /execute take the invoice's own id, the entity's id.
-  const invoiceId = domain === 'Invoice' ? (idOf(entity.id) ?? notification.entityID) : undefined;
-  const invoiceVersionId = domain === 'Invoice' ? (idOf(entity.versionID) ?? (invoiceId === notification.entityID ? undefined : notification.entityID)) : undefined;
+  // Invoices and subscriptions are versioned: their notification's entityID can be the version's id
+  // (the entity's versionID; bf-java's Invoice.Pending example), while GET /invoices/{id}, /execute
+  // and the subscription routes take the entity's own id.
+  const versioned = versionedDomains.has(domain);
+  const entityId = versioned ? (idOf(entity.id) ?? notification.entityID) : notification.entityID;
+  const versionId = versioned ? (idOf(entity.versionID) ?? (entityId === notification.entityID ? undefined : notification.entityID)) : undefined;
+  const own = (name: string): string | undefined => (domain === name ? entityId : undefined);
 
   return [
     {
@@ -103,7 +108,7 @@ function parse(request: WebhookRequest): BillingEvent[] {
       references: definedOnly({
         account: own('Account') ?? idOf(entity.accountID),
         subscription: own('Subscription') ?? idOf(entity.subscriptionID),
-        invoice: invoiceId ?? idOf(entity.invoiceID),
+        invoice: own('Invoice') ?? idOf(entity.invoiceID),
         payment: own('Payment') ?? own('Receipt') ?? idOf(entity.paymentID) ?? idOf(entity.receiptID),
         refund: own('Refund'),
       }),
@@ -116,8 +121,8 @@ function parse(request: WebhookRequest): BillingEvent[] {
       }),
       details: definedOnly({
         state: entity.state,
-        invoiceVersionID: invoiceVersionId,
-        versionNumber: domain === 'Invoice' ? entity.versionNumber : undefined,
+        versionID: versionId,
+        versionNumber: versioned ? entity.versionNumber : undefined,
         changes: auditFieldChanges === undefined ? undefined : asJson(auditFieldChanges),
         currentPeriodStart: entity.currentPeriodStart,
         currentPeriodEnd: entity.currentPeriodEnd,

@@ -101,8 +101,22 @@ describe('billforward.parse', () => {
       kind: 'unknown',
       references: { invoice: 'F3803D46-E0EB-47E5-AC7A-10A53C03BF31', subscription: '160EF8D8-916A-48C5-AB86-4726862CEE53', account: '73D7E55C-DA1C-4F27-BBC5-8E03CA7BB215' },
       facts: { providerWillRetry: true, nextRetryAt: '2014-09-17T19:36:52Z' },
-      details: { invoiceVersionID: '04116AE4-2256-4B7A-8C25-650048D15269', versionNumber: 1, totalExecutionAttempts: 0, nextExecutionAttempt: '2014-09-17T19:36:52Z' },
+      details: { versionID: '04116AE4-2256-4B7A-8C25-650048D15269', versionNumber: 1, totalExecutionAttempts: 0, nextExecutionAttempt: '2014-09-17T19:36:52Z' },
     });
+  });
+
+  it('takes a subscription\'s id from the entity too, when entityID names a version of it', () => {
+    const body = JSON.stringify({
+      id: 'NOT-3',
+      domain: 'Subscription',
+      action: 'Cancelled',
+      created: '2024-05-01T10:00:00Z',
+      entityID: 'B0C2A1E4-7A5D-4E0F-9C11-3D2B5E6F7A80',
+      entity: JSON.stringify({ id: 'SUB-61D88AD4-BA8A-450F-8EF4-AFFACE5E', versionID: 'B0C2A1E4-7A5D-4E0F-9C11-3D2B5E6F7A80', accountID: 'ACC-1', state: 'Cancelled' }),
+    });
+    const event = parseOne(billforward, request(body));
+    expect(event.references).toEqual({ subscription: 'SUB-61D88AD4-BA8A-450F-8EF4-AFFACE5E', account: 'ACC-1' });
+    expect(event.details).toMatchObject({ versionID: 'B0C2A1E4-7A5D-4E0F-9C11-3D2B5E6F7A80' });
   });
 
   const notification = (domain: string, action: string, entity: unknown = { id: 'E1', subscriptionID: 'SUB-1', accountID: 'ACC-1' }, extra = {}) =>

@@ -159,6 +159,22 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
     ]);
   });
 
+  it('a key still in flight is a conflict to retry (409); a key reused for another request is final (400 idempotency_error)', async () => {
+    sandbox.state.stripe.seedInvoice({ id: 'in_11', customerId: 'cus_11' });
+    sandbox.state.stripe.seedSubscription({ id: 'sub_11', customerId: 'cus_11' });
+    sandbox.failNext({ provider: 'stripe', method: 'POST', hang: true });
+    const impatient = createStripeActivities({ apiUrl: sandbox.urls.stripe, apiKey: sandbox.accessToken, timeoutMs: 300 });
+    const pay = { invoiceId: 'in_11', idempotencyKey: 'pay-in_11' };
+
+    const held = failureOf(impatient.payStripeInvoice(pay));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await failureOf(stripe.payStripeInvoice(pay))).toMatchObject({ nonRetryable: false, type: 'idempotency_key_in_use' });
+    expect(await held).toMatchObject({ nonRetryable: false, type: 'timeout' });
+
+    const reused = await failureOf(stripe.cancelStripeSubscription({ subscriptionId: 'sub_11', idempotencyKey: 'pay-in_11' }));
+    expect(reused).toMatchObject({ nonRetryable: true, type: 'idempotency_error' });
+  });
+
   it('leaves a key unused after a 429, which Stripe refuses before running the request', async () => {
     sandbox.state.stripe.seedInvoice({ id: 'in_9', customerId: 'cus_9' });
     sandbox.failNext({ provider: 'stripe', status: 429 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedGoToolPath } from '../../../src/go-tool';
 import { createStripeActivities } from '../../../src/providers/stripe/api';
 import { stripeBilling } from '../../../src/providers/stripe/billing';
+import { startProviderSandbox } from '../../../src/testing/sandbox/server';
 import { findOrBuildStripeMock, startStripeMock, stripeMockTool, type RunningStripeMock } from '../../../src/testing/stripe-mock';
 import { failureOf } from '../../support/failures';
 
@@ -90,12 +91,46 @@ describe.skipIf(!runnable)('Stripe client against stripe-mock (Stripe\'s OpenAPI
     expect(missing.message).toMatch(/^Stripe GET \/v1\/invoices\/in_x\/also answered HTTP 404/);
   });
 
+  it('the sandbox answers the fields billflow reads with the types Stripe\'s spec gives them', async () => {
+    const sandbox = await startProviderSandbox();
+    try {
+      sandbox.state.stripe.seedSubscription({ id: 'sub_1MowQVLkdIwHu7ixeRlqHVzs', customerId: 'cus_NffrFeUfNV2Hib' });
+      sandbox.state.stripe.seedInvoice({ id: 'in_1MtHbELkdIwHu7ixl4OzzPMv', customerId: 'cus_NffrFeUfNV2Hib', subscriptionId: 'sub_1MowQVLkdIwHu7ixeRlqHVzs' });
+      const read = async (base: string, key: string, path: string) => {
+        const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}`, 'stripe-version': '2026-10-28.endive' } });
+        expect(response.status, `${base}${path}`).toBe(200);
+        return (await response.json()) as Record<string, unknown>;
+      };
+      const invoicePath = '/v1/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv';
+      const subscriptionPath = '/v1/subscriptions/sub_1MowQVLkdIwHu7ixeRlqHVzs';
+      const fromMock = { invoice: await read(mock.url, 'sk_test_123', invoicePath), subscription: await read(mock.url, 'sk_test_123', subscriptionPath) };
+      const fromSandbox = { invoice: await read(sandbox.url, sandbox.accessToken, invoicePath), subscription: await read(sandbox.url, sandbox.accessToken, subscriptionPath) };
+      // What src/providers/stripe/api.ts reads of each (toInvoice, toSubscription).
+      const invoiceFields = ['id', 'object', 'status', 'customer', 'amount_remaining', 'attempt_count', 'parent'];
+      const subscriptionFields = ['id', 'object', 'status', 'customer', 'cancel_at_period_end', 'items'];
+      for (const [name, fields] of [['invoice', invoiceFields], ['subscription', subscriptionFields]] as const) {
+        for (const field of fields) {
+          expect(typeOf(fromSandbox[name][field]), `${name}.${field}`).toBe(typeOf(fromMock[name][field]));
+        }
+      }
+      const itemOf = (subscription: Record<string, unknown>) => (subscription.items as { data: Record<string, unknown>[] }).data[0] ?? {};
+      expect(typeOf(itemOf(fromSandbox.subscription).current_period_end)).toBe(typeOf(itemOf(fromMock.subscription).current_period_end));
+    } finally {
+      await sandbox.close();
+    }
+  });
+
   it('refuses a missing or malformed key the way Stripe does, and billflow fails for good', async () => {
     const response = await fetch(`${mock.url}/v1/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv`);
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
   });
 });
+
+/** A JSON value's kind, `null` apart from `object`. */
+function typeOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
 
 function hostOf(url: string): { host: string; port: number; protocol: 'http' } {
   const parsed = new URL(url);
