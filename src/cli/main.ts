@@ -82,6 +82,17 @@ program
     process.stdout.write(`${binary}\n`);
   });
 
+program
+  .command('temporal-server')
+  .description('Print the path of a Temporal server binary (temporal-sql-tool and the PostgreSQL schema beside it), building them from source once if none is cached')
+  .action(() =>
+    withConfig(false, async () => {
+      const { findOrBuildTemporalServer } = developmentModule('temporal-server', () => require('../temporal/server-binary') as typeof import('../temporal/server-binary'));
+      const build = await findOrBuildTemporalServer({ log: (line) => process.stderr.write(`${line}\n`) });
+      process.stdout.write(`${build.server}\n`);
+    }),
+  );
+
 /**
  * A development command's module (dev server, sandbox, test webhooks, CLI build), loaded when the
  * command runs. The production image leaves these out; there the command says so and exits 1.
