@@ -51,29 +51,38 @@ export async function setupTemporalDatabases(options: {
   databases: TemporalDatabases;
   log?: (line: string) => void;
 }): Promise<void> {
-  const { build, postgres } = options;
   const log = options.log ?? (() => undefined);
-  const common = ['--plugin', 'postgres12', '--ep', postgres.host, '-p', String(postgres.port), '-u', postgres.user];
-  // The password travels in the environment, never on a command line others can read.
-  const env = { PATH: process.env.PATH ?? '', ...(postgres.password ? { SQL_PASSWORD: postgres.password } : {}) };
-  const run = (database: string, args: string[]) =>
-    runForwardingOutput(build.sqlTool, [...common, '--db', database, ...args], {
-      cwd: process.cwd(),
-      env,
-      // The tool logs every statement at info level: only failures (in the error) matter.
-      log: () => undefined,
-      progress: (seconds) => `still setting up ${database}… ${seconds}s`,
-      progressIntervalMs: 30_000,
-    });
+  const run = sqlTool(options);
   const setUp = async (database: string, schema: 'temporal' | 'visibility') => {
     const startedAt = Date.now();
     await run(database, ['drop', '-f']);
     await run(database, ['create']);
     await run(database, ['setup-schema', '-v', '0.0']);
-    await run(database, ['update-schema', '-d', path.join(build.schemaDir, schema, 'versioned')]);
+    await run(database, ['update-schema', '-d', path.join(options.build.schemaDir, schema, 'versioned')]);
     log(`Temporal schema ready in database ${database} after ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
   };
   await Promise.all([setUp(options.databases.main, 'temporal'), setUp(options.databases.visibility, 'visibility')]);
+}
+
+/** Drops the server's two databases (the server must be stopped). */
+export async function dropTemporalDatabases(options: { build: TemporalServerBuild; postgres: PostgresTarget; databases: TemporalDatabases }): Promise<void> {
+  const run = sqlTool(options);
+  await Promise.all([run(options.databases.main, ['drop', '-f']), run(options.databases.visibility, ['drop', '-f'])]);
+}
+
+function sqlTool({ build, postgres }: { build: TemporalServerBuild; postgres: PostgresTarget }) {
+  const common = ['--plugin', 'postgres12', '--ep', postgres.host, '-p', String(postgres.port), '-u', postgres.user];
+  // The password travels in the environment, never on a command line others can read.
+  const env = { PATH: process.env.PATH ?? '', ...(postgres.password ? { SQL_PASSWORD: postgres.password } : {}) };
+  return (database: string, args: string[]) =>
+    runForwardingOutput(build.sqlTool, [...common, '--db', database, ...args], {
+      cwd: process.cwd(),
+      env,
+      // The tool logs every statement at info level: only failures (in the error) matter.
+      log: () => undefined,
+      progress: (seconds) => `still working on ${database}… ${seconds}s`,
+      progressIntervalMs: 30_000,
+    });
 }
 
 export interface TemporalServerTls {
