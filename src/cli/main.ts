@@ -84,11 +84,14 @@ program
 
 program
   .command('temporal-server')
-  .description('Print the path of a Temporal server binary (temporal-sql-tool and the PostgreSQL schema beside it), building them from source once if none is cached')
+  .description('Print the path of a Temporal server binary (with temporal-sql-tool and the PostgreSQL schema beside it, and the Web UI server), building them from source once if none is cached')
   .action(() =>
     withConfig(false, async () => {
-      const { findOrBuildTemporalServer } = developmentModule('temporal-server', () => require('../temporal/server-binary') as typeof import('../temporal/server-binary'));
-      const build = await findOrBuildTemporalServer({ log: (line) => process.stderr.write(`${line}\n`) });
+      const { findOrBuildTemporalServer, findOrBuildTemporalUiServer } = developmentModule('temporal-server', () => require('../temporal/server-binary') as typeof import('../temporal/server-binary'));
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const build = await findOrBuildTemporalServer({ log });
+      // The Web UI in front of it, for the browser test.
+      await findOrBuildTemporalUiServer({ log });
       process.stdout.write(`${build.server}\n`);
     }),
   );

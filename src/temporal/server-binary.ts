@@ -106,6 +106,51 @@ export async function findOrBuildTemporalServer(options: FindTemporalServerOptio
   }
 }
 
+/**
+ * The Temporal Web UI server, for the browser test against a real server: the version the pinned
+ * CLI's dev server embeds (docker-compose's `temporalio/ui` image is older; the test's selectors
+ * follow the UI billflow's users see under `npm run dev`).
+ */
+export const TEMPORAL_UI_VERSION = '2.42.1';
+
+/** `$BILLFLOW_CACHE_DIR/temporal-ui-server/v2.42.1/temporal-ui-server`. */
+export function cachedTemporalUiServerPath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(billflowCacheDir(env), 'temporal-ui-server', `v${TEMPORAL_UI_VERSION}`, 'temporal-ui-server');
+}
+
+/** The cached UI server, else one built with `go install` (about a minute, once). */
+export async function findOrBuildTemporalUiServer(options: FindTemporalServerOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const cached = cachedTemporalUiServerPath(env);
+  if (await isExecutableFile(cached)) {
+    log(`Using the cached Temporal UI server v${TEMPORAL_UI_VERSION}: ${cached}`);
+    return cached;
+  }
+  const attempts = [`nothing cached at ${cached}`];
+  if (options.build === false) throw new TemporalServerNotFoundError([...attempts, 'building was not allowed']);
+  const go = await findOnPath('go', env);
+  if (!go) throw new TemporalServerNotFoundError([...attempts, 'no `go` on PATH to build it with']);
+  try {
+    return await goInstall({
+      go,
+      what: `the Temporal UI server v${TEMPORAL_UI_VERSION}`,
+      packages: [`github.com/temporalio/ui-server/v2/cmd/server@v${TEMPORAL_UI_VERSION}`],
+      target: path.dirname(cached),
+      env,
+      log,
+      progressIntervalMs: options.progressIntervalMs ?? 15_000,
+      prepare: (buildDir) => fs.rename(path.join(buildDir, 'server'), path.join(buildDir, 'temporal-ui-server')),
+      finish: async () => {
+        if (!(await isExecutableFile(cached))) throw new Error(`go install finished but left no binary at ${cached}`);
+        return cached;
+      },
+    });
+  } catch (error) {
+    throw new TemporalServerNotFoundError([...attempts, `building with Go failed: ${errorMessage(error)}`]);
+  }
+}
+
 /** Copies a tree out of Go's read-only module cache as ordinary, writable files. */
 async function copyWritable(from: string, to: string): Promise<void> {
   await fs.mkdir(to, { recursive: true });

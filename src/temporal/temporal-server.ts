@@ -383,3 +383,61 @@ async function distinctFreePorts(count: number): Promise<number[]> {
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
+
+export interface TemporalUi {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The Temporal Web UI server in front of `temporalAddress` (plaintext), on `port`; resolves once it answers. */
+export async function startTemporalUi(options: { binary: string; temporalAddress: string; port: number; dir: string; namespace?: string; log?: (line: string) => void }): Promise<TemporalUi> {
+  const configDir = path.join(options.dir, 'config');
+  await mkdir(configDir, { recursive: true });
+  const config = {
+    temporalGrpcAddress: options.temporalAddress,
+    port: options.port,
+    enableUi: true,
+    defaultNamespace: options.namespace ?? 'default',
+    notifyOnNewVersion: false,
+    cors: { cookieInsecure: true, allowOrigins: [`http://127.0.0.1:${options.port}`, `http://localhost:${options.port}`] },
+    auth: { enabled: false },
+  };
+  await writeFile(path.join(configDir, 'development.yaml'), JSON.stringify(config, null, 2));
+  const child = spawn(options.binary, ['--root', options.dir, '--config', 'config', '--env', 'development', 'start'], {
+    cwd: options.dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? options.dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      tail.push(conciseLogLine(line));
+      if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
+    });
+  }
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => process.removeListener('exit', killOnExit));
+  const url = `http://127.0.0.1:${options.port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`The Temporal UI server exited before it answered at ${url}:\n${tail.join('\n')}`);
+    const answered = await fetch(`${url}/api/v1/settings`, { signal: AbortSignal.timeout(1000) }).then((response) => response.ok, () => false);
+    if (answered) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`The Temporal UI server did not answer at ${url} within 60 s:\n${tail.join('\n')}`);
+    }
+    await delay(250);
+  }
+  options.log?.(`Temporal UI ready at ${url}, in front of ${options.temporalAddress}`);
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([exited, delay(5000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
+}
