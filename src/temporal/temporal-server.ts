@@ -117,6 +117,15 @@ export interface TemporalServerOptions {
   log?: (line: string) => void;
   /** How long to wait for the frontend and the namespace (default 120 s). */
   startTimeoutMs?: number;
+  /** The ports of an earlier start, to come back on the same address after a crash; default: free ones. */
+  ports?: TemporalServerPorts;
+}
+
+/** Every port of one server: each service's gRPC, membership and (frontends) HTTP ports. */
+export interface TemporalServerPorts {
+  grpc: number[];
+  membership: number[];
+  http: number[];
 }
 
 export interface TemporalServer {
@@ -124,6 +133,8 @@ export interface TemporalServer {
   address: string;
   namespace: string;
   process: ChildProcess;
+  /** Pass them to a later start to come back on the same address. */
+  ports: TemporalServerPorts;
   /** SIGTERM, then SIGKILL after `timeoutMs` (default 10 s). */
   stop(timeoutMs?: number): Promise<void>;
   kill(): void;
@@ -137,18 +148,16 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const log = options.log ?? (() => undefined);
   const namespace = options.namespace ?? 'default';
   await mkdir(options.dir, { recursive: true });
-  const ports = await distinctFreePorts(SERVICES.length * 3);
-  // The cluster_membership table keeps a membership port in a smallint: below 32768.
-  const membershipPorts = await freePortsBelow(32_768, SERVICES.length, ports);
+  const ports = options.ports ?? (await allocatePorts());
   const rpc = Object.fromEntries(
     SERVICES.map((service, index) => [
       service,
       {
         rpc: {
-          grpcPort: ports[index * 3] as number,
-          membershipPort: membershipPorts[index] as number,
+          grpcPort: ports.grpc[index] as number,
+          membershipPort: ports.membership[index] as number,
           bindOnLocalHost: true,
-          ...(service.endsWith('frontend') ? { httpPort: ports[index * 3 + 2] as number } : {}),
+          ...(service.endsWith('frontend') ? { httpPort: ports.http[index] as number } : {}),
         },
       },
     ]),
@@ -213,6 +222,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     address,
     namespace,
     process: child,
+    ports,
     async stop(timeoutMs = 10_000) {
       if (hasExited()) return;
       child.kill('SIGTERM');
@@ -353,6 +363,16 @@ function conciseLogLine(line: string): string {
     // Not JSON: as it is.
   }
   return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+}
+
+async function allocatePorts(): Promise<TemporalServerPorts> {
+  const free = await distinctFreePorts(SERVICES.length * 2);
+  return {
+    grpc: free.slice(0, SERVICES.length),
+    http: free.slice(SERVICES.length),
+    // The cluster_membership table keeps a membership port in a smallint: below 32768.
+    membership: await freePortsBelow(32_768, SERVICES.length, free),
+  };
 }
 
 async function freePortsBelow(limit: number, count: number, taken: readonly number[]): Promise<number[]> {
