@@ -23,6 +23,7 @@ const unit = [
   'test/run/receiver.test.ts',
   'test/testing/stripe-mock.test.ts',
   'test/temporal/connection.test.ts',
+  'test/temporal/server-binary.test.ts',
 ];
 
 export default defineConfig({

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startReceiver } from '../../src/run/receiver';
-import { TemporalConnectionError } from '../../src/temporal/connection';
+import { TemporalConnectionError, temporalConnectionOptions } from '../../src/temporal/connection';
+import { isTemporalReachable } from '../../src/temporal/dev-server';
 import { startWorker } from '../../src/temporal/worker';
 import { generateTestCertificates, type TestCertificates } from '../support/certificates';
 import { eventually } from '../support/eventually';
@@ -102,6 +103,13 @@ describe.skipIf(missing !== undefined)('a real Temporal server requiring client 
     } finally {
       await billflow.close();
     }
+  });
+
+  it('is found running only when probed the way the client connects (what `dev` asks before starting a server of its own)', async () => {
+    const withCertificate = loadConfig({ ...tlsVariables, TEMPORAL_TLS_CLIENT_CERT_PATH: certificates.clientCertFile, TEMPORAL_TLS_CLIENT_KEY_PATH: certificates.clientKeyFile });
+    expect(await isTemporalReachable(temporalConnectionOptions(withCertificate.temporal), 10_000)).toBe(true);
+    expect(await isTemporalReachable(temporal.server.address)).toBe(false);
+    expect(await isTemporalReachable(temporalConnectionOptions(loadConfig(tlsVariables).temporal))).toBe(false);
   });
 
   it('a worker without a client certificate is refused, and told what to set', async () => {
