@@ -92,9 +92,11 @@ async function ensureTemporal(config: Config, logger: Logger): Promise<DevServer
   // Something answers there but refuses this connection (TLS, certificates, API key): say why
   // rather than fail to start a dev server on its port. A secured connection never means a local
   // dev server either: that one speaks plaintext without credentials.
-  if (options.tls || options.apiKey || (await isAddressListening(config.temporal.address))) {
-    throw new TemporalConnectionError(config.temporal, problem);
+  if (options.tls || options.apiKey) {
+    const reason = new TemporalConnectionError(config.temporal, problem).message;
+    throw new Error(`${reason}. dev starts a local dev server only for a plaintext connection: unset the TLS and API key settings to run on one.`, { cause: problem });
   }
+  if (await isAddressListening(config.temporal.address)) throw new TemporalConnectionError(config.temporal, problem);
   const cliPath = await findOrBuildTemporalCli({ configuredPath: config.temporal.cliPath, log: (line) => logger.info(line) });
   const { host, port } = splitAddress(config.temporal.address);
   return startDevServer({
