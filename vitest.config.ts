@@ -22,6 +22,8 @@ const unit = [
   'test/testing/providers.test.ts',
   'test/run/receiver.test.ts',
   'test/testing/stripe-mock.test.ts',
+  'test/temporal/connection.test.ts',
+  'test/temporal/server-binary.test.ts',
 ];
 
 export default defineConfig({

@@ -10,7 +10,7 @@ const options = readOptions(process.argv.slice(2), {
   fuzz: { quick: 100_000, full: 100_000, help: 'forged and fuzzed requests afterwards' },
   concurrency: { quick: 16, full: 16, help: 'deliveries in flight' },
   'worker-kills': { quick: 2, full: 2, help: 'worker SIGKILLs' },
-  'temporal-kills': { quick: 2, full: 2, help: 'Temporal dev server SIGKILLs' },
+  'temporal-kills': { quick: 2, full: 2, help: 'Temporal server SIGKILLs' },
   minutes: { quick: 40, full: 40, help: 'time limit' },
   seed: { quick: 42, full: 42, help: 'seed of the scenario' },
 });

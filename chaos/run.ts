@@ -1,11 +1,13 @@
-// The crash test: a provider-like sender delivers webhooks (duplicates, shuffled) while the Temporal dev
-// server and the worker are SIGKILLed and restarted; then every event, effect and final state is checked,
-// and forged requests are thrown at a receiver.
+// The crash test: a provider-like sender delivers webhooks (duplicates, shuffled) while the Temporal
+// server (the dev server, or the real one on PostgreSQL) and the worker are SIGKILLed and restarted;
+// then every event, effect and final state is checked, and forged requests are thrown at a receiver.
 import path from 'node:path';
 import { AccountStore } from '../src/store/account-store';
 import { openDatabase } from '../src/store/database';
 import { getFreePort } from '../src/free-port';
-import type { DevServer } from '../src/temporal/dev-server';
+import type { ChildProcess } from 'node:child_process';
+import type { TemporalServerBuild } from '../src/temporal/server-binary';
+import { dropTemporalDatabases, setupTemporalDatabases, startTemporalServer, type PostgresTarget, type TemporalServerPorts } from '../src/temporal/temporal-server';
 import { keepAliveAgent } from '../bench/lib/load';
 import { delay } from '../bench/lib/processes';
 import { describeSender, sendLikeProvider, type SenderStats } from '../bench/lib/sender';
@@ -41,7 +43,17 @@ export interface ChaosOptions {
   /** Everything (sending, draining, checking) must finish within this; the run fails otherwise. */
   timeLimitMs: number;
   cliPath?: string;
+  /** Crash the real Temporal server on this PostgreSQL instead of a dev server. */
+  realServer?: { build: TemporalServerBuild; postgres: PostgresTarget };
   log: (line: string) => void;
+}
+
+/** The server the crash test kills and restarts on the same address, its state kept. */
+interface CrashableTemporal {
+  address: string;
+  process: ChildProcess;
+  kill(): void;
+  stop(): Promise<void>;
 }
 
 export interface ChaosReport {
@@ -86,7 +98,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // not a power cut; the default rollback journal fsyncs so often that a loaded machine times it out.
   const sqlitePragmas = ['journal_mode=wal', 'synchronous=normal'];
   const temporalLog = path.join(scratch.dir, 'temporal.log');
-  let temporal: DevServer = await startTemporal({ dbFile, port, cliPath: options.cliPath, logFile: temporalLog, sqlitePragmas });
+  const startServer = options.realServer
+    ? await realServerStarter(options.realServer, path.join(scratch.dir, 'temporal-server'), log)
+    : { kind: 'Temporal dev server', start: () => startTemporal({ dbFile, port, cliPath: options.cliPath, logFile: temporalLog, sqlitePragmas }), cleanUp: async () => undefined };
+  let temporal: CrashableTemporal = await startServer.start();
   const sandbox = await startProviderSandbox();
   const taskQueue = uniqueTaskQueue('chaos');
   const dataDir = path.join(scratch.dir, 'data');
@@ -181,8 +196,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await gone;
         await delay(1000);
         const down = Date.now();
-        temporal = await startTemporal({ dbFile, port, cliPath: options.cliPath, logFile: temporalLog, sqlitePragmas });
-        faults.push(`Temporal dev server SIGKILLed at ${when}, answering again after ${((Date.now() - down) / 1000).toFixed(1)} s (${((Date.now() - down) / 1000 + 1).toFixed(1)} s down)`);
+        temporal = await startServer.start();
+        faults.push(`${startServer.kind} SIGKILLed at ${when}, answering again after ${((Date.now() - down) / 1000).toFixed(1)} s (${((Date.now() - down) / 1000 + 1).toFixed(1)} s down)`);
       }
       log(faults.at(-1) as string);
       if (fault.target === 'worker') lastWorkerKillAt = Date.now();
@@ -255,7 +270,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await client.connection.close().catch(() => undefined);
     await sandbox.close();
     await temporal.stop();
+    await startServer.cleanUp();
     if (keep) log(`logs and state kept in ${scratch.dir}`);
     else await scratch.remove();
   }
+}
+
+/** The real server on databases of its own, set up once; every start after the first comes back on the same ports. */
+async function realServerStarter(real: NonNullable<ChaosOptions['realServer']>, dir: string, log: (line: string) => void) {
+  const base = `billflow_chaos_${process.pid}`;
+  const databases = { main: base, visibility: `${base}_visibility` };
+  await setupTemporalDatabases({ ...real, databases, log });
+  let ports: TemporalServerPorts | undefined;
+  return {
+    kind: 'Temporal server (PostgreSQL)',
+    async start(): Promise<CrashableTemporal> {
+      const server = await startTemporalServer({ ...real, databases, dir, ports });
+      ports = server.ports;
+      return server;
+    },
+    cleanUp: () => dropTemporalDatabases({ ...real, databases }).catch(() => undefined),
+  };
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { ProviderName } from './core/events';
 import { providerNames, providerSettingsTrees, type ProviderSettings } from './providers/registry';
-import { readSettings, setting, settingVariables, type SettingsOf } from './settings';
+import { ConfigError, readSettings, setting, settingVariables, type SettingsOf } from './settings';
+import { readTemporalConnectionSettings, temporalConnectionVariables, type TemporalConnectionSettings } from './temporal/connection';
 import { workflowSettings, type WorkflowSettings } from './workflow-settings';
 
 export { ConfigError } from './settings';
@@ -36,9 +37,11 @@ const providerList = z
 const settings = {
   port: setting('PORT', port(3000)),
   host: setting('HOST', z.string().default('0.0.0.0')),
+  /**
+   * Besides these, the connection itself (address, namespace, TLS, API key, profile) comes from
+   * Temporal's environment configuration: src/temporal/connection.ts.
+   */
   temporal: {
-    address: setting('TEMPORAL_ADDRESS', z.string().min(1).default('localhost:7233')),
-    namespace: setting('TEMPORAL_NAMESPACE', z.string().min(1).default('default')),
     taskQueue: setting('TEMPORAL_TASK_QUEUE', z.string().min(1).default('billflow')),
     cliPath: setting('TEMPORAL_CLI', z.string().optional()),
     uiPort: setting('TEMPORAL_UI_PORT', z.coerce.number().int().min(1).max(65535).default(8233)),
@@ -84,16 +87,34 @@ const settings = {
   ...providerSettingsTrees,
 };
 
-export type Config = Readonly<SettingsOf<Omit<typeof settings, 'workflows' | ProviderName>> & { workflows: WorkflowSettings } & ProviderSettings>;
+type DeclaredSettings = SettingsOf<Omit<typeof settings, 'workflows' | 'temporal' | ProviderName>>;
+type TemporalSettings = SettingsOf<(typeof settings)['temporal']> & TemporalConnectionSettings;
+
+export type Config = Readonly<DeclaredSettings & { temporal: TemporalSettings; workflows: WorkflowSettings } & ProviderSettings>;
 
 /** Reads and checks every setting; throws one ConfigError naming each bad variable, never its value. */
 export function loadConfig(environment: Readonly<Record<string, string | undefined>> = process.env): Config {
-  return deepFreeze(readSettings(settings, environment)) as Config;
+  const problems: string[] = [];
+  let declared: SettingsOf<typeof settings> | undefined;
+  let connection: TemporalConnectionSettings | undefined;
+  try {
+    declared = readSettings(settings, environment);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  try {
+    connection = readTemporalConnectionSettings(environment);
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
+  if (!declared || !connection || problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({ ...declared, temporal: { ...declared.temporal, ...connection } }) as Config;
 }
 
-/** Every environment variable billflow reads. */
+/** Every environment variable billflow reads (and `TEMPORAL_GRPC_META_*`, extra gRPC headers). */
 export function configVariables(): string[] {
-  return settingVariables(settings);
+  return [...settingVariables(settings), ...temporalConnectionVariables];
 }
 
 /** A loaded config never changes: whoever needs other values loads or builds another. */

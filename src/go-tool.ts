@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 
 /*
  * Tools billflow builds from source with Go and keeps in its cache, one folder per tool and
- * version: the Temporal CLI (dev server) and stripe-mock (Stripe's API mock, for the tests).
+ * version: the Temporal CLI (dev server), stripe-mock (Stripe's API mock, for the tests), and the
+ * Temporal server with its SQL tool and UI server (the tests' real server; `goInstall`).
  * Each is found in the same order: a path the operator configured, the cache, a fresh
  * `CGO_ENABLED=0 go install <package>@v<version>` with its progress printed.
  */
@@ -111,7 +112,7 @@ export async function buildGoTool(
   }
 }
 
-function runForwardingOutput(
+export function runForwardingOutput(
   command: string,
   args: string[],
   options: {
@@ -150,4 +151,78 @@ function runForwardingOutput(
       }
     });
   });
+}
+
+export interface GoInstallOptions<T> {
+  go: string;
+  /** What is built, for the progress lines: "the Temporal CLI v1.5.1". */
+  what: string;
+  /** `module/path/cmd@version`, one or more. */
+  packages: string[];
+  flags?: string[];
+  /** The cache directory that ends up holding the binaries (e.g. `…/temporal-cli/v1.5.1`). */
+  target: string;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  progressIntervalMs: number;
+  /** Runs in the build directory once the binaries are in it, before it becomes `target` (copy files, rename binaries). */
+  prepare?: (buildDir: string) => Promise<void>;
+  /** Called with `target` once in place: returns what the caller wants (a binary's path). */
+  finish: (target: string) => Promise<T>;
+}
+
+/**
+ * `go install` of `packages` into a fresh directory beside `target`, which is then renamed into
+ * place: on one file system that is atomic, so a concurrent reader sees either no build or a whole
+ * one. A build already put there by someone else wins.
+ */
+export async function goInstall<T>(options: GoInstallOptions<T>): Promise<T> {
+  const { go, target, env, log } = options;
+  const parent = path.dirname(target);
+  await fs.mkdir(parent, { recursive: true });
+  const buildDir = await fs.mkdtemp(path.join(parent, 'build-'));
+  const startedAt = Date.now();
+  try {
+    log(`Building ${options.what} with ${go} (a few minutes the first time)…`);
+    await runForwardingOutput(go, ['install', ...(options.flags ?? []), ...options.packages], {
+      cwd: buildDir,
+      env: { ...env, CGO_ENABLED: '0', GOBIN: buildDir },
+      log,
+      progress: (seconds) => `still building… ${seconds}s`,
+      progressIntervalMs: options.progressIntervalMs,
+    });
+    await options.prepare?.(buildDir);
+    await moveIntoPlace(buildDir, target);
+    log(`Built ${options.what} in ${Math.round((Date.now() - startedAt) / 1000)}s: ${target}`);
+    return await options.finish(target);
+  } finally {
+    await fs.rm(buildDir, { recursive: true, force: true });
+  }
+}
+
+/** Moves a finished build directory's entries to `target` (a directory that may already hold others). */
+async function moveIntoPlace(buildDir: string, target: string): Promise<void> {
+  await fs.mkdir(target, { recursive: true });
+  for (const entry of await fs.readdir(buildDir)) {
+    const destination = path.join(target, entry);
+    await fs.rm(destination, { recursive: true, force: true });
+    await fs.rename(path.join(buildDir, entry), destination);
+  }
+}
+
+/** `go env NAME`. */
+export async function goEnv(go: string, name: string, env: NodeJS.ProcessEnv): Promise<string> {
+  let output = '';
+  await runForwardingOutput(go, ['env', name], {
+    cwd: process.cwd(),
+    env,
+    log: (line) => (output += line),
+    progress: () => '',
+    progressIntervalMs: 60_000,
+  });
+  return output.trim();
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

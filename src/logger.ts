@@ -1,7 +1,7 @@
 import pino from 'pino';
 
 const secretHeaders = ['authorization', 'cookie', 'webhook-signature', 'stripe-signature', 'recurly-signature'];
-const secretFields = ['secret', 'webhookSecret', 'webhookSecrets', 'password', 'accessToken', 'apiKey'];
+const secretFields = ['secret', 'webhookSecret', 'webhookSecrets', 'password', 'accessToken', 'apiKey', 'clientKey'];
 
 /** Paths pino blanks out wherever a request's headers or a config-like object get logged. */
 export const redactPaths = [

@@ -1,11 +1,15 @@
 import { describe, expect, inject, it } from 'vitest';
+import { realTemporalPrerequisites } from './support/real-temporal';
 import { describeSender } from '../bench/lib/sender';
 import { describeFuzz } from '../chaos/fuzz';
 import { runChaos } from '../chaos/run';
 
 // The short crash test; `npm run chaos` is the full one (10,000 deliveries, 100,000 forgeries).
-describe('crash test: provider-like deliveries while the worker and the Temporal dev server are SIGKILLed', () => {
+// On the server the run uses: the real Temporal server (on PostgreSQL) when the run is on it.
+describe('crash test: provider-like deliveries while the worker and the Temporal server are SIGKILLed', () => {
   it('loses nothing, applies every event and effect once, and refuses every forgery', async () => {
+    const prerequisites = inject('temporalServer') === 'real' ? await realTemporalPrerequisites() : undefined;
+    if (prerequisites && 'missing' in prerequisites) throw new Error(`The run is on the real Temporal server, but ${prerequisites.missing}`);
     const lines: string[] = [];
     const started = Date.now();
     const report = await runChaos({
@@ -20,6 +24,7 @@ describe('crash test: provider-like deliveries while the worker and the Temporal
       seed: 7,
       timeLimitMs: 170_000,
       cliPath: inject('temporalCliPath'),
+      realServer: prerequisites,
       log: (line) => lines.push(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`),
     });
     const summary = [

@@ -10,7 +10,8 @@ import { startReceiver } from '../run/receiver';
 import { defaultWorkerMetricsPort, startWorkerProcess, workerMetricsAddress } from '../run/worker';
 import { sandboxProviderSettings, startProviderSandbox } from '../testing/sandbox/server';
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
-import { startDevServer, isTemporalReachable, type DevServer } from '../temporal/dev-server';
+import { TemporalConnectionError, describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection';
+import { isAddressListening, probeTemporal, startDevServer, type DevServer } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import type { ProviderName } from '../core/events';
 import { providerNames } from '../providers/registry';
@@ -75,9 +76,12 @@ export async function runDev(baseConfig: Config, logger: Logger, environment: No
 }
 
 async function ensureTemporal(config: Config, logger: Logger): Promise<DevServer | undefined> {
-  if (await isTemporalReachable(config.temporal.address)) {
-    logger.info({ address: config.temporal.address }, 'using the Temporal server already running');
-    const connection = await Connection.connect({ address: config.temporal.address });
+  // Probed the way the worker and receiver connect: TLS, client certificate and API key included.
+  const options = temporalConnectionOptions(config.temporal);
+  const problem = await probeTemporal(options);
+  if (problem === undefined) {
+    logger.info({ temporal: describeTemporalConnection(config.temporal) }, 'using the Temporal server already running');
+    const connection = await Connection.connect(options);
     try {
       await ensureSearchAttributes(connection, config.temporal.namespace);
     } finally {
@@ -85,6 +89,14 @@ async function ensureTemporal(config: Config, logger: Logger): Promise<DevServer
     }
     return undefined;
   }
+  // Something answers there but refuses this connection (TLS, certificates, API key): say why
+  // rather than fail to start a dev server on its port. A secured connection never means a local
+  // dev server either: that one speaks plaintext without credentials.
+  if (options.tls || options.apiKey) {
+    const reason = new TemporalConnectionError(config.temporal, problem).message;
+    throw new Error(`${reason}. dev starts a local dev server only for a plaintext connection: unset the TLS and API key settings to run on one.`, { cause: problem });
+  }
+  if (await isAddressListening(config.temporal.address)) throw new TemporalConnectionError(config.temporal, problem);
   const cliPath = await findOrBuildTemporalCli({ configuredPath: config.temporal.cliPath, log: (line) => logger.info(line) });
   const { host, port } = splitAddress(config.temporal.address);
   return startDevServer({

@@ -82,6 +82,20 @@ program
     process.stdout.write(`${binary}\n`);
   });
 
+program
+  .command('temporal-server')
+  .description('Print the path of a Temporal server binary (with temporal-sql-tool and the PostgreSQL schema beside it, and the Web UI server), building them from source once if none is cached')
+  .action(() =>
+    withConfig(false, async () => {
+      const { findOrBuildTemporalServer, findOrBuildTemporalUiServer } = developmentModule('temporal-server', () => require('../temporal/server-binary') as typeof import('../temporal/server-binary'));
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const build = await findOrBuildTemporalServer({ log });
+      // The Web UI in front of it, for the browser test.
+      await findOrBuildTemporalUiServer({ log });
+      process.stdout.write(`${build.server}\n`);
+    }),
+  );
+
 /**
  * A development command's module (dev server, sandbox, test webhooks, CLI build), loaded when the
  * command runs. The production image leaves these out; there the command says so and exits 1.

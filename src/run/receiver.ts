@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import { ReceiverMetrics } from '../metrics';
 import { providerNames } from '../providers/registry';
 import { createReceiverApp } from '../receiver/app';
+import { temporalConnectionOptions } from '../temporal/connection';
 import { temporalCallsSettled } from '../temporal/deliver';
 import type { WorkflowRouteEntry } from '../workflow-routes';
 
@@ -28,7 +29,7 @@ export interface ReceiverOptions {
 
 /** Starts the HTTP receiver. It comes up even while Temporal is down: /readyz tells, webhooks get 503. */
 export async function startReceiver(config: Config, logger: Logger, options: ReceiverOptions = {}): Promise<RunningReceiver> {
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = new ReceiverMetrics(providerNames);
   // A PostgreSQL store is shared by every process. The embedded one can be opened by one process

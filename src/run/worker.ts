@@ -3,6 +3,7 @@ import { createActivities } from '../../activities';
 import { AccountStore } from '../store/account-store';
 import { openDatabase, type Database } from '../store/database';
 import type { Config } from '../config';
+import { describeTemporalConnection } from '../temporal/connection';
 import { routeTemporalLogs } from '../temporal/runtime-logging';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { startWorker, type WorkflowCode } from '../temporal/worker';
@@ -57,7 +58,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
   });
   // Servers billflow did not start itself (a cluster, docker-compose) learn its search attributes here.
   await ensureSearchAttributes(worker.connection, config.temporal.namespace);
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker polling');
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, temporal: describeTemporalConnection(config.temporal) }, 'worker polling');
   const running = worker.running.finally(() => database?.close());
   return {
     running,

@@ -4,6 +4,7 @@ import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
+import type { TemporalConnectionOptions } from './connection';
 import { searchAttributeFlags } from './search-attributes';
 
 export interface DevServerOptions {
@@ -148,20 +149,38 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 }
 
-/** Whether a Temporal frontend answers at `address` within `timeoutMs`. */
-export async function isTemporalReachable(address: string, timeoutMs = 2000): Promise<boolean> {
+/**
+ * Whether a Temporal frontend answers within `timeoutMs`, reached the way the client will reach it
+ * (pass the connection options, TLS and API key included: a plaintext probe gets no answer from a
+ * TLS frontend).
+ */
+export async function isTemporalReachable(target: string | TemporalConnectionOptions, timeoutMs = 2000): Promise<boolean> {
+  return (await probeTemporal(target, timeoutMs)) === undefined;
+}
+
+/** Why a Temporal frontend does not answer within `timeoutMs` (undefined: it does), reached as `isTemporalReachable` does. */
+export async function probeTemporal(target: string | TemporalConnectionOptions, timeoutMs = 2000): Promise<unknown> {
+  const options = typeof target === 'string' ? { address: target } : target;
   const deadline = Date.now() + timeoutMs;
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    connection = await Connection.connect({ ...options, connectTimeout: timeoutMs });
     const current = connection;
     await current.withDeadline(Math.max(deadline, Date.now() + 100), () => current.workflowService.getSystemInfo({}));
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (error) {
+    return error ?? new Error('no answer');
   } finally {
     await connection?.close().catch(() => undefined);
   }
+}
+
+/** Whether something accepts TCP connections at `address` (host:port): a server, whatever it speaks. */
+export function isAddressListening(address: string): Promise<boolean> {
+  const match = /^\[?(.*?)\]?:(\d+)$/.exec(address);
+  if (!match) return Promise.resolve(false);
+  const host = match[1] === 'localhost' ? '127.0.0.1' : (match[1] as string);
+  return isPortOpen(host, Number(match[2]));
 }
 
 async function waitUntilAnswering(

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { TemporalConnectionError, temporalConnectionOptions } from './connection';
 import { routeTemporalLogs } from './runtime-logging';
 
 export interface BillflowWorker {
@@ -53,7 +54,9 @@ export function workflowCode(options: WorkflowCode): Pick<WorkerOptions, 'workfl
 export async function startWorker(config: Config, activities: object, logger: Logger, options: StartWorkerOptions = {}): Promise<BillflowWorker> {
   const { workflowsPath, workflowBundle, ...workerOptions } = options;
   routeTemporalLogs(logger);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch((error: unknown) => {
+    throw new TemporalConnectionError(config.temporal, error);
+  });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

@@ -15,7 +15,10 @@ import { loadConfig, type Config } from '../../src/config';
 import { getFreePort } from '../../src/free-port';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
 import { startProviderSandbox, type ProviderSandbox } from '../../src/testing/sandbox/server';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { startDevServer } from '../../src/temporal/dev-server';
+import { findOrBuildTemporalUiServer } from '../../src/temporal/server-binary';
+import { startTemporalUi } from '../../src/temporal/temporal-server';
+import { realTemporalPrerequisites, startRealTemporal } from '../support/real-temporal';
 import { startWorker, type BillflowWorker } from '../../src/temporal/worker';
 import { eventually } from '../support/eventually';
 
@@ -32,7 +35,8 @@ const hasChromium = existsSync(chromiumPath);
 if (!hasChromium) console.warn(`Skipping the Temporal Web UI browser test: ${chromiumPath} is missing (apt-get install chromium).`);
 
 describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chromium', () => {
-  let server: DevServer;
+  /** The frontend's address, and the Web UI's URL in front of it. */
+  let server: { address: string; uiUrl: string; stop(): Promise<void> };
   let sandbox: ProviderSandbox;
   let database: Database;
   let worker: BillflowWorker;
@@ -48,9 +52,10 @@ describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chro
   const printed: string[] = [];
 
   beforeAll(async () => {
-    // A dev server of its own: the shared one runs headless.
+    // A server of its own, with the Web UI (the shared one runs headless): the real Temporal server
+    // behind the UI server when the run is on the real server, else a dev server with its UI.
     const uiPort = await getFreePort();
-    server = await startDevServer({ cliPath: inject('temporalCliPath'), port: await getFreePort(), uiPort });
+    server = inject('temporalServer') === 'real' ? await startRealServerWithUi(uiPort) : await startDevServerWithUi(uiPort);
     sandbox = await startProviderSandbox({ host: '127.0.0.1' });
     config = loadConfig({
       TEMPORAL_ADDRESS: server.address,
@@ -162,3 +167,29 @@ describe.skipIf(!hasChromium)('the Temporal Web UI after a real webhook, in Chro
     }, 60_000, 1_000);
   });
 });
+
+async function startDevServerWithUi(uiPort: number) {
+  const dev = await startDevServer({ cliPath: inject('temporalCliPath'), port: await getFreePort(), uiPort });
+  return { address: dev.address, uiUrl: dev.uiUrl ?? `http://127.0.0.1:${uiPort}`, stop: () => dev.stop() };
+}
+
+async function startRealServerWithUi(uiPort: number) {
+  const prerequisites = await realTemporalPrerequisites();
+  if ('missing' in prerequisites) throw new Error(`The run is on the real Temporal server, but ${prerequisites.missing}`);
+  const binary = await findOrBuildTemporalUiServer({ build: false });
+  const temporal = await startRealTemporal(prerequisites, 'webui');
+  const uiDir = await mkdtemp(path.join(tmpdir(), 'billflow-temporal-ui-'));
+  const ui = await startTemporalUi({ binary, temporalAddress: temporal.server.address, port: uiPort, dir: uiDir }).catch(async (error: unknown) => {
+    await temporal.close();
+    throw error;
+  });
+  return {
+    address: temporal.server.address,
+    uiUrl: ui.url,
+    async stop() {
+      await ui.stop();
+      await temporal.close();
+      await rm(uiDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -455,6 +455,10 @@ describe('subscription workflow', () => {
       });
       expect(pending.access).toBe('active');
       expect(await store.get('gocardless', `CU-${late}`)).toBeUndefined();
+      // The reinstatement follows a cancellation the workflow has taken in (confirmed at the provider,
+      // suspension pending), as it does in life: sent earlier, it can overtake that confirmation.
+      const backHandle = client.workflow.getHandle(`gocardless:mandate:${back}`);
+      await eventually(async () => expect((await backHandle.query(mandateStateQuery)).pendingSuspension).toBeDefined());
 
       mandateStatuses.set(back, 'active');
       await send([billingEvent('mandate.reinstated', { provider: 'gocardless', references: { mandate: back } })], grace);

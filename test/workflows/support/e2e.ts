@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../../src/config';
 import { startReceiver, type RunningReceiver } from '../../../src/run/receiver';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { signWebhookBody } from '../../../src/testing/sign';
+import { temporalConnectionOptions } from '../../../src/temporal/connection';
 import { startWorker, type BillflowWorker } from '../../../src/temporal/worker';
 import type { WorkflowRouteEntry } from '../../../src/workflow-routes';
 import { activitiesFor } from './worker-activities';
@@ -46,14 +47,15 @@ export async function startBillflow(
   environment: Record<string, string> = {},
   extraActivities: object = {},
   user: { routes?: readonly WorkflowRouteEntry[]; workflowsPath?: string } = {},
+  logger: pino.Logger = silent,
 ) {
   const sandbox = await startProviderSandbox({ host: '127.0.0.1' });
   const config = e2eConfig(sandbox, environment);
   const database: Database = await openDatabase({});
   const store = new AccountStore(database);
-  const worker: BillflowWorker = await startWorker(config, { ...activitiesFor(config, store), ...extraActivities }, silent, { workflowsPath: user.workflowsPath });
-  const receiver: RunningReceiver = await startReceiver(config, silent, { routes: user.routes });
-  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+  const worker: BillflowWorker = await startWorker(config, { ...activitiesFor(config, store), ...extraActivities }, logger, { workflowsPath: user.workflowsPath });
+  const receiver: RunningReceiver = await startReceiver(config, logger, { routes: user.routes });
+  const client = new Client({ connection: await Connection.connect(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
   return {
     sandbox,
     config,
