@@ -119,6 +119,11 @@ export interface TemporalServerOptions {
   startTimeoutMs?: number;
   /** The ports of an earlier start, to come back on the same address after a crash; default: free ones. */
   ports?: TemporalServerPorts;
+  /**
+   * The most PostgreSQL connections the server opens to each of its databases (default 20 and 4): a
+   * short-lived server beside others takes fewer, so they all fit in PostgreSQL's 100.
+   */
+  databaseConnections?: { main: number; visibility: number };
 }
 
 /** Every port of one server: each service's gRPC, membership and (frontends) HTTP ports. */
@@ -260,7 +265,10 @@ function serverConfig(options: TemporalServerOptions & { address: string; dynami
       defaultStore: 'default',
       visibilityStore: 'visibility',
       numHistoryShards: 4,
-      datastores: { default: datastore(databases.main, 20), visibility: datastore(databases.visibility, 4) },
+      datastores: {
+        default: datastore(databases.main, options.databaseConnections?.main ?? 20),
+        visibility: datastore(databases.visibility, options.databaseConnections?.visibility ?? 4),
+      },
     },
     global: {
       membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },

@@ -177,7 +177,8 @@ async function startRealServerWithUi(uiPort: number) {
   const prerequisites = await realTemporalPrerequisites();
   if ('missing' in prerequisites) throw new Error(`The run is on the real Temporal server, but ${prerequisites.missing}`);
   const binary = await findOrBuildTemporalUiServer({ build: false });
-  const temporal = await startRealTemporal(prerequisites, 'webui');
+  // Few connections: it runs beside the suite's own server, and PostgreSQL takes 100 in all.
+  const temporal = await startRealTemporal(prerequisites, 'webui', { databaseConnections: { main: 6, visibility: 2 } });
   const uiDir = await mkdtemp(path.join(tmpdir(), 'billflow-temporal-ui-'));
   const ui = await startTemporalUi({ binary, temporalAddress: temporal.server.address, port: uiPort, dir: uiDir }).catch(async (error: unknown) => {
     await temporal.close();

@@ -53,6 +53,10 @@ async function deliverAndRun(billflow: Billflow): Promise<void> {
   await handle.terminate('test over').catch(() => undefined);
 }
 
+
+/** These servers see a few calls each, beside the suite's own server: few connections, so all fit in PostgreSQL's 100. */
+const lightServer = { main: 6, visibility: 2 };
+
 describe.skipIf(missing !== undefined)('a real Temporal server requiring client certificates (mTLS)', () => {
   let scratch: string;
   let certificates: TestCertificates;
@@ -64,6 +68,7 @@ describe.skipIf(missing !== undefined)('a real Temporal server requiring client 
     scratch = await mkdtemp(path.join(tmpdir(), 'billflow-mtls-'));
     certificates = await generateTestCertificates(path.join(scratch, 'certificates'));
     temporal = await startRealTemporal(prerequisites, 'mtls', {
+      databaseConnections: lightServer,
       tls: {
         caFile: certificates.caFile,
         certFile: certificates.serverCertFile,
@@ -155,6 +160,7 @@ describe.skipIf(missing !== undefined)('a real Temporal server whose authorizer 
     issuer = await startJwtIssuer();
     const tls = { serverNameOverride: certificates.serverName, serverRootCACertificate: readFileSync(certificates.caFile) };
     temporal = await startRealTemporal(prerequisites, 'jwt', {
+      databaseConnections: lightServer,
       tls: {
         caFile: certificates.caFile,
         certFile: certificates.serverCertFile,

@@ -37,7 +37,7 @@ export interface RealTemporal {
 export async function startRealTemporal(
   prerequisites: { build: TemporalServerBuild; postgres: PostgresTarget },
   name: string,
-  options: Pick<TemporalServerOptions, 'tls' | 'authorization' | 'adminConnection' | 'namespace' | 'log'> = {},
+  options: Pick<TemporalServerOptions, 'tls' | 'authorization' | 'adminConnection' | 'namespace' | 'log' | 'databaseConnections'> = {},
 ): Promise<RealTemporal> {
   const { build, postgres } = prerequisites;
   const base = `billflow_${name}_${process.pid}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
