@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { failureTypes } from '../../core/failures';
 import { failureFromErrorAnswer, failureFromMalformedAnswer } from '../http/failures';
-import { parseJson, segment, sendProviderRequest } from '../http/request';
+import { missingConfiguration, parseJson, segment, sendProviderRequest } from '../http/request';
 
 /*
  * Plain fetch rather than the official `gocardless-nodejs` SDK, because the SDK (v10):
@@ -215,7 +215,7 @@ function goCardlessCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: GoCardles
   ): Promise<z.infer<Schema>> {
     const operation = `${method} ${path}`;
     if (!accessToken) {
-      throw ApplicationFailure.nonRetryable(`${PROVIDER} ${operation}: no access token is configured (GOCARDLESS_ACCESS_TOKEN)`, failureTypes.missingConfiguration);
+      throw missingConfiguration(PROVIDER, operation, 'the access token (GOCARDLESS_ACCESS_TOKEN)');
     }
     const headers: Record<string, string> = {
       Accept: 'application/json',
