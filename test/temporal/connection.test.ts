@@ -106,5 +106,14 @@ describe("the Temporal connection, from Temporal's environment configuration", (
     const withoutCert = readTemporalConnectionSettings({ ...isolated, TEMPORAL_TLS: 'true' });
     const handshake = new TemporalConnectionError(withoutCert, new Error('transport error: tls handshake eof'));
     expect(handshake.message).toMatch(/set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH/);
+    // With TLS 1.3 the server's refusal of a missing client certificate can come after the client
+    // saw the handshake through: the SDK then reports a connection cut short, not a handshake.
+    const cutShort = new Error(
+      "Failed to call GetSystemInfo: code: 'The operation was cancelled', message: \"operation was canceled\", source: tonic::transport::Error(Transport, hyper::Error(Canceled, \"connection was not ready\"))",
+    );
+    expect(new TemporalConnectionError(withoutCert, cutShort).message).toMatch(/requires client certificates \(mTLS\), set TEMPORAL_TLS_CLIENT_CERT_PATH/);
+    // A server that is not there is not a TLS problem.
+    const refusedConnection = new Error('tonic::transport::Error(Transport, ConnectError("tcp connect error", Os { code: 111, kind: ConnectionRefused, message: "Connection refused" }))');
+    expect(new TemporalConnectionError(withoutCert, refusedConnection).message).not.toMatch(/TEMPORAL_TLS_CLIENT_CERT_PATH/);
   });
 });
