@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
 import type { TemporalConnectionOptions } from './connection';
 import { searchAttributeFlags } from './search-attributes';
+import { errorMessage } from '../go-tool';
+import { delay, startServerProcess } from './server-process';
 
 export interface DevServerOptions {
   cliPath: string;
@@ -79,74 +80,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   ];
   log(`Starting the Temporal dev server on ${address} (${options.dbFile ? `state in ${options.dbFile}` : 'in memory'})…`);
   const startedAt = Date.now();
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-
-  const tail: string[] = [];
-  let ready = false;
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      tail.push(line);
-      if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
-      // Once up, the server's warnings (mostly shutdown noise) only feed error reports.
-      if (!ready) log(line);
-    });
-  }
-
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
-  // The server must not outlive the process that started it, even when that one exits abruptly.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  void exited.then(() => process.removeListener('exit', killOnExit));
-
-  const stopWaiting = new AbortController();
-  const outcome = await Promise.race([
-    waitUntilAnswering(address, namespace, options.startTimeoutMs ?? 60_000, stopWaiting.signal, log).then(
-      () => ({ kind: 'ready' as const }),
-      (error: unknown) => ({ kind: 'timeout' as const, error }),
-    ),
-    exited.then((status) => ({ kind: 'exited' as const, status })),
-    spawnFailed.then((error) => ({ kind: 'spawn-failed' as const, error })),
-  ]);
-  stopWaiting.abort();
-  if (outcome.kind !== 'ready') {
-    child.kill('SIGKILL');
-    // Let the output streams drain so that the tail holds the server's last words.
-    await Promise.race([exited, delay(1000)]);
-    const output = tail.length > 0 ? `\nServer output (last lines):\n${tail.join('\n')}` : '';
-    if (outcome.kind === 'spawn-failed') {
-      throw new Error(`Could not run ${options.cliPath}: ${outcome.error.message}`);
-    }
-    if (outcome.kind === 'exited') {
-      const { code, signal } = outcome.status;
-      throw new Error(`The Temporal dev server exited before it answered on ${address} (${signal ? `signal ${signal}` : `exit code ${code}`}).${output}`);
-    }
-    throw new Error(`The Temporal dev server did not answer on ${address}: ${errorMessage(outcome.error)}${output}`);
-  }
-  ready = true;
-  log(`Temporal dev server ready on ${address} after ${((Date.now() - startedAt) / 1000).toFixed(1)}s${uiUrl ? `, Web UI at ${uiUrl}` : ''}`);
-
-  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
-  return {
+  const server = await startServerProcess({
+    command: options.cliPath,
+    args,
+    name: 'Temporal dev server',
     address,
-    uiUrl,
-    process: child,
-    async stop(timeoutMs = 10_000) {
-      if (hasExited()) return;
-      child.kill('SIGTERM');
-      const stopped = await Promise.race([exited.then(() => true), delay(timeoutMs).then(() => false)]);
-      if (!stopped) {
-        log(`The Temporal dev server did not stop within ${timeoutMs} ms; killing it.`);
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-    kill() {
-      if (!hasExited()) child.kill('SIGKILL');
-    },
-  };
+    waitUntilReady: (signal) => waitUntilAnswering(address, namespace, options.startTimeoutMs ?? 60_000, signal, log),
+    wording: { before: 'answered', failed: 'did not answer' },
+    tailLines: OUTPUT_TAIL_LINES,
+    onStartingLine: log,
+    log,
+  });
+  log(`Temporal dev server ready on ${address} after ${((Date.now() - startedAt) / 1000).toFixed(1)}s${uiUrl ? `, Web UI at ${uiUrl}` : ''}`);
+  return { address, uiUrl, ...server };
 }
 
 /**
@@ -239,10 +185,4 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

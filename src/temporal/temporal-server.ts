@@ -10,6 +10,7 @@ import type { TemporalConnectionOptions } from './connection';
 import { errorMessage, runForwardingOutput } from '../go-tool';
 import { ensureSearchAttributes } from './search-attributes';
 import type { TemporalServerBuild } from './server-binary';
+import { delay, startServerProcess } from './server-process';
 
 /**
  * A real Temporal server (the one production runs, not `temporal server start-dev`) on a
@@ -183,64 +184,21 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const args = ['--config-file', configFile, ...(options.authorization ? [] : ['--allow-no-auth']), 'start', ...services.flatMap((service) => ['--service', service])];
   log(`Starting the Temporal server v${options.build.version} on ${address} (databases ${options.databases.main}, ${options.databases.visibility})…`);
   const startedAt = Date.now();
-  // A clean environment: the server reads TEMPORAL_* variables of its own.
-  const child = spawn(options.build.server, args, { cwd: options.dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? options.dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const tail: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      tail.push(conciseLogLine(line));
-      if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
-    });
-  }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  void exited.then(() => process.removeListener('exit', killOnExit));
-
-  const stopWaiting = new AbortController();
   const connection = { ...options.adminConnection, address };
-  const outcome = await Promise.race([
-    waitUntilReady(connection, namespace, options.startTimeoutMs ?? 120_000, stopWaiting.signal, log).then(
-      () => ({ kind: 'ready' as const }),
-      (error: unknown) => ({ kind: 'timeout' as const, error }),
-    ),
-    exited.then((status) => ({ kind: 'exited' as const, status })),
-    spawnFailed.then((error) => ({ kind: 'spawn-failed' as const, error })),
-  ]);
-  stopWaiting.abort();
-  if (outcome.kind !== 'ready') {
-    child.kill('SIGKILL');
-    await Promise.race([exited, delay(1000)]);
-    const output = tail.length > 0 ? `\nServer output (last lines):\n${tail.join('\n')}` : '';
-    if (outcome.kind === 'spawn-failed') throw new Error(`Could not run ${options.build.server}: ${outcome.error.message}`);
-    if (outcome.kind === 'exited') {
-      const { code, signal } = outcome.status;
-      throw new Error(`The Temporal server exited before it was ready on ${address} (${signal ? `signal ${signal}` : `exit code ${code}`}).${output}`);
-    }
-    throw new Error(`The Temporal server was not ready on ${address}: ${errorMessage(outcome.error)}${output}`);
-  }
-  log(`Temporal server ready on ${address} (namespace ${namespace}) after ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
-
-  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
-  return {
+  const server = await startServerProcess({
+    command: options.build.server,
+    args,
+    // A clean environment: the server reads TEMPORAL_* variables of its own.
+    spawnOptions: { cwd: options.dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? options.dir } },
+    name: 'Temporal server',
     address,
-    namespace,
-    process: child,
-    ports,
-    async stop(timeoutMs = 10_000) {
-      if (hasExited()) return;
-      child.kill('SIGTERM');
-      const stopped = await Promise.race([exited.then(() => true), delay(timeoutMs).then(() => false)]);
-      if (!stopped) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-    kill() {
-      if (!hasExited()) child.kill('SIGKILL');
-    },
-  };
+    waitUntilReady: (signal) => waitUntilReady(connection, namespace, options.startTimeoutMs ?? 120_000, signal, log),
+    wording: { before: 'was ready', failed: 'was not ready' },
+    tailLines: OUTPUT_TAIL_LINES,
+    keepLine: conciseLogLine,
+  });
+  log(`Temporal server ready on ${address} (namespace ${namespace}) after ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
+  return { address, namespace, ports, ...server };
 }
 
 function serverConfig(options: TemporalServerOptions & { address: string; dynamicConfigFile: string; services: Record<string, unknown> }) {
@@ -408,9 +366,6 @@ async function distinctFreePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 export interface TemporalUi {
   url: string;
