@@ -132,8 +132,9 @@ function hint(settings: TemporalConnectionSettings, cause: unknown): string {
       : '. The server asks for credentials: set TEMPORAL_API_KEY, or a client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH).';
   }
   // A TLS 1.3 server refusing a missing client certificate may do so after the client saw the
-  // handshake through: the connection is then cut short ("connection was not ready").
-  if (/certificate|handshake|tls|ssl|alert|eof|connection reset|broken pipe|connection was not ready/.test(text)) {
+  // handshake through: the connection is then cut short (hyper's Canceled: "connection was not
+  // ready", "connection closed").
+  if (/certificate|handshake|tls|ssl|alert|eof|connection reset|broken pipe|hyper::error\(canceled/.test(text)) {
     const tlsOn = settings.tls ? settings.tls.disabled !== true : settings.apiKey !== undefined;
     if (!tlsOn) return '. The server may expect TLS: set TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA).';
     if (!settings.tls?.clientCert) {

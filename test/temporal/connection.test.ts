@@ -112,6 +112,8 @@ describe("the Temporal connection, from Temporal's environment configuration", (
       "Failed to call GetSystemInfo: code: 'The operation was cancelled', message: \"operation was canceled\", source: tonic::transport::Error(Transport, hyper::Error(Canceled, \"connection was not ready\"))",
     );
     expect(new TemporalConnectionError(withoutCert, cutShort).message).toMatch(/requires client certificates \(mTLS\), set TEMPORAL_TLS_CLIENT_CERT_PATH/);
+    const closed = new Error(cutShort.message.replace('connection was not ready', 'connection closed'));
+    expect(new TemporalConnectionError(withoutCert, closed).message).toMatch(/requires client certificates \(mTLS\), set TEMPORAL_TLS_CLIENT_CERT_PATH/);
     // A server that is not there is not a TLS problem.
     const refusedConnection = new Error('tonic::transport::Error(Transport, ConnectError("tcp connect error", Os { code: 111, kind: ConnectionRefused, message: "Connection refused" }))');
     expect(new TemporalConnectionError(withoutCert, refusedConnection).message).not.toMatch(/TEMPORAL_TLS_CLIENT_CERT_PATH/);
