@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { failureTypes } from '../src/core/failures';
-import type { AccountChangeInput, AccountStore, ChangeResult, UsageResetInput } from '../src/store/account-store';
+import type { AccountChangeInput, AccountStore, ChangeResult, PauseInput, ReinstateInput, UsageResetInput } from '../src/store/account-store';
 
-export type { AccountChangeInput, ChangeResult, UsageResetInput } from '../src/store/account-store';
+export type { AccountChangeInput, ChangeResult, PauseInput, ReinstateInput, UsageResetInput } from '../src/store/account-store';
 
 /**
  * What an account activity returns: the store's answer and the event behind it. A local activity's
@@ -19,8 +19,18 @@ export function createAccountActivities(store: AccountStore) {
     async suspendAccount(input: AccountChangeInput): Promise<AccountActivityResult> {
       return { ...(await store.suspend(checked(input))), eventId: input.eventId };
     },
-    async reinstateAccount(input: AccountChangeInput): Promise<AccountActivityResult> {
+    async reinstateAccount(input: ReinstateInput): Promise<AccountActivityResult> {
       return { ...(await store.reinstate(checked(input))), eventId: input.eventId };
+    },
+    async pauseAccount(input: PauseInput): Promise<AccountActivityResult> {
+      return { ...(await store.pause(checked(input))), eventId: input.eventId };
+    },
+    async resumeAccount(input: AccountChangeInput): Promise<AccountActivityResult> {
+      return { ...(await store.resume(checked(input))), eventId: input.eventId };
+    },
+    /** Notes an event (a refund, a chargeback only recorded) in the account's history, changing nothing. */
+    async recordAccountEvent(input: AccountChangeInput): Promise<AccountActivityResult> {
+      return { ...(await store.record(checked(input))), eventId: input.eventId };
     },
     async resetAccountUsage(input: UsageResetInput): Promise<AccountActivityResult> {
       if (!input.periodKey) throw ApplicationFailure.nonRetryable('periodKey is required', failureTypes.invalidAccountChange);

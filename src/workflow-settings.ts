@@ -51,6 +51,8 @@ export const workflowSettings = {
    * provider replayed the server error its key first got (Stripe); doubled each time, at most 1 h.
    */
   reattemptDelayMs: setting('BILLFLOW_REATTEMPT_DELAY', z.string().default('1 minute').pipe(duration)),
+  /** Whether a paused subscription takes its account's access away until it resumes (the account is `paused` either way). */
+  pausedMeansNoAccess: setting('BILLFLOW_PAUSED_MEANS_NO_ACCESS', z.stringbool().default(true)),
   /** Signals a workflow run takes before continuing as new. */
   maxSignalsPerRun: setting('BILLFLOW_MAX_SIGNALS_PER_RUN', z.coerce.number().int().min(1).max(9000).default(maxSignalsPerRun)),
 };
@@ -61,6 +63,7 @@ export const defaultWorkflowSettings: WorkflowSettings = {
   ...defaultSubscriptionPolicy,
   providerManagedDunning: providersRunningOwnDunning,
   reattemptDelayMs: defaultReattemptDelayMs,
+  pausedMeansNoAccess: true,
   maxSignalsPerRun,
 };
 
@@ -72,6 +75,7 @@ export function subscriptionPolicyFor(provider: ProviderName, settings: Workflow
     cancelAtProviderWhenExhausted: settings.cancelAtProviderWhenExhausted,
     suspensionGraceMs: settings.suspensionGraceMs,
     reattemptDelayMs: settings.reattemptDelayMs,
+    pausedMeansNoAccess: settings.pausedMeansNoAccess,
     maxSignalsPerRun: settings.maxSignalsPerRun,
   };
 }

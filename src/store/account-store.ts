@@ -1,8 +1,9 @@
 import type { ProviderName } from '../core/events';
 import type { Database, Queryable } from './database';
 
-export type AccountStatus = 'active' | 'suspended' | 'closed';
-export type AccountAction = 'suspend' | 'reinstate' | 'reset_usage' | 'end_access';
+export type AccountStatus = 'active' | 'suspended' | 'closed' | 'paused';
+/** `record` notes an event on the account (a refund, a chargeback in record-only mode) and never changes it. */
+export type AccountAction = 'suspend' | 'reinstate' | 'reset_usage' | 'end_access' | 'pause' | 'resume' | 'record';
 
 export interface AccountChangeInput {
   provider: ProviderName;
@@ -10,6 +11,19 @@ export interface AccountChangeInput {
   reason: string;
   /** The billing event behind the change: the same event never applies the same action twice. */
   eventId: string;
+}
+
+export interface ReinstateInput extends AccountChangeInput {
+  /**
+   * Reinstate only an account suspended for this reason (e.g. `chargeback`): a won dispute brings
+   * back what its chargeback suspended, never an account suspended since for something else.
+   */
+  onlyIfSuspendedFor?: string;
+}
+
+export interface PauseInput extends AccountChangeInput {
+  /** Whether the customer keeps access while paused (`BILLFLOW_PAUSED_MEANS_NO_ACCESS`). */
+  access: boolean;
 }
 
 export interface UsageResetInput extends AccountChangeInput {
@@ -33,6 +47,8 @@ export interface Account {
   provider: ProviderName;
   customerId: string;
   status: AccountStatus;
+  /** Whether the customer may use the service: active, or paused with access kept. */
+  access: boolean;
   reason: string | null;
   changedAt: string;
   usagePeriod: string | null;
@@ -45,6 +61,7 @@ export interface ChangeResult {
 
 interface AccountRow {
   status: AccountStatus;
+  reason: string | null;
   usage_period: string | null;
 }
 
@@ -54,7 +71,7 @@ interface Operation {
   operationKey: string;
   periodKey?: string;
   /** The status after the action, and whether the action does anything from `current`. */
-  apply(current: AccountRow): { status: AccountStatus; changed: boolean };
+  apply(current: AccountRow): { status: AccountStatus; changed: boolean; access?: boolean };
 }
 
 /**
@@ -75,13 +92,41 @@ export class AccountStore {
     });
   }
 
-  reinstate(input: AccountChangeInput): Promise<ChangeResult> {
+  reinstate(input: ReinstateInput): Promise<ChangeResult> {
+    const { onlyIfSuspendedFor, ...change } = input;
     return this.perform({
       action: 'reinstate',
+      input: change,
+      operationKey: input.eventId,
+      apply: ({ status, reason }) =>
+        status === 'suspended' && (onlyIfSuspendedFor === undefined || reason === onlyIfSuspendedFor) ? { status: 'active', changed: true } : { status, changed: false },
+    });
+  }
+
+  /** An active account's subscription is paused; a suspended or closed one stays as it is. */
+  pause(input: PauseInput): Promise<ChangeResult> {
+    const { access, ...change } = input;
+    return this.perform({
+      action: 'pause',
+      input: change,
+      operationKey: input.eventId,
+      apply: ({ status }) => (status === 'active' ? { status: 'paused', changed: true, access } : { status, changed: false }),
+    });
+  }
+
+  /** A paused account is active again. */
+  resume(input: AccountChangeInput): Promise<ChangeResult> {
+    return this.perform({
+      action: 'resume',
       input,
       operationKey: input.eventId,
-      apply: ({ status }) => (status === 'suspended' ? { status: 'active', changed: true } : { status, changed: false }),
+      apply: ({ status }) => (status === 'paused' ? { status: 'active', changed: true } : { status, changed: false }),
     });
+  }
+
+  /** Notes an event in the account's history (a refund, a chargeback only recorded): the account does not change. */
+  record(input: AccountChangeInput): Promise<ChangeResult> {
+    return this.perform({ action: 'record', input, operationKey: input.eventId, apply: ({ status }) => ({ status, changed: false }) });
   }
 
   /** Starts a new usage period; keyed by the period, so two events about one renewal reset once. */
@@ -108,11 +153,12 @@ export class AccountStore {
   async get(provider: ProviderName, customerId: string): Promise<Account | undefined> {
     const [account] = await this.database.query<{
       status: AccountStatus;
+      access: boolean;
       reason: string | null;
       changed_at: Date;
       usage_period: string | null;
     }>(
-      'SELECT status, reason, changed_at, usage_period FROM accounts WHERE provider = $1 AND customer_id = $2',
+      'SELECT status, access, reason, changed_at, usage_period FROM accounts WHERE provider = $1 AND customer_id = $2',
       [provider, customerId],
     );
     if (!account) return undefined;
@@ -134,6 +180,7 @@ export class AccountStore {
       provider,
       customerId,
       status: account.status,
+      access: account.access,
       reason: account.reason,
       changedAt: account.changed_at.toISOString(),
       usagePeriod: account.usage_period,
@@ -173,8 +220,8 @@ export class AccountStore {
         );
       } else {
         await tx.query(
-          'UPDATE accounts SET status = $3, reason = $4, changed_at = now() WHERE provider = $1 AND customer_id = $2',
-          [provider, customerId, next.status, reason],
+          'UPDATE accounts SET status = $3, reason = $4, access = $5, changed_at = now() WHERE provider = $1 AND customer_id = $2',
+          [provider, customerId, next.status, reason, next.access ?? next.status === 'active'],
         );
       }
       return { changed: true };
@@ -186,7 +233,7 @@ export class AccountStore {
 async function lockAccount(tx: Queryable, provider: string, customerId: string): Promise<AccountRow> {
   await tx.query('INSERT INTO accounts (provider, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [provider, customerId]);
   const [row] = await tx.query<AccountRow>(
-    'SELECT status, usage_period FROM accounts WHERE provider = $1 AND customer_id = $2 FOR UPDATE',
+    'SELECT status, reason, usage_period FROM accounts WHERE provider = $1 AND customer_id = $2 FOR UPDATE',
     [provider, customerId],
   );
   if (!row) throw new Error(`account ${provider}/${customerId} vanished while being changed`);

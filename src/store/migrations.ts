@@ -43,6 +43,20 @@ export const migrations: Migration[] = [
         'What makes the action happen once: the event id, or the billing period for a usage reset'`,
     ],
   },
+  {
+    version: 2,
+    name: 'paused accounts, access, and changes that only record',
+    statements: [
+      // A paused subscription is neither active nor suspended; whether it keeps access is the merchant's setting.
+      'ALTER TABLE accounts DROP CONSTRAINT accounts_status_check',
+      `ALTER TABLE accounts ADD CONSTRAINT accounts_status_check CHECK (status IN ('active', 'suspended', 'closed', 'paused'))`,
+      'ALTER TABLE accounts ADD COLUMN access boolean NOT NULL DEFAULT true',
+      `UPDATE accounts SET access = (status = 'active')`,
+      'ALTER TABLE account_changes DROP CONSTRAINT account_changes_action_check',
+      `ALTER TABLE account_changes ADD CONSTRAINT account_changes_action_check
+        CHECK (action IN ('suspend', 'reinstate', 'reset_usage', 'end_access', 'pause', 'resume', 'record'))`,
+    ],
+  },
 ];
 
 /**

@@ -150,6 +150,40 @@ for (const backend of testBackends) {
       expect((await store.get('gocardless', input.customerId))?.status).toBe('closed');
     });
 
+    it('pauses an active account (access as the setting says), resumes it, and leaves a suspended one alone', async () => {
+      const customerId = `CU${randomUUID()}`;
+      expect(await store.pause({ ...change({ customerId, reason: 'subscriptions.paused' }), access: false })).toEqual({ changed: true });
+      expect(await store.get('gocardless', customerId)).toMatchObject({ status: 'paused', access: false, reason: 'subscriptions.paused' });
+      expect(await store.resume(change({ customerId, reason: 'subscriptions.resumed' }))).toEqual({ changed: true });
+      expect(await store.get('gocardless', customerId)).toMatchObject({ status: 'active', access: true });
+      expect(await store.pause({ ...change({ customerId }), access: true })).toEqual({ changed: true });
+      expect(await store.get('gocardless', customerId)).toMatchObject({ status: 'paused', access: true });
+
+      const suspended = change();
+      await store.suspend(suspended);
+      expect(await store.pause({ ...change({ customerId: suspended.customerId }), access: false })).toEqual({ changed: false });
+      expect(await store.resume(change({ customerId: suspended.customerId }))).toEqual({ changed: false });
+      expect(await store.get('gocardless', suspended.customerId)).toMatchObject({ status: 'suspended', access: false });
+    });
+
+    it('reinstates only an account suspended for the reason asked, and records events without changing the account', async () => {
+      const customerId = `CU${randomUUID()}`;
+      await store.suspend(change({ customerId, reason: 'dunning exhausted for IN1' }));
+      expect(await store.reinstate({ ...change({ customerId, reason: 'dispute won' }), onlyIfSuspendedFor: 'chargeback' })).toEqual({ changed: false });
+      expect(await store.record(change({ customerId, reason: 'refund paid' }))).toEqual({ changed: false });
+      const account = await store.get('gocardless', customerId);
+      expect(account).toMatchObject({ status: 'suspended', reason: 'dunning exhausted for IN1' });
+      expect(account?.history.map((entry) => [entry.action, entry.reason])).toEqual([
+        ['suspend', 'dunning exhausted for IN1'],
+        ['reinstate', 'dispute won'],
+        ['record', 'refund paid'],
+      ]);
+
+      const chargedBack = `CU${randomUUID()}`;
+      await store.suspend(change({ customerId: chargedBack, reason: 'chargeback' }));
+      expect(await store.reinstate({ ...change({ customerId: chargedBack, reason: 'dispute won' }), onlyIfSuspendedFor: 'chargeback' })).toEqual({ changed: true });
+    });
+
     it('resets usage once per billing period, whichever events announce it', async () => {
       const customerId = `CU${randomUUID()}`;
       const renewal = { ...change({ customerId, reason: 'subscriptions.payment_created' }), periodKey: '2026-01' };

@@ -14,7 +14,7 @@ describe('routing of billing events to workflows', () => {
       expect(route).toEqual({
         workflowType: 'subscriptionWorkflow',
         workflowId: 'stripe:subscription:sub_1',
-        args: [{ provider: 'stripe', subscriptionId: 'sub_1', policy: { dunningScheduleMs: [3 * day, 5 * day, 7 * day], providerManagedDunning: false, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0, reattemptDelayMs: 60_000, maxSignalsPerRun: 2000 } }],
+        args: [{ provider: 'stripe', subscriptionId: 'sub_1', policy: { dunningScheduleMs: [3 * day, 5 * day, 7 * day], providerManagedDunning: false, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0, reattemptDelayMs: 60_000, pausedMeansNoAccess: true, maxSignalsPerRun: 2000 } }],
       });
     }
   });
@@ -84,6 +84,7 @@ describe('workflow settings from the environment', () => {
       cancelAtProviderWhenExhausted: false,
       suspensionGraceMs: 0,
       reattemptDelayMs: 60_000,
+      pausedMeansNoAccess: true,
       maxSignalsPerRun: 2000,
     });
   });
@@ -95,6 +96,7 @@ describe('workflow settings from the environment', () => {
       BILLFLOW_CANCEL_WHEN_DUNNING_EXHAUSTED: 'true',
       BILLFLOW_SUSPENSION_GRACE: '2 days',
       BILLFLOW_REATTEMPT_DELAY: '90s',
+      BILLFLOW_PAUSED_MEANS_NO_ACCESS: 'false',
       BILLFLOW_MAX_SIGNALS_PER_RUN: '50',
     });
     expect(config.workflows).toEqual({
@@ -103,6 +105,7 @@ describe('workflow settings from the environment', () => {
       cancelAtProviderWhenExhausted: true,
       suspensionGraceMs: 2 * day,
       reattemptDelayMs: 90_000,
+      pausedMeansNoAccess: false,
       maxSignalsPerRun: 50,
     });
   });

@@ -18,6 +18,8 @@ export interface SubscriptionPolicy {
    * (workflows started before there was this setting).
    */
   reattemptDelayMs?: number;
+  /** A paused subscription's account loses access until it resumes; true when absent (policies made before the setting). */
+  pausedMeansNoAccess?: boolean;
   /** Signals one run takes before continuing as new; the inbox's default when absent. */
   maxSignalsPerRun?: number;
 }
@@ -32,4 +34,5 @@ export const defaultSubscriptionPolicy: SubscriptionPolicy = {
   cancelAtProviderWhenExhausted: false,
   suspensionGraceMs: 0,
   reattemptDelayMs: defaultReattemptDelayMs,
+  pausedMeansNoAccess: true,
 };

@@ -1,9 +1,10 @@
-import { log } from '@temporalio/workflow';
+import { log, patched } from '@temporalio/workflow';
 import type { BillingEvent } from '../../src/core/events';
 import { failureMessage, isFinalFailure } from '../failures';
 import { SubscriptionAtProvider } from './at-provider';
 import { Dunning } from './dunning';
 import { EndOfAccess } from './end-of-access';
+import { Pause } from './pause';
 import { Renewal } from './renewal';
 import type { DueWork, SubscriptionState } from './state';
 
@@ -12,12 +13,14 @@ export class SubscriptionProcesses {
   private readonly dunning: Dunning;
   private readonly renewal: Renewal;
   private readonly endOfAccess: EndOfAccess;
+  private readonly pause: Pause;
 
   constructor(private readonly subscription: SubscriptionState) {
     const atProvider = new SubscriptionAtProvider(subscription);
     this.dunning = new Dunning(subscription, atProvider);
     this.renewal = new Renewal(subscription, atProvider);
     this.endOfAccess = new EndOfAccess(subscription, atProvider);
+    this.pause = new Pause(subscription, atProvider);
   }
 
   async apply(event: BillingEvent): Promise<void> {
@@ -61,6 +64,11 @@ export class SubscriptionProcesses {
         return this.endOfAccess.expired(event);
       case 'subscription.reactivated':
         return this.endOfAccess.reactivated(event);
+      // Recorded only, before pauses had a status: those histories replay so.
+      case 'subscription.paused':
+        return patched('paused-status') ? this.pause.paused(event) : 'recorded';
+      case 'subscription.resumed':
+        return patched('paused-status') ? this.pause.resumed(event) : 'recorded';
       default:
         return 'recorded';
     }

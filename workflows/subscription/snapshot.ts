@@ -25,7 +25,7 @@ export interface DunningCase {
   lastFailedAt: string;
 }
 
-export type SubscriptionStatus = 'active' | 'past_due' | 'suspended' | 'cancelling' | 'ended';
+export type SubscriptionStatus = 'active' | 'past_due' | 'suspended' | 'paused' | 'cancelling' | 'ended';
 
 /** The subscription's whole state: what the query answers and what continue-as-new carries. Plain JSON. */
 export interface SubscriptionSnapshot {
@@ -41,6 +41,10 @@ export interface SubscriptionSnapshot {
   /** Epoch ms at which access ends (a cancellation waiting for its period end). */
   accessEndsAt?: number;
   accessEnded: boolean;
+  /** The subscription is paused at the provider (and the account with it); absent when it is not. */
+  paused?: boolean;
+  /** occurredAt of the pause or resumption that set `paused`: older ones never undo it. */
+  pauseChangedAt?: string;
   /** occurredAt of the cancellation/reactivation/expiry that set the lifecycle: older ones never undo it. */
   lifecycleChangedAt?: string;
   /** Billing periods whose usage was reset, newest last (bounded). */

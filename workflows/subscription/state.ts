@@ -1,6 +1,7 @@
 import type { BillingEvent, ProviderName } from '../../src/core/events';
 import { AccessState } from './access-state';
 import { DunningState } from './dunning-state';
+import { PauseState } from './pause-state';
 import type { SubscriptionPolicy } from './policy';
 import { RenewalState } from './renewal-state';
 import type { DunningCase, SubscriptionSnapshot, SubscriptionStatus } from './snapshot';
@@ -32,6 +33,7 @@ export class SubscriptionState {
   readonly dunning: DunningState;
   readonly renewal: RenewalState;
   readonly access: AccessState;
+  readonly pause: PauseState;
 
   constructor(
     initial: SubscriptionSnapshot,
@@ -41,6 +43,7 @@ export class SubscriptionState {
     this.dunning = new DunningState(this.state, policy);
     this.renewal = new RenewalState(this.state);
     this.access = new AccessState(this.state);
+    this.pause = new PauseState(this.state);
   }
 
   static fresh(provider: ProviderName, subscriptionId: string, policy: SubscriptionPolicy): SubscriptionState {
@@ -108,6 +111,7 @@ export class SubscriptionState {
   status(): SubscriptionStatus {
     if (this.state.accessEnded) return 'ended';
     if (this.state.suspendedForNonPayment) return 'suspended';
+    if (this.state.paused) return 'paused';
     if (this.state.accessEndsAt !== undefined) return 'cancelling';
     if (this.state.dunning.some((open) => open.stage !== 'exhausted')) return 'past_due';
     return 'active';

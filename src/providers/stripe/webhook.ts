@@ -159,6 +159,9 @@ function subscriptionUpdateKind(object: StripeObject, previous: Record<string, u
     (previous.current_period_start !== undefined && previous.current_period_start !== object.current_period_start) ||
     (previousItem?.current_period_start !== undefined && previousItem.current_period_start !== object.items?.data?.[0]?.current_period_start);
   if (newPeriod) return 'subscription.renewed';
+  // A trial that ends without a payment method pauses the subscription (trial_settings.end_behavior).
+  if (previous.status !== undefined && previous.status !== 'paused' && object.status === 'paused') return 'subscription.paused';
+  if (previous.status === 'paused' && (object.status === 'active' || object.status === 'trialing')) return 'subscription.resumed';
   if (previous.cancel_at_period_end === false && object.cancel_at_period_end === true) return 'subscription.cancelled';
   if (previous.cancel_at_period_end === true && object.cancel_at_period_end === false) return 'subscription.reactivated';
   return 'subscription.updated';
