@@ -6,8 +6,9 @@ import { loadConfig } from '../src/config';
 import { deliverEvents } from '../src/temporal/deliver';
 import { cpuMeter, describeCpu } from './lib/cpu';
 import { closedLoop, keepAliveAgent, median, perSecond, percentile, postWebhook, type LoadResult } from './lib/load';
-import { formatRatio, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
+import { formatRatio, onEachServer, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
 import { startBenchStack } from './lib/stack';
+import type { BenchServer } from './lib/temporal';
 import { allProviders, seededRandom, webhookMix, type PreparedWebhook } from './lib/webhooks';
 
 export const ingestOptions = {
@@ -54,8 +55,12 @@ function merge(results: LoadResult[]): LoadResult {
   };
 }
 
-export async function ingest(options: IngestOptions, providers: readonly ProviderName[] = allProviders): Promise<BenchResult> {
-  const stack = await startBenchStack({ name: 'bench-ingest', logLevel: options.logLevel, profile: options.cpuProf ? 'receiver' : undefined });
+export function ingest(options: IngestOptions, providers: readonly ProviderName[] = allProviders): Promise<BenchResult> {
+  return onEachServer(options.servers, (server) => ingestOn(server, options, providers));
+}
+
+async function ingestOn(server: BenchServer, options: IngestOptions, providers: readonly ProviderName[]): Promise<BenchResult> {
+  const stack = await startBenchStack({ name: 'bench-ingest', logLevel: options.logLevel, profile: options.cpuProf ? 'receiver' : undefined, server });
   const { temporal, taskQueue, env, receiver, client, profileDir } = stack;
   const agent = keepAliveAgent(options.concurrency);
   const random = seededRandom(options.seed);
@@ -72,7 +77,7 @@ export async function ingest(options: IngestOptions, providers: readonly Provide
 
   try {
     const first = mix(1);
-    progress(`ingest: providers ${first.providers.join(', ')}${first.skipped.length ? ` (not routed yet: ${first.skipped.join(', ')})` : ''}; ${options.webhooks} webhooks × ${options.rounds} rounds per path, concurrency ${options.concurrency}`);
+    progress(`ingest on the ${server} server: providers ${first.providers.join(', ')}${first.skipped.length ? ` (not routed yet: ${first.skipped.join(', ')})` : ''}; ${options.webhooks} webhooks × ${options.rounds} rounds per path, concurrency ${options.concurrency}`);
     progress('ingest: warm-up');
     await viaClient(mix(200).webhooks);
     await viaReceiver(mix(200).webhooks);

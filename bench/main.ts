@@ -1,15 +1,17 @@
-// `npm run bench [-- [--full] [--cpu-prof] [--log-level warn] [ingest|verify-parse|worker|scale …]]`: every benchmark (or
+// `npm run bench [-- [--full] [--cpu-prof] [--log-level warn] [--server dev,real] [verify-parse|receiver-cpu|ingest|worker|scale …]]`: every benchmark (or
 // the ones named), each printing its summary line, then the table of figures. Each file also runs alone
 // with its own sizes, e.g. `npx tsx bench/ingest.ts --webhooks 5000 --concurrency 64`.
 import { parseArgs } from 'node:util';
 import { ingest, ingestOptions } from './ingest';
 import { machine, markdownTable, readOptions, type BenchResult } from './lib/report';
+import { receiverCpu, receiverCpuOptions } from './receiver-cpu';
 import { scale, scaleOptions } from './scale';
 import { verifyParse, verifyParseOptions } from './verify-parse';
 import { workerKeepsUp, workerOptions } from './worker-keeps-up';
 
 const benchmarks: Record<string, (argv: string[]) => Promise<BenchResult>> = {
   'verify-parse': (argv) => verifyParse(readOptions(argv, verifyParseOptions)),
+  'receiver-cpu': (argv) => receiverCpu(readOptions(argv, receiverCpuOptions)),
   ingest: (argv) => ingest(readOptions(argv, ingestOptions)),
   worker: (argv) => workerKeepsUp(readOptions(argv, workerOptions)),
   scale: (argv) => scale(readOptions(argv, scaleOptions)),
@@ -18,14 +20,14 @@ const benchmarks: Record<string, (argv: string[]) => Promise<BenchResult>> = {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
-    options: { full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, 'log-level': { type: 'string' } },
+    options: { full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, 'log-level': { type: 'string' }, server: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   const unknown = positionals.filter((name) => !(name in benchmarks));
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(benchmarks).join(', ')}`);
   const names = positionals.length > 0 ? positionals : Object.keys(benchmarks);
-  const argv = [...(values.full ? ['--full'] : []), ...(values['cpu-prof'] ? ['--cpu-prof'] : []), ...(values['log-level'] ? ['--log-level', values['log-level']] : [])];
+  const argv = [...(values.full ? ['--full'] : []), ...(values['cpu-prof'] ? ['--cpu-prof'] : []), ...(values['log-level'] ? ['--log-level', values['log-level']] : []), ...(values.server ? ['--server', values.server] : [])];
   process.stderr.write(`billflow benchmarks (${values.full ? 'full' : 'quick'} sizes) on ${machine()}; ratios are against a baseline measured in the same run\n`);
   const results: BenchResult[] = [];
   for (const name of names) {

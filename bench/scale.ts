@@ -1,11 +1,12 @@
-// Scale: N live entity workflows on one dev server with the worker's memory, and one entity receiving M
+// Scale: N live entity workflows on one Temporal with the worker's memory, and one entity receiving M
 // events across continue-as-new without a failed workflow task.
 import type { Client } from '@temporalio/client';
 import type { ProviderName } from '../src/core/events';
 import { keepAliveAgent, perSecond } from './lib/load';
 import { describeSender, sendLikeProvider } from './lib/sender';
-import { formatRatio, megabytes, progress, readOptions, round, runAlone, verdict, type BenchResult, type Row } from './lib/report';
+import { formatRatio, megabytes, onEachServer, progress, readOptions, round, runAlone, verdict, type BenchResult, type Row } from './lib/report';
 import { startBenchStack, type WorkerChild } from './lib/stack';
+import type { BenchServer } from './lib/temporal';
 import { completeReferences, gocardlessBatch, newEntity, prepareWebhook, routedEventNames, type PreparedWebhook } from './lib/webhooks';
 import { chainFacts, mapLimit, queryState, workerQuiet } from './lib/workflows';
 
@@ -69,7 +70,7 @@ async function manyWorkflows(options: ScaleOptions, receiverUrl: string, client:
   const figure = `${live}/${options.workflows} live mandate workflows; worker RSS ${megabytes(memory.rss)} (${megabytes(idle.rss)} idle, +${round(perWorkflowKb, 1)} KB per workflow), heap ${megabytes(memory.heapUsed)} (${megabytes(idle.heapUsed)} idle)`;
   return {
     line: `${live}/${options.workflows} workflows live (${formatRatio(ratio)}), worker RSS ${megabytes(memory.rss)}, heap ${megabytes(memory.heapUsed)}`,
-    rows: [{ what: `Scale: ${options.workflows} live entity workflows on one dev server`, command: `npm run bench -- scale${options.full ? ' --full' : ''}`, figure, ratio, target: 'all live, all applied', met }],
+    rows: [{ what: `Scale: ${options.workflows} live entity workflows on one Temporal`, command: `npm run bench -- scale${options.full ? ' --full' : ''}`, figure, ratio, target: 'all live, all applied', met }],
   };
 }
 
@@ -130,8 +131,12 @@ async function oneBusyEntity(options: ScaleOptions, receiverUrl: string, client:
   };
 }
 
-export async function scale(options: ScaleOptions): Promise<BenchResult> {
-  const stack = await startBenchStack({ name: 'bench-scale', logLevel: options.logLevel, worker: true });
+export function scale(options: ScaleOptions): Promise<BenchResult> {
+  return onEachServer(options.servers, (server) => scaleOn(server, options));
+}
+
+async function scaleOn(server: BenchServer, options: ScaleOptions): Promise<BenchResult> {
+  const stack = await startBenchStack({ name: 'bench-scale', logLevel: options.logLevel, worker: true, server });
   const { taskQueue, receiver, worker, client } = stack;
   try {
     const many = await manyWorkflows(options, receiver.url, client, taskQueue, worker);

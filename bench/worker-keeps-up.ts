@@ -4,8 +4,9 @@ import type { MandateSeed } from '../src/providers/gocardless/testing/sandbox';
 import type { ProviderName } from '../src/core/events';
 import { cpuMeter, describeCpu } from './lib/cpu';
 import { closedLoop, keepAliveAgent, perSecond, postWebhook } from './lib/load';
-import { formatRatio, megabytes, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
+import { formatRatio, megabytes, onEachServer, progress, readOptions, round, runAlone, verdict, type BenchResult } from './lib/report';
 import { startBenchStack, type BenchStack } from './lib/stack';
+import type { BenchServer } from './lib/temporal';
 import { allProviders, seededRandom, webhookMix, type PreparedWebhook } from './lib/webhooks';
 import { chainFacts, mapLimit, queryState, workerQuiet } from './lib/workflows';
 
@@ -42,8 +43,12 @@ export function seedMandates(sandbox: BenchStack['sandbox'], webhooks: readonly 
   }
 }
 
-export async function workerKeepsUp(options: WorkerOptions): Promise<BenchResult> {
-  const stack = await startBenchStack({ name: 'bench-worker', logLevel: options.logLevel, worker: true, profile: options.cpuProf ? 'worker' : undefined });
+export function workerKeepsUp(options: WorkerOptions): Promise<BenchResult> {
+  return onEachServer(options.servers, (server) => workerKeepsUpOn(server, options));
+}
+
+async function workerKeepsUpOn(server: BenchServer, options: WorkerOptions): Promise<BenchResult> {
+  const stack = await startBenchStack({ name: 'bench-worker', logLevel: options.logLevel, worker: true, profile: options.cpuProf ? 'worker' : undefined, server });
   const { temporal, sandbox, receiver, worker, client, profileDir } = stack;
   const agent = keepAliveAgent(options.concurrency);
   try {

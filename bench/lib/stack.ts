@@ -9,6 +9,7 @@ import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } f
 import { findOrBuildTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { spawnTypeScript, waitFor, type Child } from './processes';
+import { startBenchTemporal, type BenchServer, type BenchTemporal } from './temporal';
 import { receiverEnvironment } from './webhooks';
 
 export type Log = (line: string) => void;
@@ -167,11 +168,13 @@ export interface BenchStackOptions {
   worker?: boolean;
   /** Writes CPU profiles of this process into `profileDir`, and keeps the scratch directory. */
   profile?: 'receiver' | 'worker';
+  /** The Temporal to run on (default the dev server). */
+  server?: BenchServer;
 }
 
 /** What every end-to-end benchmark runs on: a dev server, the sandbox, billflow's processes, a client. */
 export interface BenchStack {
-  temporal: DevServer;
+  temporal: BenchTemporal;
   sandbox: ProviderSandbox;
   taskQueue: string;
   /** The environment billflow's processes run with. */
@@ -190,7 +193,7 @@ export async function startBenchStack(options: BenchStackOptions & { worker: tru
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack>;
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
   const scratch = await scratchDirectory(options.name);
-  const temporal = await startTemporal();
+  const temporal = await startBenchTemporal(options.server ?? 'dev', options.name);
   const sandbox = await startProviderSandbox();
   const taskQueue = uniqueTaskQueue(options.name);
   const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });

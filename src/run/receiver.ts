@@ -25,12 +25,13 @@ export interface ReceiverOptions {
   accounts?: AccountStore;
   /** Your workflows' routes, signalled in addition to billflow's own workflows. */
   routes?: readonly WorkflowRouteEntry[];
+  /** The Temporal client to signal through; default one connected as `config.temporal` says. */
+  client?: Client;
 }
 
 /** Starts the HTTP receiver. It comes up even while Temporal is down: /readyz tells, webhooks get 503. */
 export async function startReceiver(config: Config, logger: Logger, options: ReceiverOptions = {}): Promise<RunningReceiver> {
-  const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = options.client ?? new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
   const metrics = new ReceiverMetrics(providerNames);
   // A PostgreSQL store is shared by every process. The embedded one can be opened by one process
   // only — the worker's — so a receiver on its own serves `/accounts` only with DATABASE_URL.
@@ -63,7 +64,7 @@ export async function startReceiver(config: Config, logger: Logger, options: Rec
       await closed;
       // A call abandoned at its deadline may still be retrying inside the SDK: let it settle first.
       await temporalCallsSettled(client);
-      await connection.close();
+      await client.connection.close();
       await database?.close();
     },
   };
