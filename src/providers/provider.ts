@@ -29,6 +29,30 @@ export interface ProviderDefinition<Name extends ProviderName, Tree extends Sett
    * dunning campaign on every site and its JSON notifications do not say whether it will retry.
    */
   runsOwnDunning?: boolean;
+  /**
+   * The provider's own list of what happened, read by catch-up (`src/catch-up/`) to recover the
+   * events whose webhooks never arrived; absent where the provider has none (the README says why).
+   */
+  eventLog?: {
+    /** Whether the settings hold what reading it takes (the API credentials). */
+    configured(settings: SettingsOf<Tree>): boolean;
+    create(settings: SettingsOf<Tree>, options?: ApiClientOptions): ProviderEventLog;
+  };
+}
+
+/** One event as the provider's event list gives it, made into the body its webhook would carry. */
+export interface LoggedEvent {
+  /** The provider's event id: the one its webhook carries. */
+  id: string;
+  /** When the provider says it happened (ms since the epoch): what the cursor follows. */
+  createdAtMs: number;
+  /** The webhook body this event would have come in, for the provider's own parser. */
+  body: string;
+}
+
+export interface ProviderEventLog {
+  /** Every event created at or after `since`, oldest first, bounded by the provider's own retention. */
+  since(since: Date): Promise<LoggedEvent[]>;
 }
 
 /** Checks a definition's parts against each other and keeps its precise types for the registry. */

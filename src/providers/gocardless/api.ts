@@ -204,7 +204,8 @@ function toPayment({ payments }: z.infer<typeof paymentEnvelope>): GoCardlessPay
   };
 }
 
-function goCardlessCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: GoCardlessOptions) {
+/** One authenticated, versioned call to the GoCardless API, its answer checked against `schema`. */
+export function goCardlessCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: GoCardlessOptions) {
   const base = apiUrl.replace(/\/+$/, '');
   return async function call<Schema extends z.ZodType>(
     method: 'GET' | 'POST',

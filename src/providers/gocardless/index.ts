@@ -1,6 +1,7 @@
 import { defineProvider } from '../provider';
 import { createGoCardlessActivities } from './api';
 import { goCardlessBilling } from './billing';
+import { goCardlessEventLog } from './event-log';
 import { goCardlessSettings } from './settings';
 import { gocardless as webhook } from './webhook';
 
@@ -10,4 +11,8 @@ export const gocardless = defineProvider({
   webhook,
   createApi: ({ apiUrl, accessToken }, options) => createGoCardlessActivities({ apiUrl, accessToken: accessToken ?? '', ...options }),
   billing: goCardlessBilling,
+  eventLog: {
+    configured: ({ accessToken }) => Boolean(accessToken),
+    create: ({ apiUrl, accessToken }, options) => goCardlessEventLog({ apiUrl, accessToken: accessToken ?? '', ...options }),
+  },
 });

@@ -156,7 +156,8 @@ function toSubscription(subscription: Stripe.Subscription): StripeSubscriptionSu
   };
 }
 
-function failureFromStripeError(operation: string, error: unknown, timeoutMs: number) {
+/** A Stripe SDK error (or a failed connection) as the Temporal failure the activities throw. */
+export function failureFromStripeError(operation: string, error: unknown, timeoutMs: number) {
   if (!(error instanceof Stripe.errors.StripeError)) {
     return failureFromRequestError({ provider: PROVIDER, operation, error, timeoutMs });
   }

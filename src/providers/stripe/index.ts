@@ -1,6 +1,7 @@
 import { defineProvider } from '../provider';
 import { createStripeActivities } from './api';
 import { stripeBilling } from './billing';
+import { stripeEventLog } from './event-log';
 import { stripeSettings } from './settings';
 import { stripe as webhook } from './webhook';
 
@@ -10,4 +11,8 @@ export const stripe = defineProvider({
   webhook,
   createApi: ({ apiUrl, apiKey }, options) => createStripeActivities({ apiUrl, apiKey: apiKey ?? '', ...options }),
   billing: stripeBilling,
+  eventLog: {
+    configured: ({ apiKey }) => Boolean(apiKey),
+    create: ({ apiUrl, apiKey }, options) => stripeEventLog({ apiUrl, apiKey: apiKey ?? '', ...options }),
+  },
 });

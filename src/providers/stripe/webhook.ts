@@ -33,6 +33,9 @@ const kinds = new Map(
   }),
 );
 
+/** The event types billflow gives a kind of its own: what catch-up asks Stripe's event list for (`types[]`, at most 20). */
+export const stripeHandledEventTypes: readonly string[] = [...kinds.keys()];
+
 const id = z.string().min(1);
 const unixSeconds = z.number().int().nullish();
 

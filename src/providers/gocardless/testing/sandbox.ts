@@ -4,6 +4,8 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
 import { jsonBodyOf, newId } from '../../../testing/sandbox/common';
+import { EventList } from '../../../testing/sandbox/event-list';
+import { goCardlessEventSchema, listGoCardlessEvents, type GoCardlessEvent } from './events';
 import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
@@ -102,8 +104,15 @@ export class GoCardlessSandbox {
   readonly mandates = new Map<string, SandboxMandate>();
   readonly payments = new Map<string, SandboxPayment>();
   readonly subscriptions = new Map<string, SandboxSubscription>();
+  /** What the sandbox was told happened (`recordEvent`), as `GET /events` lists it. */
+  readonly events = new EventList<GoCardlessEvent>((event) => ({ id: event.id, createdAtMs: Date.parse(event.created_at) }));
   /** Idempotency-Key → the id of what the creation made with it. */
   private readonly creations = new Map<string, string>();
+
+  /** An event that happened at GoCardless: listed by `GET /events` from now on, whether or not its webhook ever arrives. */
+  recordEvent(event: Record<string, unknown>): GoCardlessEvent {
+    return this.events.record(goCardlessEventSchema.parse(event)).event;
+  }
 
   /** Creates the mandate, or replaces the one with the same id. */
   seedMandate(seed: MandateSeed): SandboxMandate {
@@ -170,6 +179,7 @@ export class GoCardlessSandbox {
     this.mandates.clear();
     this.payments.clear();
     this.subscriptions.clear();
+    this.events.clear();
     this.creations.clear();
   }
 
@@ -182,6 +192,16 @@ export class GoCardlessSandbox {
     const replay = this.creationKeys();
     const notFound = (ctx: Context) => renderError(ctx, 404, 'invalid_api_usage', 'path_not_found', 'Path not found');
     return providerApi(options, { name: 'gocardless', renderFault, admit, replay, notFound }, (router) => {
+      router.get('/events', (ctx) => {
+        const answer = listGoCardlessEvents(this.events, ctx.querystring);
+        if (!('status' in answer)) {
+          ctx.body = answer;
+          return;
+        }
+        if (answer.field === undefined) return renderError(ctx, answer.status, answer.type, answer.reason, answer.message);
+        const pointer = { field: answer.field, message: answer.message, request_pointer: `/${answer.field}` };
+        renderValidationFailed(ctx, [pointer]);
+      });
       router.get('/mandates/:id', onRecord(findMandate, (ctx, mandate) => {
         ctx.body = { mandates: mandateJson(mandate) };
       }));
@@ -261,6 +281,7 @@ export class GoCardlessSandbox {
       change: { schema: z.object({ status: z.enum(subscriptionStatuses) }), noun: 'subscription' },
     });
     addRenewRoute(router, (id, outcome) => this.renewSubscription(id, outcome));
+    this.events.addControlRoute(router, (body) => goCardlessEventSchema.parse(body));
     return router;
   }
 

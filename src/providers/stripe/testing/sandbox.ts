@@ -2,6 +2,8 @@ import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, KeptAnswers, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
+import { EventList } from '../../../testing/sandbox/event-list';
+import { listStripeEvents, stripeEventSchema, type StripeEvent } from './events';
 import { mixedId } from '../../../testing/webhooks/ids';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
 import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
@@ -72,7 +74,14 @@ export class StripeSandbox {
 
   readonly invoices = new Map<string, StripeInvoiceRecord>();
   readonly subscriptions = new Map<string, StripeSubscriptionRecord>();
+  /** What the sandbox was told happened (`recordEvent`), as `GET /v1/events` lists it. */
+  readonly events = new EventList<StripeEvent>((event) => ({ id: event.id, createdAtMs: event.created * 1000 }));
   private readonly kept = new KeptAnswers();
+
+  /** An event that happened at Stripe: listed by `GET /v1/events` from now on, whether or not its webhook ever arrives. */
+  recordEvent(event: Record<string, unknown>): StripeEvent {
+    return this.events.record(stripeEventSchema.parse(event)).event;
+  }
 
   seedSubscription(seed: StripeSubscriptionSeed): StripeSubscriptionRecord {
     const fields = stripeSubscriptionSeed.parse(seed);
@@ -133,6 +142,7 @@ export class StripeSandbox {
   reset(): void {
     this.invoices.clear();
     this.subscriptions.clear();
+    this.events.clear();
     this.kept.clear();
   }
 
@@ -165,6 +175,11 @@ export class StripeSandbox {
     const notFound = (ctx: Context) =>
       renderError(ctx, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${ctx.method}: ${ctx.path.replace(/^\/stripe/, '')}).` });
     return providerApi(options, { name: 'stripe', renderFault, admit, replay, notFound, faultsBehindReplay: true }, (router) => {
+      router.get('/v1/events', (ctx) => {
+        const answer = listStripeEvents(this.events, ctx.querystring);
+        if ('error' in answer) return renderError(ctx, 400, { type: 'invalid_request_error', ...answer.error });
+        ctx.body = answer;
+      });
       router.get('/v1/invoices/:id', onRecord(this.findInvoice, (ctx, invoice) => {
         ctx.body = this.invoiceJson(invoice);
       }));
@@ -230,6 +245,7 @@ export class StripeSandbox {
       change: { schema: z.object({ status: z.enum(invoiceStatuses).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'Stripe invoice' },
     });
     addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
+    this.events.addControlRoute(router, (body) => stripeEventSchema.parse(body));
     return router;
   }
 
