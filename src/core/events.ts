@@ -66,6 +66,11 @@ export interface BillingFacts {
   nextRetryAt?: string;
   /** The mandate that replaces this one (a `mandate.replaced` event). */
   replacementMandate?: string;
+  /**
+   * A renewal whose payment was collected (CCBill `RenewalSuccess`): it pays what the subscription's
+   * earlier failed renewals left unpaid, though it names none of them.
+   */
+  renewalPaid?: boolean;
 }
 
 export interface BillingEvent {

@@ -34,6 +34,12 @@ export class AccessState {
     this.state.lifecycleChangedAt = event.occurredAt;
   }
 
+  /** The provider moved the billing date: the next renewal is at `at` (ISO), and a pending end of access moves there too. */
+  periodMoved(at: number): void {
+    this.state.renewsAt = new Date(at).toISOString();
+    if (this.state.accessEndsAt !== undefined) this.state.accessEndsAt = at;
+  }
+
   cancelEnd(): void {
     delete this.state.accessEndsAt;
   }

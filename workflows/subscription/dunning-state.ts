@@ -41,6 +41,11 @@ export class DunningState {
     return open !== undefined && isBefore(event.occurredAt, open.lastFailedAt);
   }
 
+  /** The cases still open whose last failure is no later than `at`: what a paid renewal at `at` pays. */
+  openCasesUntil(at: string): DunningCase[] {
+    return this.state.dunning.filter((open) => !isAfter(open.lastFailedAt, at));
+  }
+
   /** Opens a case for the failed invoice (or payment) of `event`, which must name one. */
   open(event: BillingEvent): DunningCase {
     const key = paymentKey(event) as string;

@@ -6,7 +6,7 @@ import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure, isSpentKeyFailure } from '../failures';
 import type { SubscriptionAtProvider } from './at-provider';
 import { paymentKey } from './dunning-state';
-import { providerWillRetry, providerWontRetry } from './facts';
+import { providerWillRetry, providerWontRetry, renewalWasPaid } from './facts';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
 import { isBefore } from './time';
@@ -78,6 +78,20 @@ export class Dunning {
       return `recorded: ${key} paid, no dunning open for it`;
     }
     return this.settle(open.key, { at: event.occurredAt, eventId: event.id });
+  }
+
+  /**
+   * A renewal the provider collected (CCBill's RenewalSuccess names a new transaction, not the
+   * failed one): it pays every case whose failure came before it. Undefined when it settles none.
+   * Histories recorded before this replay without it.
+   */
+  async renewalPaid(event: BillingEvent): Promise<string | undefined> {
+    if (!renewalWasPaid(event)) return undefined;
+    const paid = this.subscription.dunning.openCasesUntil(event.occurredAt);
+    if (paid.length === 0 || !patched('paid-renewal-settles-dunning')) return undefined;
+    const outcomes: string[] = [];
+    for (const open of paid) outcomes.push(await this.settle(open.key, { at: event.occurredAt, eventId: event.id }));
+    return outcomes.join('; ');
   }
 
   /** The scheduled retry is due. */

@@ -1,4 +1,4 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
@@ -35,6 +35,25 @@ export class EndOfAccess {
     const endsAt = Math.max(Date.now(), periodEnd ?? Date.now());
     access.scheduleEnd(endsAt, event);
     return periodEnd === undefined ? 'access ends now: no period end known' : `access ends at ${new Date(endsAt).toISOString()}`;
+  }
+
+  /**
+   * The provider moved the billing date (CCBill BillingDateChange): the next renewal is then, and a
+   * cancelled subscription's access runs until then. Workflows that had such an event recorded
+   * before replay without the move.
+   */
+  periodMoved(event: BillingEvent): string {
+    const periodEnd = periodEndInEvent(event);
+    if (periodEnd === undefined) return 'recorded';
+    const { access } = this.subscription;
+    if (access.isStale(event)) return 'ignored: older than the current state';
+    if (access.ended) return 'ignored: access has already ended';
+    if (!patched('billing-date-change-moves-period')) return 'recorded';
+    const ending = access.endsAt !== undefined;
+    const at = ending ? Math.max(Date.now(), periodEnd) : periodEnd;
+    access.periodMoved(at);
+    const when = new Date(at).toISOString();
+    return ending ? `access now ends at ${when}: the billing date moved` : `the next renewal moved to ${when}`;
   }
 
   reactivated(event: BillingEvent): string {

@@ -11,6 +11,11 @@ export function providerWontRetry(event: BillingEvent): boolean {
   return factsOf(event).providerWillRetry === false;
 }
 
+/** True for a renewal whose payment the provider collected (it settles earlier failures it does not name). */
+export function renewalWasPaid(event: BillingEvent): boolean {
+  return factsOf(event).renewalPaid === true;
+}
+
 /** The billing period a renewal starts: from the event's facts, else the day it happened (UTC). */
 export function billingPeriodOf(event: BillingEvent): string {
   const start = factsOf(event).periodStart;

@@ -57,7 +57,9 @@ export class SubscriptionProcesses {
       case 'payment.succeeded':
         return this.dunning.paymentSucceeded(event);
       case 'subscription.renewed':
-        return this.renewal.renewed(event);
+        return this.renewed(event);
+      case 'subscription.updated':
+        return this.endOfAccess.periodMoved(event);
       case 'subscription.cancelled':
         return this.endOfAccess.cancelled(event);
       case 'subscription.expired':
@@ -72,6 +74,13 @@ export class SubscriptionProcesses {
       default:
         return 'recorded';
     }
+  }
+
+  /** A renewal resets usage; one the provider says was paid also settles the failures before it. */
+  private async renewed(event: BillingEvent): Promise<string> {
+    const settled = await this.dunning.renewalPaid(event);
+    const renewed = await this.renewal.renewed(event);
+    return settled === undefined ? renewed : `${settled}; ${renewed}`;
   }
 
   private handleDue(due: DueWork): Promise<string> {

@@ -40,6 +40,8 @@ export interface SubscriptionSnapshot {
   suspendedForNonPayment: boolean;
   /** Epoch ms at which access ends (a cancellation waiting for its period end). */
   accessEndsAt?: number;
+  /** ISO time of the next renewal, when the provider moved it (CCBill BillingDateChange). */
+  renewsAt?: string;
   accessEnded: boolean;
   /** The subscription is paused at the provider (and the account with it); absent when it is not. */
   paused?: boolean;

@@ -27,8 +27,13 @@ const kinds = new Map(
     Return: 'payment.charged_back',
     Void: 'payment.cancelled',
     Refund: 'refund.paid',
+    // The next renewal (and, for a cancelled subscription, the end of access) moves to nextRenewalDate.
+    BillingDateChange: 'subscription.updated',
   }),
 );
+
+/** The rebill that succeeded: it pays what an earlier RenewalFailure of the subscription left unpaid. */
+const paidRenewals = new Set(['RenewalSuccess']);
 
 /** Fields CCBill sends that must not reach workflow histories (readable in the Web UI). */
 const redactedFields = new Set(['password']);
@@ -99,6 +104,7 @@ function parse(request: WebhookRequest): BillingEvent[] {
         // CCBill says when it retries a failed rebill, and says nothing when it does not.
         providerWillRetry: text('nextRetryDate') === undefined ? undefined : true,
         nextRetryAt: text('nextRetryDate'),
+        renewalPaid: paidRenewals.has(eventType) ? true : undefined,
       }),
       details: definedOnly({
         occurredAtIsReceiptTime: occurredAt === undefined ? true : undefined,
@@ -140,13 +146,18 @@ function eventId(
 }
 
 /**
- * `2017-07-01 05:18:43`. CCBill does not document the zone; billflow reads it as UTC and keeps
- * the original string in `facts.timestamp`.
+ * CCBill's offset from UTC: its timestamps (`2017-07-01 05:18:43`) carry no zone and are CCBill's
+ * local time, Mountain Standard Time (CCBill is in Phoenix, Arizona, which keeps MST all year:
+ * UTC−07:00, no daylight saving; DataLink's users say the same of its times). Read so, CCBill's
+ * events order correctly against each other and against billflow's own clock.
  */
+export const ccbillUtcOffset = '-07:00';
+
+/** `2017-07-01 05:18:43` in CCBill's zone, as ISO-8601 in UTC; the original string stays in `details.timestamp`. */
 function cctime(value: string): string | undefined {
   const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})$/.exec(value);
   if (match === null) return undefined;
-  const time = Date.parse(`${match[1]}T${match[2]}Z`);
+  const time = Date.parse(`${match[1]}T${match[2]}${ccbillUtcOffset}`);
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 

@@ -78,7 +78,8 @@ describe('ccbill.parse', () => {
     expect(parseOne(ccbill, delivery(entry('openrails/RenewalFailure.json')))).toMatchObject({
       type: 'RenewalFailure',
       kind: 'payment.failed',
-      occurredAt: '2025-09-04T06:49:08.000Z',
+      // 06:49:08 in CCBill's Mountain Standard Time (UTC−07:00).
+      occurredAt: '2025-09-04T13:49:08.000Z',
       references: { subscription: '0125217202000000017', payment: '0125217202000000017' },
       facts: { providerWillRetry: true, nextRetryAt: '2025-09-07' },
       details: { nextRetryDate: '2025-09-07', failureReason: 'Card Expired', failureCode: 'D05', timestamp: '2025-09-04 06:49:08', clientAccnum: '945280' },
@@ -96,11 +97,20 @@ describe('ccbill.parse', () => {
     ['openrails/Return.json', 'payment.charged_back'],
     ['openrails/Void.json', 'payment.cancelled'],
     ['openrails/Refund.json', 'refund.paid'],
-    ['openrails/BillingDateChange.json', 'unknown'],
+    ['openrails/BillingDateChange.json', 'subscription.updated'],
     ['openrails/UpgradeSuccess.json', 'unknown'],
     ['openrails/CustomerDataUpdate.json', 'unknown'],
   ])('%s → %s', (name, kind) => {
     expect(parseOne(ccbill, delivery(entry(name))).kind).toBe(kind);
+  });
+
+  it('says a RenewalSuccess was paid, and a BillingDateChange moves the period to nextRenewalDate', () => {
+    expect(parseOne(ccbill, delivery(entry('openrails/RenewalSuccess.json'))).facts).toEqual({ periodStart: '2025-08-05', periodEnd: '2025-09-04', renewalPaid: true });
+    expect(parseOne(ccbill, delivery(entry('openrails/RenewalFailure.json'))).facts.renewalPaid).toBeUndefined();
+    expect(parseOne(ccbill, delivery(entry('openrails/BillingDateChange.json')))).toMatchObject({
+      occurredAt: '2025-08-21T18:15:30.000Z',
+      facts: { periodEnd: '2025-09-25' },
+    });
   });
 
   it('accepts the content type as CCBill\'s guide spells it (application/x-www-form-encoded)', () => {

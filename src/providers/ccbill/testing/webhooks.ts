@@ -1,5 +1,6 @@
 import { digitsId } from '../../../testing/webhooks/ids';
 import type { SandboxControl, TriggerReferences, WebhookTemplate } from '../../../testing/webhooks/types';
+import { ccbillUtcOffset } from '../webhook';
 
 type Fields = Record<string, string>;
 
@@ -20,6 +21,7 @@ const bodies: Record<string, (references: TriggerReferences, now: Date) => Field
   Return: (references) => ({ ...money, transactionId: references.payment ?? '', reason: 'Insufficient funds' }),
   Void: (references) => ({ ...money, transactionId: references.payment ?? '', reason: 'Void' }),
   Refund: (references) => ({ ...money, ...card, transactionId: references.payment ?? '', reason: 'Customer request' }),
+  BillingDateChange: (_references, now) => ({ nextRenewalDate: date(now, 45) }),
 };
 
 /** DataLink's subscription status once the event has happened: 2 active, 1 cancelled (runs to its end), 0 inactive. */
@@ -28,6 +30,7 @@ const statusCodes: Record<string, 0 | 1 | 2> = {
   RenewalSuccess: 2,
   RenewalFailure: 2,
   UserReactivation: 2,
+  BillingDateChange: 2,
   Cancellation: 1,
   Expiration: 0,
 };
@@ -37,6 +40,13 @@ async function seed(event: string, { subscription }: TriggerReferences, sandbox:
   if (statusCode === undefined || !subscription) return [];
   await sandbox.post('/ccbill/subscriptions', { id: subscription, statusCode });
   return [`subscription ${subscription} (status ${statusCode})`];
+}
+
+/** `now` as CCBill writes its timestamps: `YYYY-MM-DD hh:mm:ss` in its own zone (see `ccbillUtcOffset`). */
+export function ccbillTimestamp(now: Date): string {
+  const [, sign, hours, minutes] = /^([+-])(\d{2}):(\d{2})$/.exec(ccbillUtcOffset) ?? [];
+  const offsetMs = (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes)) * 60_000;
+  return new Date(now.getTime() + offsetMs).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 export const ccbillWebhooks: WebhookTemplate = {
@@ -54,7 +64,7 @@ export const ccbillWebhooks: WebhookTemplate = {
     payment: references.payment ?? `01${digitsId(17)}`,
   }),
   build(event, references, _secret, now) {
-    const timestamp = now.toISOString().slice(0, 19).replace('T', ' ');
+    const timestamp = ccbillTimestamp(now);
     const fields = {
       clientAccnum: '945280',
       clientSubacc: '0000',
