@@ -11,13 +11,20 @@ export interface BillForwardSettings {
 const kinds = new Map(
   Object.entries<BillingEventKind>({
     'Invoice.Paid': 'payment.succeeded',
-    // An invoice turns Unpaid when collecting it failed; BillForward retries per its dunning lines.
-    'Invoice.Unpaid': 'payment.failed',
+    // Unpaid is an invoice issued with cost outstanding, before any attempt (seed 001): a payment
+    // due, not a failed one, so it opens no dunning.
+    'Invoice.Unpaid': 'payment.created',
     'Invoice.PaymentFailed': 'payment.failed',
+    // A receipt is one attempt at the gateway: Reject a declined payment, Accept a collected one.
+    'Receipt.Reject': 'payment.failed',
+    'Receipt.Accept': 'payment.succeeded',
     'Subscription.Provisioned': 'subscription.created',
     'Subscription.Updated': 'subscription.updated',
     'Subscription.Cancelled': 'subscription.cancelled',
     'Subscription.Expired': 'subscription.expired',
+    // BillForward's dunning ended unpaid: access ends at subscriptionEnd (the period end below), as a
+    // cancellation's does, confirmed with BillForward then.
+    'Subscription.Failed': 'subscription.cancelled',
     'Subscription.Paused': 'subscription.paused',
     'Subscription.Resumed': 'subscription.resumed',
     'Account.Deleted': 'account.closed',
@@ -115,8 +122,7 @@ function parse(request: WebhookRequest): BillingEvent[] {
       facts: definedOnly({
         periodStart: timeFact(entity.currentPeriodStart),
         periodEnd: timeFact(entity.subscriptionEnd) ?? timeFact(entity.currentPeriodEnd),
-        // BillForward names its next attempt at a failed invoice, and none when it stops.
-        providerWillRetry: timeFact(entity.nextExecutionAttempt) === undefined ? undefined : true,
+        providerWillRetry: willRetry(entity),
         nextRetryAt: timeFact(entity.nextExecutionAttempt),
       }),
       details: definedOnly({
@@ -139,6 +145,18 @@ function parse(request: WebhookRequest): BillingEvent[] {
       },
     },
   ];
+}
+
+/**
+ * BillForward names its next attempt at a failed invoice, and none when it stops. An attempt set
+ * after the invoice's period has ended is none either: BillForward will not retry within the period,
+ * so billflow's own schedule applies.
+ */
+function willRetry(entity: Record<string, JsonValue>): boolean | undefined {
+  const next = timeFact(entity.nextExecutionAttempt);
+  if (next === undefined) return undefined;
+  const periodEnd = timeFact(entity.periodEnd) ?? timeFact(entity.currentPeriodEnd);
+  return periodEnd !== undefined && Date.parse(next) > Date.parse(periodEnd) ? false : true;
 }
 
 /** BillForward counts only a 200 as delivered; anything else is marked Sending and re-sent (seed 000). */

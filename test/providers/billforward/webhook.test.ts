@@ -122,10 +122,28 @@ describe('billforward.parse', () => {
   const notification = (domain: string, action: string, entity: unknown = { id: 'E1', subscriptionID: 'SUB-1', accountID: 'ACC-1' }, extra = {}) =>
     JSON.stringify({ id: 'NOT-1', domain, action, created: '2024-05-01T10:00:00Z', entityID: 'E1', entity: typeof entity === 'string' ? entity : JSON.stringify(entity), ...extra });
 
+  it('a receipt names its invoice and itself; a failed subscription ends at subscriptionEnd', () => {
+    const rejected = parseOne(billforward, request(notification('Receipt', 'Reject', { id: 'RCP-1', invoiceID: 'INV-1', accountID: 'ACC-1' }, { entityID: 'RCP-1' })));
+    expect(rejected.references).toEqual({ account: 'ACC-1', invoice: 'INV-1', payment: 'RCP-1' });
+    const failed = parseOne(billforward, request(notification('Subscription', 'Failed', { id: 'SUB-1', accountID: 'ACC-1', currentPeriodEnd: '2024-05-20T00:00:00Z', subscriptionEnd: '2024-05-03T00:00:00Z' })));
+    expect(failed.facts.periodEnd).toBe('2024-05-03T00:00:00Z');
+  });
+
+  it.each([
+    ['before the period end: BillForward retries', '2024-05-10T00:00:00Z', true],
+    ['after the period end: BillForward will not, billflow\'s schedule applies', '2024-06-10T00:00:00Z', false],
+  ])('nextExecutionAttempt %s', (_case, next, willRetry) => {
+    const entity = { id: 'INV-1', subscriptionID: 'SUB-1', periodStart: '2024-05-01T00:00:00Z', periodEnd: '2024-06-01T00:00:00Z', nextExecutionAttempt: next };
+    expect(parseOne(billforward, request(notification('Invoice', 'PaymentFailed', entity))).facts).toMatchObject({ providerWillRetry: willRetry, nextRetryAt: next });
+  });
+
   it.each([
     ['Invoice', 'Paid', 'payment.succeeded'],
-    ['Invoice', 'Unpaid', 'payment.failed'],
+    ['Invoice', 'Unpaid', 'payment.created'],
     ['Invoice', 'PaymentFailed', 'payment.failed'],
+    ['Receipt', 'Reject', 'payment.failed'],
+    ['Receipt', 'Accept', 'payment.succeeded'],
+    ['Subscription', 'Failed', 'subscription.cancelled'],
     ['Subscription', 'Provisioned', 'subscription.created'],
     ['Subscription', 'Updated', 'subscription.updated'],
     ['Subscription', 'Cancelled', 'subscription.cancelled'],

@@ -17,7 +17,7 @@ export function invoiceVersionId(invoiceId: string): string {
 }
 
 interface Shape {
-  domain: 'Invoice' | 'Subscription' | 'Account';
+  domain: 'Invoice' | 'Subscription' | 'Account' | 'Receipt';
   entity(references: TriggerReferences, now: string): Record<string, unknown>;
   changes?: { attributeName: string; previousValue: unknown; newValue: unknown }[];
 }
@@ -31,6 +31,8 @@ const subscription = (state: string) => (references: TriggerReferences, now: str
   type: 'Subscription',
   currentPeriodStart: now,
   currentPeriodEnd: new Date(Date.parse(now) + 30 * 86_400_000).toISOString(),
+  // Where a cancelled, expired or failed subscription's access ends.
+  ...(state === 'Failed' || state === 'Cancelled' ? { subscriptionEnd: new Date(Date.parse(now) + 86_400_000).toISOString() } : {}),
   updated: now,
 });
 const invoice = (state: string) => (references: TriggerReferences, now: string) => ({
@@ -42,6 +44,8 @@ const invoice = (state: string) => (references: TriggerReferences, now: string) 
   subscriptionID: references.subscription,
   organizationID: organizationId,
   state,
+  periodStart: now,
+  periodEnd: new Date(Date.parse(now) + 30 * 86_400_000).toISOString(),
   totalExecutionAttempts: state === 'Paid' ? 1 : 2,
   nextExecutionAttempt: state === 'Paid' ? undefined : new Date(Date.parse(now) + 3 * 86_400_000).toISOString(),
   invoiceCost: 20,
@@ -49,14 +53,30 @@ const invoice = (state: string) => (references: TriggerReferences, now: string) 
   updated: now,
 });
 
+/** One attempt at the gateway to pay the invoice: BillForward's receipt, named by its own id. */
+const receipt = (status: string) => (references: TriggerReferences, now: string) => ({
+  '@type': 'receipt',
+  id: references.payment,
+  invoiceID: references.invoice,
+  accountID: references.customer,
+  subscriptionID: references.subscription,
+  organizationID: organizationId,
+  status,
+  gateway: 'Stripe',
+  updated: now,
+});
+
 const shapes: Record<string, Shape> = {
   'Invoice.Paid': { domain: 'Invoice', entity: invoice('Paid') },
   'Invoice.Unpaid': { domain: 'Invoice', entity: invoice('Unpaid') },
   'Invoice.PaymentFailed': { domain: 'Invoice', entity: invoice('Unpaid') },
+  'Receipt.Reject': { domain: 'Receipt', entity: receipt('Reject') },
+  'Receipt.Accept': { domain: 'Receipt', entity: receipt('Accept') },
   'Subscription.Provisioned': { domain: 'Subscription', entity: subscription('Provisioned') },
   'Subscription.Updated': { domain: 'Subscription', entity: subscription('AwaitingPayment'), changes: [{ attributeName: 'state', previousValue: 'Paid', newValue: 'AwaitingPayment' }] },
   'Subscription.Cancelled': { domain: 'Subscription', entity: subscription('Cancelled'), changes: [{ attributeName: 'state', previousValue: 'Paid', newValue: 'Cancelled' }] },
   'Subscription.Expired': { domain: 'Subscription', entity: subscription('Expired') },
+  'Subscription.Failed': { domain: 'Subscription', entity: subscription('Failed'), changes: [{ attributeName: 'state', previousValue: 'AwaitingPayment', newValue: 'Failed' }] },
   'Subscription.Paused': { domain: 'Subscription', entity: subscription('Paused') },
   'Subscription.Resumed': { domain: 'Subscription', entity: subscription('Paid') },
   'Account.Deleted': { domain: 'Account', entity: (references, now) => ({ '@type': 'account', id: references.customer, organizationID: organizationId, deleted: true, updated: now }) },
@@ -67,10 +87,13 @@ const sandboxStates: Record<string, { subscription?: string; frozen?: boolean; i
   'Invoice.Paid': { invoice: 'Paid' },
   'Invoice.Unpaid': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
   'Invoice.PaymentFailed': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
+  'Receipt.Reject': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
+  'Receipt.Accept': { invoice: 'Paid' },
   'Subscription.Provisioned': { subscription: 'Provisioned' },
   'Subscription.Updated': { subscription: 'AwaitingPayment' },
   'Subscription.Cancelled': { subscription: 'Cancelled' },
   'Subscription.Expired': { subscription: 'Expired' },
+  'Subscription.Failed': { subscription: 'Failed' },
   'Subscription.Paused': { subscription: 'Paid', frozen: true },
   'Subscription.Resumed': { subscription: 'Paid', frozen: false },
 };
@@ -106,6 +129,7 @@ export const billforwardWebhooks: WebhookTemplate = {
     customer: references.customer ?? `ACC-${bfId()}`,
     subscription: references.subscription ?? `SUB-${bfId()}`,
     invoice: references.invoice ?? `INV-${bfId()}`,
+    payment: references.payment ?? `RCP-${bfId()}`,
   }),
   build(event, references, credentials, now) {
     const shape: Shape = shapes[event] ?? { domain: 'Subscription', entity: subscription('Paid') };
