@@ -7,7 +7,7 @@ import { AccountStore } from '../../../src/store/account-store';
 import { openDatabase, type Database } from '../../../src/store/database';
 import { loadConfig, type Config } from '../../../src/config';
 import { startReceiver, type RunningReceiver } from '../../../src/run/receiver';
-import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
+import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { signWebhookBody } from '../../../src/testing/sign';
 import { temporalConnectionOptions } from '../../../src/temporal/connection';
 import { startWorker, type BillflowWorker } from '../../../src/temporal/worker';
@@ -22,6 +22,8 @@ const silent = pino({ level: 'silent' });
 /** The configuration the receiver and the worker get, pointing every provider at the sandbox. */
 export function e2eConfig(sandbox: ProviderSandbox, environment: Record<string, string> = {}): Config {
   return loadConfig({
+    // Every provider's API is the sandbox; the ones named below with the secrets these tests sign with.
+    ...sandboxProviderSettings(sandbox, {}),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `workflows-e2e-${randomUUID()}`,
     GOCARDLESS_WEBHOOK_SECRET: goCardlessSecret,
