@@ -5,15 +5,15 @@ import type { TriggerReferences } from '../../src/testing/webhooks/types';
 import { invoiceVersionId } from '../../src/providers/billforward/testing/webhooks';
 import { subscriptionStateQuery } from '../../workflows/subscription';
 import { eventually } from '../support/eventually';
-import { startBillflow, type Billflow } from '../workflows/support/e2e';
+import { goCardlessSecret, startBillflow, type Billflow } from '../workflows/support/e2e';
 
 const billforwardCredentials = 'bf-events:bf-events-secret';
 
 /*
- * CCBill's and BillForward's events as `billflow trigger` builds and seeds them, through the real
+ * CCBill's, BillForward's and GoCardless's events as `billflow trigger` builds and seeds them, through the real
  * receiver to the real worker on the dev server, its provider calls answered by the sandbox.
  */
-describe('CCBill and BillForward events, each the way the provider means it', () => {
+describe('CCBill, BillForward and GoCardless events, each the way the provider means it', () => {
   let billflow: Billflow;
 
   beforeAll(async () => {
@@ -30,7 +30,7 @@ describe('CCBill and BillForward events, each the way the provider means it', ()
 
   /** Builds the event as `trigger` does (with `change` applied to its JSON body), seeds the sandbox as `trigger` does, and delivers it. */
   async function deliver(provider: ProviderName, event: string, references: TriggerReferences, change?: (body: Record<string, unknown>) => void): Promise<TestWebhook> {
-    const secret = provider === 'billforward' ? billforwardCredentials : undefined;
+    const secret = provider === 'billforward' ? billforwardCredentials : provider === 'gocardless' ? goCardlessSecret : undefined;
     const webhook = buildWebhook(provider, event, { references, ...(secret ? { secret } : {}) });
     if (change) {
       const body = JSON.parse(webhook.body) as Record<string, unknown>;
@@ -180,6 +180,33 @@ describe('CCBill and BillForward events, each the way the provider means it', ()
       expect(await billflow.store.get('billforward', references.customer)).toBeUndefined();
       await eventually(async () => expect((await billflow.store.get('billforward', references.customer))?.status).toBe('closed'), 15_000);
       expect((await handle.query(subscriptionStateQuery)).status).toBe('ended');
+    });
+  });
+
+  describe('GoCardless', () => {
+    it('subscriptions.cancelled keeps access until the end of the period its last collected payment paid for', async () => {
+      const webhook = await deliver('gocardless', 'subscriptions.cancelled', {});
+      const { subscription = '', customer = '' } = webhook.references;
+      const handle = subscriptionOf('gocardless', subscription);
+      const state = await eventually(async () => {
+        const current = await handle.query(subscriptionStateQuery);
+        expect(current.eventsApplied).toBe(1);
+        return current;
+      });
+      // trigger seeded a payment collected today, monthly: paid for until the same day next month.
+      const today = new Date();
+      const paidUntil = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 1, Math.min(today.getUTCDate(), new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 2, 0)).getUTCDate())));
+      expect(state).toMatchObject({ status: 'cancelling', nextAction: { at: paidUntil.toISOString() } });
+      expect(await billflow.store.get('gocardless', customer)).toBeUndefined();
+    });
+
+    it('payments.late_failure_settled is a failed payment: the subscription\'s dunning retries it', async () => {
+      const webhook = await deliver('gocardless', 'payments.late_failure_settled', {});
+      const { subscription = '', payment = '' } = webhook.references;
+      const retries = () => billflow.sandbox.requests.filter((request) => request.method === 'POST' && request.path === `/gocardless/payments/${payment}/actions/retry`);
+      await eventually(async () => expect(retries()).toHaveLength(1));
+      const state = await subscriptionOf('gocardless', subscription).query(subscriptionStateQuery);
+      expect(state.dunning.map((open) => [open.key, open.retriesMade])).toEqual([[payment, 1]]);
     });
   });
 });

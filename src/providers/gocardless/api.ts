@@ -40,6 +40,8 @@ export interface GoCardlessPayment {
   status: string;
   mandateId: string;
   subscriptionId: string | null;
+  /** `YYYY-MM-DD` it is (or was) collected on, when GoCardless says. */
+  chargeDate?: string;
 }
 
 export interface GoCardlessSubscription {
@@ -49,6 +51,9 @@ export interface GoCardlessSubscription {
   mandateId: string;
   /** The charge date (`YYYY-MM-DD`) of the next payment, when one is scheduled. */
   nextChargeDate: string | null;
+  /** How often it charges: every `interval` `intervalUnit`s (`weekly`, `monthly`, `yearly`). */
+  intervalUnit?: string;
+  interval?: number;
 }
 
 export interface GoCardlessAction {
@@ -60,13 +65,14 @@ const mandateEnvelope = z.object({
   mandates: z.object({ id: z.string(), status: z.string(), links: z.object({ customer: z.string() }) }),
 });
 
-const paymentEnvelope = z.object({
-  payments: z.object({
-    id: z.string(),
-    status: z.string(),
-    links: z.object({ mandate: z.string(), subscription: z.string().optional() }),
-  }),
+const paymentFields = z.object({
+  id: z.string(),
+  status: z.string(),
+  charge_date: z.string().nullish(),
+  links: z.object({ mandate: z.string(), subscription: z.string().optional() }),
 });
+const paymentEnvelope = z.object({ payments: paymentFields });
+const paymentListEnvelope = z.object({ payments: z.array(paymentFields) });
 
 const subscriptionEnvelope = z.object({
   subscriptions: z.object({
@@ -74,6 +80,8 @@ const subscriptionEnvelope = z.object({
     status: z.string(),
     links: z.object({ mandate: z.string() }),
     upcoming_payments: z.array(z.object({ charge_date: z.string() })).optional(),
+    interval_unit: z.string().optional(),
+    interval: z.number().int().positive().optional(),
   }),
 });
 
@@ -156,6 +164,12 @@ export function createGoCardlessActivities(options: GoCardlessOptions) {
       });
     },
     getGoCardlessSubscription: getSubscription,
+    /** The subscription's latest payments, the latest charge date first (one page of `limit`). */
+    async listGoCardlessSubscriptionPayments(input: { subscriptionId: string; limit?: number }): Promise<GoCardlessPayment[]> {
+      const query = new URLSearchParams({ subscription: input.subscriptionId, sort_field: 'charge_date', sort_direction: 'desc', limit: String(input.limit ?? 20) });
+      const { payments } = await call('GET', `/payments?${query.toString()}`, paymentListEnvelope);
+      return payments.map((payment) => toPayment({ payments: payment }));
+    },
     /** No further payments are created; ones already submitted still complete. Sent again, as the mandate's cancel. */
     async cancelGoCardlessSubscription(input: { subscriptionId: string } & GoCardlessAction): Promise<GoCardlessSubscription> {
       const path = `/subscriptions/${segment(input.subscriptionId)}/actions/cancel`;
@@ -188,6 +202,8 @@ function toSubscription({ subscriptions }: z.infer<typeof subscriptionEnvelope>)
     status: subscriptions.status,
     mandateId: subscriptions.links.mandate,
     nextChargeDate: subscriptions.upcoming_payments?.[0]?.charge_date ?? null,
+    ...(subscriptions.interval_unit ? { intervalUnit: subscriptions.interval_unit } : {}),
+    ...(subscriptions.interval ? { interval: subscriptions.interval } : {}),
   };
 }
 
@@ -201,6 +217,7 @@ function toPayment({ payments }: z.infer<typeof paymentEnvelope>): GoCardlessPay
     status: payments.status,
     mandateId: payments.links.mandate,
     subscriptionId: payments.links.subscription ?? null,
+    ...(payments.charge_date ? { chargeDate: payments.charge_date } : {}),
   };
 }
 

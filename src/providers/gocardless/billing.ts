@@ -1,6 +1,6 @@
 import type { BillingApi, BillingSubscriptionStatus, RetryOutcome } from '../../core/billing';
 import { requiredId, withoutEmpty } from '../billing-support';
-import type { createGoCardlessActivities } from './api';
+import type { createGoCardlessActivities, GoCardlessSubscription } from './api';
 
 const subscriptionStatuses: Record<string, BillingSubscriptionStatus> = {
   pending_customer_approval: 'pending',
@@ -19,17 +19,38 @@ function paymentOutcome(status: string): RetryOutcome {
   return 'failed';
 }
 
+const collectedStatuses = new Set(['confirmed', 'paid_out']);
+
+/** The day (`YYYY-MM-DD`) the period paid by the subscription's last collected payment ends; undefined when none was collected. */
+async function paidUntil(api: ReturnType<typeof createGoCardlessActivities>, subscription: GoCardlessSubscription): Promise<string | undefined> {
+  const payments = await api.listGoCardlessSubscriptionPayments({ subscriptionId: subscription.id });
+  const last = payments.find((payment) => collectedStatuses.has(payment.status) && payment.chargeDate);
+  return last?.chargeDate && addInterval(last.chargeDate, subscription.intervalUnit ?? 'monthly', subscription.interval ?? 1);
+}
+
+/** `day` plus `count` weeks, months or years; a month too short for the day ends on its last day (31 Jan + 1 month = 28/29 Feb). */
+export function addInterval(day: string, unit: string, count: number): string | undefined {
+  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+  if (unit === 'weekly') return new Date(Date.UTC(year, month - 1, date + 7 * count)).toISOString().slice(0, 10);
+  const months = unit === 'monthly' ? count : unit === 'yearly' ? 12 * count : undefined;
+  if (months === undefined) return undefined;
+  const lastDay = new Date(Date.UTC(year, month - 1 + months + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(year, month - 1 + months, Math.min(date, lastDay))).toISOString().slice(0, 10);
+}
+
 /** GoCardless: payments are retried one by one, and a mandate is what can be charged. */
 export function goCardlessBilling(api: ReturnType<typeof createGoCardlessActivities>): BillingApi {
   return {
     async getSubscription(subscriptionId) {
       const subscription = await api.getGoCardlessSubscription(subscriptionId);
       const mandate = await api.getGoCardlessMandate(subscription.mandateId);
+      // A cancelled subscription has no upcoming payments: what was paid for runs one interval from the last collected payment.
+      const periodEnd = subscription.nextChargeDate ?? (await paidUntil(api, subscription));
       return {
         id: subscription.id,
         status: subscriptionStatuses[subscription.status] ?? 'unknown',
         customerId: mandate.customerId,
-        ...(subscription.nextChargeDate ? { currentPeriodEnd: `${subscription.nextChargeDate}T00:00:00.000Z` } : {}),
+        ...(periodEnd ? { currentPeriodEnd: `${periodEnd}T00:00:00.000Z` } : {}),
         cancelAtPeriodEnd: false,
         providerStatus: subscription.status,
       };

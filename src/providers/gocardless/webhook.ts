@@ -22,6 +22,8 @@ const kinds = new Map(
     'mandates.reinstated': 'mandate.reinstated',
     'mandates.replaced': 'mandate.replaced',
     'payments.failed': 'payment.failed',
+    // A payment that failed after it was paid out, now debited from a payout: the money was not collected after all.
+    'payments.late_failure_settled': 'payment.failed',
     'payments.confirmed': 'payment.succeeded',
     'payments.paid_out': 'payment.succeeded',
     'payments.cancelled': 'payment.cancelled',

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGoCardlessActivities } from '../../../src/providers/gocardless/api';
+import { addInterval, goCardlessBilling } from '../../../src/providers/gocardless/billing';
 import { failureFromErrorAnswer, retryDelayMs } from '../../../src/providers/http/failures';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { getFreePort } from '../../../src/free-port';
@@ -34,6 +35,34 @@ describe('GoCardless client against the provider sandbox', () => {
     sandbox.reset();
   });
 
+  it('lists a subscription\'s payments, the latest charge date first, and a cancelled subscription runs one interval from its last collected payment', async () => {
+    sandbox.seedMandate({ id: 'MD000222', customerId: 'CU000222' });
+    const { gocardless: state } = sandbox.state;
+    state.seedSubscription({ id: 'SB000222', mandateId: 'MD000222', status: 'cancelled' });
+    state.seedPayment({ id: 'PM0002221', mandateId: 'MD000222', subscriptionId: 'SB000222', status: 'paid_out', chargeDate: '2026-01-31' });
+    state.seedPayment({ id: 'PM0002222', mandateId: 'MD000222', subscriptionId: 'SB000222', status: 'failed', chargeDate: '2026-02-28' });
+    state.seedPayment({ id: 'PM0002223', mandateId: 'MD000222', status: 'paid_out', chargeDate: '2026-03-31' });
+
+    const payments = await gocardless.listGoCardlessSubscriptionPayments({ subscriptionId: 'SB000222' });
+    expect(payments.map((payment) => [payment.id, payment.chargeDate])).toEqual([['PM0002222', '2026-02-28'], ['PM0002221', '2026-01-31']]);
+    expect(sandbox.requests.at(-1)?.path).toBe('/gocardless/payments');
+    expect((await failureOf(gocardless.listGoCardlessSubscriptionPayments({ subscriptionId: 'SB000222', limit: 501 }))).type).toBe('validation_failed');
+
+    const billing = goCardlessBilling(gocardless);
+    // Paid on 31 January, monthly: paid for until the last day of February.
+    expect(await billing.getSubscription('SB000222')).toMatchObject({ status: 'cancelled', currentPeriodEnd: '2026-02-28T00:00:00.000Z' });
+  });
+
+  it.each([
+    ['2026-01-31', 'monthly', 1, '2026-02-28'],
+    ['2028-01-31', 'monthly', 1, '2028-02-29'],
+    ['2026-03-15', 'monthly', 3, '2026-06-15'],
+    ['2026-12-28', 'weekly', 2, '2027-01-11'],
+    ['2028-02-29', 'yearly', 1, '2029-02-28'],
+  ])('%s + %s × %s = %s', (day, unit, count, expected) => {
+    expect(addInterval(day, unit, count)).toBe(expected);
+  });
+
   it('reads a mandate and sends the headers GoCardless requires', async () => {
     sandbox.seedMandate({ id: 'MD000111', customerId: 'CU000111', status: 'cancelled' });
 
@@ -47,13 +76,14 @@ describe('GoCardless client against the provider sandbox', () => {
 
   it('reads a payment with the mandate and subscription it links to', async () => {
     sandbox.seedMandate({ id: 'MD000112', customerId: 'CU000112' });
-    sandbox.seedPayment({ id: 'PM000112', mandateId: 'MD000112', subscriptionId: 'SB000112', status: 'failed' });
+    sandbox.seedPayment({ id: 'PM000112', mandateId: 'MD000112', subscriptionId: 'SB000112', status: 'failed', chargeDate: '2026-05-04' });
 
     expect(await gocardless.getGoCardlessPayment('PM000112')).toEqual({
       id: 'PM000112',
       status: 'failed',
       mandateId: 'MD000112',
       subscriptionId: 'SB000112',
+      chargeDate: '2026-05-04',
     });
   });
 
@@ -133,7 +163,7 @@ describe('GoCardless client against the provider sandbox', () => {
     const first = await gocardless.retryGoCardlessPayment({ paymentId: 'PM000119', idempotencyKey: key });
     const second = await gocardless.retryGoCardlessPayment({ paymentId: 'PM000119', idempotencyKey: key });
 
-    expect(first).toEqual({ id: 'PM000119', status: 'pending_submission', mandateId: 'MD000119', subscriptionId: null });
+    expect(first).toEqual({ id: 'PM000119', status: 'pending_submission', mandateId: 'MD000119', subscriptionId: null, chargeDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
     expect(second).toEqual(first);
     expect(sandbox.state.gocardless.payments.get('PM000119')?.retries).toBe(1);
     // GoCardless keeps no key for actions: the second retry meets a payment no longer failed.

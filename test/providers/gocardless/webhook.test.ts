@@ -231,6 +231,7 @@ describe('gocardless.parse', () => {
     ['mandates', 'reinstated', 'mandate.reinstated'],
     ['mandates', 'replaced', 'mandate.replaced'],
     ['payments', 'failed', 'payment.failed'],
+    ['payments', 'late_failure_settled', 'payment.failed'],
     ['payments', 'confirmed', 'payment.succeeded'],
     ['payments', 'paid_out', 'payment.succeeded'],
     ['payments', 'cancelled', 'payment.cancelled'],

@@ -48,6 +48,8 @@ export interface SandboxPayment {
   currency: string;
   /** Retries made through the API; GoCardless allows three. */
   retries: number;
+  /** `YYYY-MM-DD` the payment is (or was) collected on. */
+  chargeDate: string;
   createdAt: string;
 }
 
@@ -77,6 +79,7 @@ export const paymentSeed = z.object({
   status: z.enum(paymentStatuses).default('failed'),
   amount: z.number().int().positive().default(1500),
   currency: z.string().length(3).default('GBP'),
+  chargeDate: z.iso.date().optional(),
 });
 export const subscriptionSeed = z.object({
   id: goCardlessId('SB').optional(),
@@ -126,7 +129,8 @@ export class GoCardlessSandbox {
   seedPayment(seed: PaymentSeed): SandboxPayment {
     const { id = upperId('PM'), ...fields } = paymentSeed.parse(seed);
     const existing = this.payments.get(id);
-    const payment = { id, ...fields, retries: existing?.retries ?? 0, createdAt: existing?.createdAt ?? new Date().toISOString() };
+    const chargeDay = fields.chargeDate ?? existing?.chargeDate ?? chargeDate(Date.now());
+    const payment = { id, ...fields, chargeDate: chargeDay, retries: existing?.retries ?? 0, createdAt: existing?.createdAt ?? new Date().toISOString() };
     this.payments.set(id, payment);
     return payment;
   }
@@ -156,6 +160,7 @@ export class GoCardlessSandbox {
       amount: subscription.amount,
       currency: subscription.currency,
       status: outcome === 'succeed' ? 'confirmed' : 'failed',
+      chargeDate: subscription.nextChargeDate,
     });
     subscription.nextChargeDate = chargeDate(Date.parse(subscription.nextChargeDate) + 30 * 24 * 3600 * 1000);
     return { subscription, payment };
@@ -223,6 +228,11 @@ export class GoCardlessSandbox {
         mandate.status = 'submitted';
         ctx.body = { mandates: mandateJson(mandate) };
       }));
+      router.get('/payments', (ctx) => {
+        const answer = listPayments([...this.payments.values()], new URLSearchParams(ctx.querystring));
+        if ('reason' in answer) return renderError(ctx, answer.status, answer.type, answer.reason, answer.message);
+        ctx.body = { payments: answer.map(paymentJson), meta: { cursors: { before: null, after: null }, limit: answer.length } };
+      });
       router.get('/payments/:id', onRecord(findPayment, (ctx, payment) => {
         ctx.body = { payments: paymentJson(payment) };
       }));
@@ -417,6 +427,7 @@ function paymentJson(payment: SandboxPayment) {
   return {
     id: payment.id,
     created_at: payment.createdAt,
+    charge_date: payment.chargeDate,
     amount: payment.amount,
     currency: payment.currency,
     status: payment.status,
@@ -442,6 +453,36 @@ function subscriptionJson(subscription: SandboxSubscription) {
     metadata: {},
     links: { mandate: subscription.mandateId },
   };
+}
+
+const paymentListParameters = new Set(['subscription', 'mandate', 'status', 'sort_field', 'sort_direction', 'limit']);
+
+/**
+ * `GET /payments` filtered by subscription, mandate and status, sorted by `sort_field` (`charge_date`
+ * or `amount`) in `sort_direction` (`asc`, `desc`), at most `limit` (1–500, 50 by default); one page.
+ * An unknown parameter or value is refused as GoCardless refuses it.
+ */
+function listPayments(payments: SandboxPayment[], params: URLSearchParams): SandboxPayment[] | { status: 400 | 422; type: string; reason: string; message: string } {
+  for (const name of new Set(params.keys())) {
+    if (!paymentListParameters.has(name)) return { status: 400, type: 'invalid_api_usage', reason: 'invalid_parameter', message: `${name} is not a parameter of this endpoint` };
+  }
+  const limit = Number(params.get('limit') ?? 50);
+  const field = params.get('sort_field');
+  const direction = params.get('sort_direction') ?? 'asc';
+  const invalid = (message: string) => ({ status: 422 as const, type: 'validation_failed', reason: 'validation_failed', message });
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) return invalid('limit must be a whole number from 1 to 500');
+  if (field !== null && field !== 'charge_date' && field !== 'amount') return invalid('sort_field must be charge_date or amount');
+  if (direction !== 'asc' && direction !== 'desc') return invalid('sort_direction must be asc or desc');
+  const matching = payments.filter(
+    (payment) =>
+      [['subscription', payment.subscriptionId], ['mandate', payment.mandateId], ['status', payment.status]].every(([name, value]) => {
+        const wanted = params.get(name as string);
+        return wanted === null || wanted === value;
+      }),
+  );
+  const key = (payment: SandboxPayment): string | number => (field === 'amount' ? payment.amount : field === 'charge_date' ? payment.chargeDate : payment.createdAt);
+  const sorted = matching.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return (direction === 'desc' ? sorted.reverse() : sorted).slice(0, limit);
 }
 
 function chargeDate(time: number): string {

@@ -9,6 +9,8 @@ interface EventShape {
   mandateStatus?: string;
   paymentStatus?: string;
   subscriptionStatus?: string;
+  /** A payment of the subscription collected today: what a cancelled subscription's paid period runs from. */
+  collectedToday?: boolean;
 }
 
 // Details as GoCardless documents them for each event (origin, cause, scheme, reason code).
@@ -26,10 +28,11 @@ const shapes: Record<string, EventShape> = {
   'payments.confirmed': { details: { origin: 'gocardless', cause: 'payment_confirmed', scheme: 'bacs', description: 'Enough time has passed since the payment was submitted for the banks to return an error, so this payment is now confirmed.' }, paymentStatus: 'confirmed' },
   'payments.paid_out': { details: { origin: 'gocardless', cause: 'payment_paid_out', description: 'The payment has been paid out by GoCardless.' }, paymentStatus: 'paid_out' },
   'payments.cancelled': { details: { origin: 'api', cause: 'payment_cancelled', description: 'The payment was cancelled.' }, paymentStatus: 'cancelled' },
+  'payments.late_failure_settled': { details: { origin: 'bank', cause: 'late_failure_settled', scheme: 'bacs', reason_code: 'ARUDD-0', description: 'The payment was a late failure which had already been paid out, and has been debited from a payout.', will_attempt_retry: false }, paymentStatus: 'failed' },
   'payments.charged_back': { details: { origin: 'bank', cause: 'payment_charged_back', scheme: 'bacs', reason_code: 'DDICA-1', description: 'The customer asked their bank to refund the payment.' }, paymentStatus: 'charged_back' },
   'subscriptions.created': { details: { origin: 'api', cause: 'subscription_created', description: 'Subscription created via the API.' }, subscriptionStatus: 'active' },
   'subscriptions.payment_created': { details: { origin: 'gocardless', cause: 'payment_created', description: 'Payment created by a subscription.' }, paymentStatus: 'pending_submission', subscriptionStatus: 'active' },
-  'subscriptions.cancelled': { details: { origin: 'api', cause: 'subscription_cancelled', description: 'The subscription was cancelled.' }, subscriptionStatus: 'cancelled' },
+  'subscriptions.cancelled': { details: { origin: 'api', cause: 'subscription_cancelled', description: 'The subscription was cancelled.' }, subscriptionStatus: 'cancelled', collectedToday: true },
   'subscriptions.finished': { details: { origin: 'gocardless', cause: 'subscription_finished', description: 'The subscription has finished.' }, subscriptionStatus: 'finished' },
   'subscriptions.paused': { details: { origin: 'api', cause: 'subscription_paused', description: 'The subscription was paused.' }, subscriptionStatus: 'paused' },
   'subscriptions.resumed': { details: { origin: 'api', cause: 'subscription_resumed', description: 'The subscription was resumed.' }, subscriptionStatus: 'active' },
@@ -65,6 +68,12 @@ async function seed(event: string, references: TriggerReferences, sandbox: Sandb
     const status = shape.subscriptionStatus ?? 'active';
     await sandbox.post('/gocardless/subscriptions', { id: subscription, mandateId: mandate, status });
     seeded.push(`subscription ${subscription} (${status}, mandate ${mandate})`);
+  }
+  if (shape.collectedToday && subscription) {
+    const chargeDate = new Date().toISOString().slice(0, 10);
+    const collected = upperId('PM');
+    await sandbox.post('/gocardless/payments', { id: collected, mandateId: mandate, subscriptionId: subscription, status: 'paid_out', chargeDate });
+    seeded.push(`payment ${collected} (paid_out on ${chargeDate}, subscription ${subscription})`);
   }
   if (shape.paymentStatus && payment) {
     await sandbox.post('/gocardless/payments', { id: payment, mandateId: mandate, subscriptionId: subscription, status: shape.paymentStatus });
