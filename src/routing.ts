@@ -13,8 +13,8 @@ export function workflowId(provider: ProviderName, subject: string, id: string):
   return entityWorkflowId(provider, subject, id);
 }
 
-/** Payment kinds the subscription workflow acts on (dunning). */
-const paymentKinds = new Set<BillingEventKind>(['payment.failed', 'payment.succeeded']);
+/** Payment and invoice kinds the subscription workflow acts on (dunning). */
+const paymentKinds = new Set<BillingEventKind>(['payment.failed', 'payment.succeeded', 'invoice.voided', 'invoice.uncollectible']);
 
 /**
  * The billflow workflow an event is signalled to, or undefined when billflow does not act on it:

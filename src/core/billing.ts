@@ -44,6 +44,11 @@ export interface GetPaymentStatusInput {
 export interface BillingPaymentStatus {
   /** Whether the money has been collected; absent where the provider cannot be asked (CCBill). */
   paid?: boolean;
+  /**
+   * True when the provider ended collection without payment (voided, uncollectible, cancelled):
+   * nothing is retried or suspended for it. Absent where the provider cannot tell.
+   */
+  writtenOff?: boolean;
   /** The provider's own status of the payment or invoice. */
   providerStatus: string;
 }

@@ -7,7 +7,17 @@ export const billingEventKinds = [
   'payment.succeeded',
   'payment.created',
   'payment.cancelled',
+  /** The payer took the money back through their bank or card issuer (a chargeback, a dispute opened, an ACH return). */
   'payment.charged_back',
+  /** A chargeback undone: the dispute won, or the chargeback cancelled. */
+  'payment.chargeback_reversed',
+  /** A chargeback final: the dispute lost, or the chargeback settled. */
+  'payment.chargeback_lost',
+  /** A collected or authorised payment voided: the money goes back to the payer. */
+  'payment.voided',
+  /** An invoice the provider will no longer collect: voided, or marked uncollectible. */
+  'invoice.voided',
+  'invoice.uncollectible',
   'subscription.created',
   /** A change that is neither a renewal nor an end: plan, quantity, billing details, … */
   'subscription.updated',
@@ -44,6 +54,8 @@ export interface BillingReferences {
   invoice?: string;
   payment?: string;
   refund?: string;
+  /** The dispute (Stripe `dp_…`) of a chargeback event. */
+  dispute?: string;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -1,6 +1,6 @@
 import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { RetryPaymentResult } from '../../src/core/billing';
+import type { BillingPaymentStatus, RetryPaymentResult } from '../../src/core/billing';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure, isSpentKeyFailure } from '../failures';
@@ -10,6 +10,7 @@ import { providerWillRetry, providerWontRetry, renewalWasPaid } from './facts';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
 import { isBefore } from './time';
+import { WrittenOff } from './written-off';
 
 const { retryPayment, cancelSubscription, getPaymentStatus, suspendAccount, reinstateAccount } = proxyActivities<Activities>(activityOptions);
 
@@ -19,10 +20,14 @@ const { retryPayment, cancelSubscription, getPaymentStatus, suspendAccount, rein
  * brings the account back. Each method returns what it did, for the state's last event or step.
  */
 export class Dunning {
+  private readonly writtenOff: WrittenOff;
+
   constructor(
     private readonly subscription: SubscriptionState,
     private readonly atProvider: SubscriptionAtProvider,
-  ) {}
+  ) {
+    this.writtenOff = new WrittenOff(subscription, atProvider);
+  }
 
   private get provider() {
     return this.subscription.provider;
@@ -115,7 +120,13 @@ export class Dunning {
         return `${retry}: ${this.provider} replays the server error its key first got (${failureMessage(error)}); attempt ${attempt + 1} under a new key scheduled${at}`;
       }
       if (!isFinalFailure(error)) throw error;
-      // Refused (e.g. the invoice was voided): counts as a failed retry, and no outcome will come.
+      // Refused because the invoice was voided (or marked uncollectible): its dunning is over. Behind
+      // patched(): histories recorded before counted it as a failed retry, and replay so.
+      if (patched('written-off-closes-dunning')) {
+        const closed = await this.writtenOff.refusedRetry(open, idempotencyKey);
+        if (closed !== undefined) return `${retry} refused (${failureMessage(error)}); ${closed}`;
+      }
+      // Refused otherwise: counts as a failed retry, and no outcome will come.
       dunning.retried(open);
       dunning.failed(open, undefined, Date.now());
       return `${retry} refused (${failureMessage(error)}); ${describeSchedule(open, this.steps)}`;
@@ -138,10 +149,11 @@ export class Dunning {
     // Suspending is destructive and a payment's webhook can be lost: ask the provider first.
     // Workflows that scheduled a suspension before this check replay without it.
     if (patched('confirm-unpaid-before-suspension')) {
-      const paidAs = await this.paidAtProvider(open);
-      if (paidAs !== undefined) {
+      const status = await this.statusAtProvider(open);
+      if (status?.paid === true || status?.writtenOff === true) {
         dunning.paid({ key: open.key, at: new Date(Date.now()).toISOString() });
-        return `dunning for ${open.key} ended: ${this.provider} says it is paid (${paidAs}), account not suspended`;
+        const said = status.paid === true ? `paid (${status.providerStatus})` : `${status.providerStatus}: no longer collected`;
+        return `dunning for ${open.key} ended: ${this.provider} says it is ${said}, account not suspended`;
       }
     }
     const customerId = await this.atProvider.customer();
@@ -167,11 +179,10 @@ export class Dunning {
     return `dunning for ${key} ended: paid; account reinstated`;
   }
 
-  /** The provider's status of the dunned payment or invoice when it says it is paid; undefined otherwise. */
-  private async paidAtProvider(open: DunningCase): Promise<string | undefined> {
+  /** The provider's status of the dunned payment or invoice; undefined when it cannot tell. */
+  private async statusAtProvider(open: DunningCase): Promise<BillingPaymentStatus | undefined> {
     try {
-      const status = await getPaymentStatus({ provider: this.provider, paymentId: open.paymentId, invoiceId: open.invoiceId });
-      return status.paid === true ? status.providerStatus : undefined;
+      return await getPaymentStatus({ provider: this.provider, paymentId: open.paymentId, invoiceId: open.invoiceId });
     } catch (error) {
       if (!isFinalFailure(error)) throw error;
       // The provider cannot tell (unknown id, unsupported): the schedule's verdict stands.

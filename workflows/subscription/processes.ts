@@ -6,6 +6,7 @@ import { Dunning } from './dunning';
 import { EndOfAccess } from './end-of-access';
 import { Pause } from './pause';
 import { Renewal } from './renewal';
+import { WrittenOff } from './written-off';
 import type { DueWork, SubscriptionState } from './state';
 
 /** Hands each event and each due timer to its process; every side effect is an activity. */
@@ -14,6 +15,7 @@ export class SubscriptionProcesses {
   private readonly renewal: Renewal;
   private readonly endOfAccess: EndOfAccess;
   private readonly pause: Pause;
+  private readonly writtenOff: WrittenOff;
 
   constructor(private readonly subscription: SubscriptionState) {
     const atProvider = new SubscriptionAtProvider(subscription);
@@ -21,6 +23,7 @@ export class SubscriptionProcesses {
     this.renewal = new Renewal(subscription, atProvider);
     this.endOfAccess = new EndOfAccess(subscription, atProvider);
     this.pause = new Pause(subscription, atProvider);
+    this.writtenOff = new WrittenOff(subscription, atProvider);
   }
 
   async apply(event: BillingEvent): Promise<void> {
@@ -56,6 +59,9 @@ export class SubscriptionProcesses {
         return this.dunning.paymentFailed(event);
       case 'payment.succeeded':
         return this.dunning.paymentSucceeded(event);
+      case 'invoice.voided':
+      case 'invoice.uncollectible':
+        return this.writtenOff.invoiceWrittenOff(event);
       case 'subscription.renewed':
         return this.renewed(event);
       case 'subscription.updated':

@@ -40,7 +40,7 @@ export function billForwardBilling(api: ReturnType<typeof createBillForwardActiv
 
     async getPaymentStatus(input) {
       const invoice = await api.getBillForwardInvoice(requiredId(input.invoiceId, 'invoiceId', 'billforward'));
-      return { paid: invoice.state === 'Paid', providerStatus: invoice.state };
+      return { paid: invoice.state === 'Paid', writtenOff: invoice.state === 'Voided', providerStatus: invoice.state };
     },
 
     async resolvePaymentSubject(input) {

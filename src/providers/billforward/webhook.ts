@@ -18,6 +18,9 @@ const kinds = new Map(
     // A receipt is one attempt at the gateway: Reject a declined payment, Accept a collected one.
     'Receipt.Reject': 'payment.failed',
     'Receipt.Accept': 'payment.succeeded',
+    // Voided: BillForward no longer collects this invoice (it also voids when recalculating, so the workflow asks).
+    'Invoice.Voided': 'invoice.voided',
+    'Refund.Refunded': 'refund.paid',
     'Subscription.Provisioned': 'subscription.created',
     'Subscription.Updated': 'subscription.updated',
     'Subscription.Cancelled': 'subscription.cancelled',

@@ -25,7 +25,7 @@ const kinds = new Map(
     Chargeback: 'payment.charged_back',
     // An ACH return takes back money that had been collected, as a chargeback does.
     Return: 'payment.charged_back',
-    Void: 'payment.cancelled',
+    Void: 'payment.voided',
     Refund: 'refund.paid',
     // The next renewal (and, for a cancelled subscription, the end of access) moves to nextRenewalDate.
     BillingDateChange: 'subscription.updated',

@@ -59,7 +59,7 @@ export function recurlyBilling(api: ReturnType<typeof createRecurlyActivities>):
 
     async getPaymentStatus(input) {
       const invoice = await api.getRecurlyInvoice(requiredId(input.invoiceId, 'invoiceId', 'recurly'));
-      return { paid: invoice.state === 'paid', providerStatus: invoice.state };
+      return { paid: invoice.state === 'paid', writtenOff: invoice.state === 'voided', providerStatus: invoice.state };
     },
 
     async resolvePaymentSubject(input) {

@@ -31,7 +31,7 @@ const jsonKinds = new Map(
   Object.entries<BillingEventKind>({
     'payment.failed': 'payment.failed',
     'payment.succeeded': 'payment.succeeded',
-    'payment.voided': 'payment.cancelled',
+    'payment.voided': 'payment.voided',
     'payment.refunded': 'refund.paid',
     'subscription.created': 'subscription.created',
     'subscription.updated': 'subscription.updated',
@@ -49,7 +49,7 @@ const xmlKinds = new Map(
   Object.entries<BillingEventKind>({
     failed_payment_notification: 'payment.failed',
     successful_payment_notification: 'payment.succeeded',
-    void_payment_notification: 'payment.cancelled',
+    void_payment_notification: 'payment.voided',
     successful_refund_notification: 'refund.paid',
     new_subscription_notification: 'subscription.created',
     updated_subscription_notification: 'subscription.updated',

@@ -46,7 +46,7 @@ export function stripeBilling(api: ReturnType<typeof createStripeActivities>): B
 
     async getPaymentStatus(input) {
       const invoice = await api.getStripeInvoice(requiredId(input.invoiceId, 'invoiceId', 'stripe'));
-      return { paid: invoice.status === 'paid', providerStatus: invoice.status };
+      return { paid: invoice.status === 'paid', writtenOff: invoice.status === 'void' || invoice.status === 'uncollectible', providerStatus: invoice.status };
     },
 
     async resolvePaymentSubject(input) {

@@ -17,6 +17,9 @@ const kinds = new Map(
     'invoice.payment_failed': 'payment.failed',
     'invoice.paid': 'payment.succeeded',
     'invoice.payment_succeeded': 'payment.succeeded',
+    // Stripe stops collecting the invoice: its dunning is over, with nothing to suspend for.
+    'invoice.voided': 'invoice.voided',
+    'invoice.marked_uncollectible': 'invoice.uncollectible',
     'customer.subscription.created': 'subscription.created',
     'customer.subscription.updated': 'subscription.updated',
     // Stripe deletes a subscription when it has ended (at once, or at the end of a period it was

@@ -95,7 +95,7 @@ describe('ccbill.parse', () => {
     ['openrails/UserReactivation.json', 'subscription.reactivated'],
     ['openrails/Chargeback.json', 'payment.charged_back'],
     ['openrails/Return.json', 'payment.charged_back'],
-    ['openrails/Void.json', 'payment.cancelled'],
+    ['openrails/Void.json', 'payment.voided'],
     ['openrails/Refund.json', 'refund.paid'],
     ['openrails/BillingDateChange.json', 'subscription.updated'],
     ['openrails/UpgradeSuccess.json', 'unknown'],

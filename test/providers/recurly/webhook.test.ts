@@ -264,7 +264,7 @@ describe('recurly.parse (JSON)', () => {
   it.each([
     ['payment.failed.json', 'payment.failed', { payment: '63abcf806e29cbfb3ec9c84e658777be' }],
     ['payment.succeeded.json', 'payment.succeeded', { payment: '63b068f7d409d4b4478dea4e6aba58ae' }],
-    ['payment.voided.json', 'payment.cancelled', { payment: '63af16e06d659f949c37cc4f8cb2c5d0' }],
+    ['payment.voided.json', 'payment.voided', { payment: '63af16e06d659f949c37cc4f8cb2c5d0' }],
     ['payment.refunded.json', 'refund.paid', { payment: '63b06a9098839d7b45a18443b6b395a0' }],
     ['subscription.renewed.json', 'subscription.renewed', { subscription: '612bcf671a227b272b753a487fb6576a' }],
     ['subscription.canceled.json', 'subscription.cancelled', { subscription: '63ab531e1d5b1d47eaf1ef44eeb853c3' }],
@@ -345,7 +345,7 @@ describe('recurly.parse (XML)', () => {
     ['expired_subscription_notification.xml', 'subscription.expired', '2010-09-24T22:05:03.000Z'],
     ['subscription_paused_notification.xml', 'subscription.paused', '2018-03-10T22:12:08.000Z'],
     ['successful_payment_notification.xml', 'payment.succeeded', '2009-11-22T13:10:38.000Z'],
-    ['void_payment_notification.xml', 'payment.cancelled', '2010-10-05T23:00:50.000Z'],
+    ['void_payment_notification.xml', 'payment.voided', '2010-10-05T23:00:50.000Z'],
     ['successful_refund_notification.xml', 'refund.paid', '2010-10-06T20:37:55.000Z'],
   ])('%s → %s at %s', (name, kind, occurredAt) => {
     expect(parseOne(recurly, xml(fixture('recurly', `xml/${name}`)))).toMatchObject({ kind, occurredAt });

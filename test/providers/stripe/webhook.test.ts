@@ -300,6 +300,8 @@ describe('stripe.parse', () => {
     ['invoice.payment_failed', 'payment.failed'],
     ['invoice.paid', 'payment.succeeded'],
     ['invoice.payment_succeeded', 'payment.succeeded'],
+    ['invoice.voided', 'invoice.voided'],
+    ['invoice.marked_uncollectible', 'invoice.uncollectible'],
     ['customer.subscription.created', 'subscription.created'],
     ['customer.subscription.deleted', 'subscription.expired'],
     ['customer.subscription.paused', 'subscription.paused'],
@@ -320,6 +322,12 @@ describe('stripe.parse', () => {
     expect(kindOf('customer.subscription.updated', { ...sub, cancel_at_period_end: true }, { cancel_at_period_end: false })).toBe('subscription.cancelled');
     expect(kindOf('customer.subscription.updated', sub, { cancel_at_period_end: true })).toBe('subscription.reactivated');
     expect(kindOf('customer.subscription.updated', sub, { metadata: {} })).toBe('subscription.updated');
+  });
+
+  it('reads an update into status paused (a trial ended without a payment method) as a pause, and out of it as a resumption', () => {
+    const sub = { id: 'sub_1', object: 'subscription', cancel_at_period_end: false };
+    expect(kindOf('customer.subscription.updated', { ...sub, status: 'paused' }, { status: 'trialing' })).toBe('subscription.paused');
+    expect(kindOf('customer.subscription.updated', { ...sub, status: 'active' }, { status: 'paused' })).toBe('subscription.resumed');
   });
 
   it('reads the period from the subscription items (API 2025-03-31 and later) and the invoice\'s parent', () => {

@@ -9,6 +9,10 @@ import { loadConfig, type Config } from '../../../src/config';
 import { startReceiver, type RunningReceiver } from '../../../src/run/receiver';
 import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { signWebhookBody } from '../../../src/testing/sign';
+import { webhookTemplates } from '../../../src/testing/webhooks';
+import { reachableSandbox } from '../../../src/cli/trigger';
+import type { TriggerReferences } from '../../../src/testing/webhooks/types';
+import type { ProviderName } from '../../../src/core/events';
 import { temporalConnectionOptions } from '../../../src/temporal/connection';
 import { startWorker, type BillflowWorker } from '../../../src/temporal/worker';
 import type { WorkflowRouteEntry } from '../../../src/workflow-routes';
@@ -17,6 +21,7 @@ import { activitiesFor } from './worker-activities';
 export const goCardlessSecret = 'workflow-e2e-gocardless-secret';
 export const stripeSecret = 'whsec_workflow_e2e';
 export const recurlySecret = 'workflow-e2e-recurly-secret';
+export const billforwardCredentials = 'billflow:workflow-e2e-billforward';
 const silent = pino({ level: 'silent' });
 
 /** The configuration the receiver and the worker get, pointing every provider at the sandbox. */
@@ -35,6 +40,11 @@ export function e2eConfig(sandbox: ProviderSandbox, environment: Record<string, 
     RECURLY_WEBHOOK_SECRET: recurlySecret,
     RECURLY_API_KEY: sandbox.accessToken,
     RECURLY_API_URL: sandbox.urls.recurly,
+    ...sandbox.settings.billforward,
+    BILLFORWARD_WEBHOOK_BASIC_AUTH: billforwardCredentials,
+    ...sandbox.settings.ccbill,
+    // CCBill proves itself by its address only: the tests post from loopback.
+    CCBILL_ALLOWED_IPS: '127.0.0.1,::1',
     PORT: '0',
     HOST: '127.0.0.1',
     ...environment,
@@ -104,6 +114,27 @@ export function goCardlessBatch(events: GoCardlessEvent[]): { body: string; ids:
 export async function postGoCardless(receiver: RunningReceiver, body: string): Promise<Response> {
   const headers = { 'content-type': 'application/json', ...signWebhookBody('gocardless', body, goCardlessSecret) };
   return fetch(`${receiver.url}/webhooks/gocardless`, { method: 'POST', headers, body });
+}
+
+/** Posts the delivery `trigger` builds for `event` of `provider`, seeding the sandbox as `trigger` does unless told not to; returns the response and the references used. */
+export async function postTriggered(
+  { receiver, sandbox }: { receiver: RunningReceiver; sandbox: ProviderSandbox },
+  provider: ProviderName,
+  event: string,
+  references: TriggerReferences,
+  secret: string,
+  options: { seed?: boolean } = {},
+) {
+  const template = webhookTemplates.get(provider);
+  if (!template) throw new Error(`no webhook template for ${provider}`);
+  const complete = template.complete(event, references);
+  // Seeded as `trigger` seeds the sandbox `dev` runs: through its control routes.
+  const control = options.seed === false ? undefined : await reachableSandbox(sandbox.url);
+  if (control && template.seed) await template.seed(event, complete, control);
+  const built = template.build(event, complete, secret, new Date());
+  const query = built.query ? `?${new URLSearchParams(built.query).toString()}` : '';
+  const response = await fetch(`${receiver.url}/webhooks/${provider}${query}`, { method: 'POST', headers: built.headers, body: built.body });
+  return { response, references: complete, built };
 }
 
 /** Posts a Stripe event signed by Stripe's own SDK. */

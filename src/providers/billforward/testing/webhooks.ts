@@ -17,7 +17,7 @@ export function invoiceVersionId(invoiceId: string): string {
 }
 
 interface Shape {
-  domain: 'Invoice' | 'Subscription' | 'Account' | 'Receipt';
+  domain: 'Invoice' | 'Subscription' | 'Account' | 'Receipt' | 'Refund';
   entity(references: TriggerReferences, now: string): Record<string, unknown>;
   changes?: { attributeName: string; previousValue: unknown; newValue: unknown }[];
 }
@@ -47,7 +47,7 @@ const invoice = (state: string) => (references: TriggerReferences, now: string) 
   periodStart: now,
   periodEnd: new Date(Date.parse(now) + 30 * 86_400_000).toISOString(),
   totalExecutionAttempts: state === 'Paid' ? 1 : 2,
-  nextExecutionAttempt: state === 'Paid' ? undefined : new Date(Date.parse(now) + 3 * 86_400_000).toISOString(),
+  nextExecutionAttempt: state !== 'Unpaid' ? undefined : new Date(Date.parse(now) + 3 * 86_400_000).toISOString(),
   invoiceCost: 20,
   currency: 'USD',
   updated: now,
@@ -72,6 +72,11 @@ const shapes: Record<string, Shape> = {
   'Invoice.PaymentFailed': { domain: 'Invoice', entity: invoice('Unpaid') },
   'Receipt.Reject': { domain: 'Receipt', entity: receipt('Reject') },
   'Receipt.Accept': { domain: 'Receipt', entity: receipt('Accept') },
+  'Invoice.Voided': { domain: 'Invoice', entity: invoice('Voided') },
+  'Refund.Refunded': {
+    domain: 'Refund',
+    entity: (references, now) => ({ '@type': 'refund', id: `REF-${bfId()}`, accountID: references.customer, invoiceID: references.invoice, organizationID: organizationId, state: 'Refunded', refundCost: 20, currency: 'USD', updated: now }),
+  },
   'Subscription.Provisioned': { domain: 'Subscription', entity: subscription('Provisioned') },
   'Subscription.Updated': { domain: 'Subscription', entity: subscription('AwaitingPayment'), changes: [{ attributeName: 'state', previousValue: 'Paid', newValue: 'AwaitingPayment' }] },
   'Subscription.Cancelled': { domain: 'Subscription', entity: subscription('Cancelled'), changes: [{ attributeName: 'state', previousValue: 'Paid', newValue: 'Cancelled' }] },
@@ -89,6 +94,8 @@ const sandboxStates: Record<string, { subscription?: string; frozen?: boolean; i
   'Invoice.PaymentFailed': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
   'Receipt.Reject': { subscription: 'AwaitingPayment', invoice: 'Unpaid' },
   'Receipt.Accept': { invoice: 'Paid' },
+  'Invoice.Voided': { invoice: 'Voided' },
+  'Refund.Refunded': { invoice: 'Paid' },
   'Subscription.Provisioned': { subscription: 'Provisioned' },
   'Subscription.Updated': { subscription: 'AwaitingPayment' },
   'Subscription.Cancelled': { subscription: 'Cancelled' },

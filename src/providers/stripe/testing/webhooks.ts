@@ -58,6 +58,8 @@ const objects: Record<string, (references: TriggerReferences, now: number) => { 
   'invoice.payment_failed': (references, now) => ({ object: invoice(references, now, false) }),
   'invoice.paid': (references, now) => ({ object: invoice(references, now, true) }),
   'invoice.payment_succeeded': (references, now) => ({ object: invoice(references, now, true) }),
+  'invoice.voided': (references, now) => ({ object: { ...invoice(references, now, false), status: 'void', next_payment_attempt: null } }),
+  'invoice.marked_uncollectible': (references, now) => ({ object: { ...invoice(references, now, false), status: 'uncollectible', next_payment_attempt: null } }),
   'customer.subscription.created': (references, now) => ({ object: subscription(references, now, { status: 'incomplete' }) }),
   'customer.subscription.updated': (references, now) => ({
     object: subscription(references, now, { cancel_at_period_end: true, cancel_at: now + 30 * day, canceled_at: now }),
@@ -80,6 +82,8 @@ const sandboxStates: Record<string, { subscription?: { status: string; cancelAtP
   'invoice.payment_failed': { subscription: { status: 'past_due' }, invoice: 'open' },
   'invoice.paid': { subscription: { status: 'active' }, invoice: 'paid' },
   'invoice.payment_succeeded': { subscription: { status: 'active' }, invoice: 'paid' },
+  'invoice.voided': { subscription: { status: 'active' }, invoice: 'void' },
+  'invoice.marked_uncollectible': { subscription: { status: 'active' }, invoice: 'uncollectible' },
   'customer.subscription.created': { subscription: { status: 'active' } },
   'customer.subscription.updated': { subscription: { status: 'active', cancelAtPeriodEnd: true } },
   'customer.subscription.deleted': { subscription: { status: 'canceled' } },
