@@ -16,6 +16,7 @@ const unit = [
   'test/workflows/routing.test.ts',
   'test/workflows/replay.test.ts',
   'test/store/account-store.test.ts',
+  'test/store/dead-letter-store.test.ts',
   'test/receiver/accounts.test.ts',
   'test/testing/sandbox.test.ts',
   'test/testing/sign.test.ts',

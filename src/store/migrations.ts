@@ -57,6 +57,52 @@ export const migrations: Migration[] = [
         CHECK (action IN ('suspend', 'reinstate', 'reset_usage', 'end_access', 'pause', 'resume', 'record'))`,
     ],
   },
+  {
+    version: 3,
+    name: 'dead letters and verification failures',
+    statements: [
+      `CREATE TABLE dead_letters (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        provider text NOT NULL,
+        kind text NOT NULL,
+        reason text NOT NULL,
+        dedupe_key text NOT NULL,
+        event_ids jsonb NOT NULL DEFAULT '[]',
+        workflow_id text,
+        request jsonb,
+        body bytea,
+        event jsonb,
+        first_seen_at timestamptz NOT NULL DEFAULT now(),
+        last_seen_at timestamptz NOT NULL DEFAULT now(),
+        times_seen integer NOT NULL DEFAULT 1,
+        replays integer NOT NULL DEFAULT 0,
+        last_replayed_at timestamptz,
+        last_replay_outcome text,
+        UNIQUE (provider, kind, dedupe_key)
+      )`,
+      'CREATE INDEX dead_letters_last_seen ON dead_letters (last_seen_at)',
+      `COMMENT ON COLUMN dead_letters.dedupe_key IS
+        'What makes a repeat the same dead letter: the body hash of a delivery, the event id of an event'`,
+      `CREATE TABLE verification_failures (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        provider text NOT NULL,
+        reason text NOT NULL,
+        status integer NOT NULL,
+        size integer NOT NULL,
+        body_sha256 text NOT NULL,
+        headers jsonb NOT NULL,
+        ip text,
+        at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE TABLE verification_failure_counts (
+        provider text NOT NULL,
+        reason text NOT NULL,
+        count bigint NOT NULL DEFAULT 0,
+        last_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (provider, reason)
+      )`,
+    ],
+  },
 ];
 
 /**
