@@ -63,10 +63,17 @@ const settings = {
     /** Proxies trusted to append the client address to X-Forwarded-For; 0: the socket address is the client. */
     trustProxyHops: setting('TRUST_PROXY', proxyHops),
   },
+  /** What is kept of deliveries billflow verified but could not act on, and of those that did not verify. */
+  deadLetters: {
+    /** Days a dead letter is kept after it was last seen. */
+    retentionDays: setting('BILLFLOW_DEAD_LETTER_RETENTION_DAYS', positiveInt(30)),
+    /** Latest deliveries kept that failed verification (reason, size, body hash, headers without secrets). */
+    verificationFailuresKept: setting('BILLFLOW_VERIFICATION_FAILURES_KEPT', positiveInt(1000)),
+  },
   /** Providers whose webhooks are accepted without verification (local development only). */
   insecureAllowUnverified: setting('BILLFLOW_INSECURE_ALLOW_UNVERIFIED', providerList),
   logLevel: setting('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
-  /** Bearer token guarding `GET /accounts/…`; unset, that route answers 503 (fails closed). */
+  /** Bearer token guarding `GET /accounts/…` and `/deliveries`; unset, those routes answer 503 (fail closed). */
   apiToken: setting('BILLFLOW_API_TOKEN', bearerToken),
   /** Bearer token `GET /metrics` asks for when set; unset, the metrics are open (restrict them at the proxy). */
   metricsToken: setting('BILLFLOW_METRICS_TOKEN', bearerToken),

@@ -65,6 +65,13 @@ export class EventInbox {
     return true;
   }
 
+  /** Takes `eventId` as never seen: its next delivery (a replay of a refused event) is queued again. */
+  forget(eventId: string): void {
+    if (!this.seen.delete(eventId)) return;
+    const at = this.recentEventIds.indexOf(eventId);
+    if (at >= 0) this.recentEventIds.splice(at, 1);
+  }
+
   hasPending(): boolean {
     return this.pending.length > 0;
   }

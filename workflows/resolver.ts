@@ -1,4 +1,4 @@
-import { condition, defineQuery, log, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { condition, defineQuery, log, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BillingEvent, ProviderName } from '../src/core/events';
 import { activityOptions } from './activity-options';
@@ -23,7 +23,7 @@ const idleBeforeEnd = '5 seconds';
 
 export const resolverStateQuery = defineQuery<ResolverView>('resolverState');
 
-const { resolvePaymentSubject, forwardBillingEvent } = proxyActivities<Activities>(activityOptions);
+const { resolvePaymentSubject, forwardBillingEvent, recordDeadLetter } = proxyActivities<Activities>(activityOptions);
 
 /**
  * Short-lived, one per payment (or invoice) whose event names no subscription — a GoCardless
@@ -51,7 +51,14 @@ export async function paymentResolverWorkflow(input: ResolverWorkflowInput): Pro
     const subject = await resolve(event, subjects);
     if (!subject?.subscriptionId) {
       view.dropped.push({ eventId: event.id, reason: 'belongs to no subscription' });
-      log.info('Payment belongs to no subscription: event dropped', { eventId: event.id, type: event.type });
+      log.info('Payment belongs to no subscription: event kept as a dead letter', { eventId: event.id, type: event.type });
+      // Kept where an operator sees it and can replay it once the payment has a subscription;
+      // histories recorded before the dead-letter store replay without the call.
+      if (patched('resolver-dead-letters')) {
+        const payment = event.references.payment ?? event.references.invoice;
+        const reason = subject ? `payment ${payment} belongs to no subscription` : `the provider does not know payment ${payment}`;
+        await recordDeadLetter({ provider: input.provider, kind: 'unresolved_payment', reason, event, workflowId: workflowInfo().workflowId });
+      }
       continue;
     }
     const { subscriptionId } = subject;

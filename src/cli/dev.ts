@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
 import { AccountStore } from '../store/account-store';
 import { openDatabase } from '../store/database';
+import { receiverDeadLetters } from '../receiver/dead-letters';
 import { startReceiver } from '../run/receiver';
 import { defaultWorkerMetricsPort, startWorkerProcess, workerMetricsAddress } from '../run/worker';
 import { sandboxProviderSettings, startProviderSandbox } from '../testing/sandbox/server';
@@ -64,7 +65,7 @@ export async function runDev(baseConfig: Config, logger: Logger, environment: No
     const store = new AccountStore(database);
     const worker = await startWorkerProcess(config, logger, { store });
     stops.push(() => worker.close());
-    const receiver = await startReceiver(config, logger, { accounts: store });
+    const receiver = await startReceiver(config, logger, { accounts: store, deadLetters: receiverDeadLetters(database, config) });
     stops.push(() => receiver.close());
 
     printWelcome(config, receiver.url, temporal?.uiUrl, sandboxUrl);

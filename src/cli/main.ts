@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { createLogger } from '../logger';
 import { startReceiver } from '../run/receiver';
 import { defaultWorkerMetricsPort, startWorkerProcess } from '../run/worker';
+import { deliveriesCommand } from './deliveries';
 import { stopSignal } from './signals';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -61,6 +62,8 @@ program
     const { triggerCommand } = developmentModule('trigger', () => require('./trigger') as typeof import('./trigger'));
     await new Command('billflow').addCommand(triggerCommand(() => configOrExit())).parseAsync(['trigger', ...args], { from: 'user' });
   });
+
+program.addCommand(deliveriesCommand(() => configOrExit()));
 
 program
   .command('temporal-cli')

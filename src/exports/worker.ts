@@ -18,5 +18,6 @@ export {
 export { bundleWorkflows } from '../temporal/workflow-bundle';
 export { ensureSearchAttributes } from '../temporal/search-attributes';
 export { AccountStore } from '../store/account-store';
+export { DeadLetterStore, deadLetterKinds, type DeadLetterInput, type DeadLetterKind } from '../store/dead-letter-store';
 export { openDatabase, type Database } from '../store/database';
 export type { Activities } from '../../activities';

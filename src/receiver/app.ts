@@ -7,6 +7,8 @@ import type { Config } from '../config';
 import type { ReceiverMetrics } from '../metrics';
 import type { WorkflowRouteEntry } from '../workflow-routes';
 import { accountLookup } from './accounts';
+import type { ReceiverDeadLetters } from './dead-letters';
+import { addDeliveryRoutes } from './deliveries';
 import { requireBearer } from './bearer';
 import { handleErrors, type ReceiverState } from './errors';
 import { live, ready } from './health';
@@ -22,6 +24,11 @@ export interface ReceiverDeps {
   metrics?: ReceiverMetrics;
   /** Read by `GET /accounts/:provider/:customerId`; without it that route answers 503. */
   accounts?: AccountStore;
+  /**
+   * Dead letters and verification failures this receiver keeps itself and serves at `/deliveries`;
+   * without them dead letters go to the worker's store through Temporal, and `/deliveries` answers 503.
+   */
+  deadLetters?: ReceiverDeadLetters;
 }
 
 /** billflow's receiver as a Koa app of its own: what `billflow receiver` serves. */
@@ -62,11 +69,12 @@ export function createReceiverRouter(deps: ReceiverDeps & { prefix?: string }): 
   return addReceiverRoutes(router, deps);
 }
 
-function addReceiverRoutes(router: Router<ReceiverState>, { config, client, metrics, accounts, routes }: ReceiverDeps): Router<ReceiverState> {
-  router.post('/webhooks/:provider', receiveWebhook({ config, client, metrics, routes }));
+function addReceiverRoutes(router: Router<ReceiverState>, { config, client, metrics, accounts, routes, deadLetters }: ReceiverDeps): Router<ReceiverState> {
+  router.post('/webhooks/:provider', receiveWebhook({ config, client, metrics, routes, deadLetters }));
   router.get('/healthz', live);
   router.get('/readyz', ready(client));
   router.get('/accounts/:provider/:customerId', accountLookup({ apiToken: config.apiToken, accounts }));
+  addDeliveryRoutes(router, { config, client, routes, deadLetters });
   if (metrics) router.get('/metrics', requireBearer(config.metricsToken), metrics.serve());
   return router;
 }

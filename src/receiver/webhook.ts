@@ -9,7 +9,8 @@ import type { UnusableEvent } from '../core/events';
 import type { RegisteredProvider } from './providers';
 import { routeEvents } from '../routing';
 import type { WorkflowRouteEntry } from '../workflow-routes';
-import { deliverEvents, recordUnusableEvents, type Delivery } from '../temporal/deliver';
+import { deliverEvents, type Delivery } from '../temporal/deliver';
+import { keepDeadLetter, keepVerificationFailure, recordedDelivery, type ReceiverDeadLetters } from './dead-letters';
 import { ReceiverError, type ReceiverState } from './errors';
 import { readRawBody } from './raw-body';
 
@@ -24,10 +25,13 @@ export function receiveWebhook({
   client,
   metrics,
   routes = [],
+  deadLetters,
 }: {
   config: Config;
   client: Client;
   metrics?: ReceiverMetrics;
+  /** Where this receiver keeps dead letters itself; without it they are handed to Temporal's `deadLetterWorkflow`. */
+  deadLetters?: ReceiverDeadLetters;
   /** The user's workflow routes, signalled in addition to billflow's own workflow. */
   routes?: readonly WorkflowRouteEntry[];
 }): RouterMiddleware<ReceiverState> {
@@ -47,7 +51,10 @@ export function receiveWebhook({
     try {
       provider.verify(request, config);
     } catch (error) {
-      if (error instanceof VerificationError) metrics?.verificationFailed(provider.name, error.reason);
+      if (error instanceof VerificationError) {
+        metrics?.verificationFailed(provider.name, error.reason);
+        await keepVerificationFailure(provider.name, request, error, { deadLetters, log: ctx.state.log });
+      }
       throw error;
     }
     const { events, unusable } = parseUsable(provider, request);
@@ -64,11 +71,13 @@ export function receiveWebhook({
     }
     if (ignored.length > 0) ctx.state.log.info({ ...fields, ignored, count: ignored.length }, 'events with no workflow: ignored');
     if (unusable.length > 0) {
-      // Kept (logged, counted, and recorded in Temporal) before the delivery is answered: never dropped unseen.
+      // Kept (logged, counted, and stored as a dead letter) before the delivery is answered: never dropped unseen.
       fields.unusable = unusable.map(({ index, id, reason }) => ({ index, id, reason }));
       for (const record of unusable) metrics?.eventUnusable(record.provider);
       ctx.state.log.warn({ ...fields, count: unusable.length }, 'unusable entries of a verified delivery: kept as dead letters, the rest goes on');
-      await recordUnusableEvents(client, unusable, { taskQueue: config.temporal.taskQueue, deadlineMs: config.receiver.signalDeadlineMs });
+      const reason = unusable.map(({ index, id, reason }) => `events[${index}]${id ? ` (${id})` : ''}: ${reason}`).join('; ');
+      const eventIds = unusable.flatMap(({ id }) => (id ? [id] : []));
+      await keepDeadLetter({ provider: provider.name, kind: 'unusable_entries', reason, delivery: recordedDelivery(request), eventIds }, { config, client, deadLetters });
     }
     if (deliveries.length === 0) {
       if (unusable.length > 0) {
@@ -82,17 +91,26 @@ export function receiveWebhook({
 
     fields.workflowIds = [...new Set(deliveries.map(({ route }) => route.workflowId))];
     const signalled = metrics?.signalStarted(provider.name);
+    const omitted = new Map<string, string>();
     try {
       await deliverEvents(client, deliveries, {
         taskQueue: config.temporal.taskQueue,
         deadlineMs: config.receiver.signalDeadlineMs,
-        onProviderCopyOmitted: (event, reason) => ctx.state.log.warn({ ...fields, eventId: event.id, eventType: event.type }, `event sent without the provider's copy: it ${reason}`),
+        onProviderCopyOmitted: (event, reason) => {
+          omitted.set(event.id, reason);
+          ctx.state.log.warn({ ...fields, eventId: event.id, eventType: event.type }, `event sent without the provider's copy: it ${reason}`);
+        },
       });
     } catch (error) {
       signalled?.('unavailable');
       throw error;
     }
     signalled?.('durable');
+    if (omitted.size > 0) {
+      // The events went on without their provider copies: the delivery itself is kept whole, to look at and replay.
+      const reason = [...omitted].map(([id, why]) => `${id}: sent without its provider copy, it ${why}`).join('; ');
+      await keepDeadLetter({ provider: provider.name, kind: 'unencodable_payload', reason, delivery: recordedDelivery(request), eventIds: [...omitted.keys()] }, { config, client, deadLetters });
+    }
     // Logged by handleErrors' "request done" line, the one line of a successful delivery.
     fields.accepted = events.length - ignored.length;
     ctx.body = { accepted: events.length - ignored.length, ...(unusable.length > 0 ? { unusable: unusable.length } : {}) };

@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import { ReceiverMetrics } from '../metrics';
 import { providerNames } from '../providers/registry';
 import { createReceiverApp } from '../receiver/app';
+import { receiverDeadLetters, type ReceiverDeadLetters } from '../receiver/dead-letters';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { temporalCallsSettled } from '../temporal/deliver';
 import type { WorkflowRouteEntry } from '../workflow-routes';
@@ -27,6 +28,8 @@ export interface ReceiverOptions {
   routes?: readonly WorkflowRouteEntry[];
   /** The Temporal client to signal through; default one connected as `config.temporal` says. */
   client?: Client;
+  /** Where dead letters are kept and `/deliveries` reads; pass the worker's database's when both run in one process. */
+  deadLetters?: ReceiverDeadLetters;
 }
 
 /** Starts the HTTP receiver. It comes up even while Temporal is down: /readyz tells, webhooks get 503. */
@@ -34,11 +37,13 @@ export async function startReceiver(config: Config, logger: Logger, options: Rec
   const client = options.client ?? new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
   const metrics = new ReceiverMetrics(providerNames);
   // A PostgreSQL store is shared by every process. The embedded one can be opened by one process
-  // only — the worker's — so a receiver on its own serves `/accounts` only with DATABASE_URL.
+  // only — the worker's — so a receiver on its own serves `/accounts` and `/deliveries`, and keeps
+  // dead letters itself, only with DATABASE_URL; without it, dead letters go through Temporal.
   let database: Database | undefined;
-  if (!options.accounts && config.apiToken && config.databaseUrl) database = await openDatabase({ databaseUrl: config.databaseUrl });
+  if ((!options.accounts || !options.deadLetters) && config.databaseUrl) database = await openDatabase({ databaseUrl: config.databaseUrl });
   const accounts = options.accounts ?? (database && new AccountStore(database));
-  const app = createReceiverApp({ config, client, logger, metrics, accounts, routes: options.routes });
+  const deadLetters = options.deadLetters ?? (database && receiverDeadLetters(database, config));
+  const app = createReceiverApp({ config, client, logger, metrics, accounts, deadLetters, routes: options.routes });
   const { receiveTimeoutMs } = config.receiver;
   // A client that trickles its headers or body is answered 408 and cut once the bound passes
   // (Node's own bound is 300 s), checked every quarter of it: one slow client holds a socket for

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
 import { AccountStore } from '../store/account-store';
+import { DeadLetterStore } from '../store/dead-letter-store';
 import { openDatabase, type Database } from '../store/database';
 import type { Config } from '../config';
 import { describeTemporalConnection } from '../temporal/connection';
@@ -29,7 +30,8 @@ export interface WorkerProcessOptions extends WorkflowCode {
 
 /** billflow's activities (provider APIs from the config, the account store), to spread next to your own. */
 export function createBillflowActivities(config: Config, store: AccountStore) {
-  return createActivities({ store, providers: config });
+  const deadLetters = new DeadLetterStore(store.database, { retentionDays: config.deadLetters.retentionDays });
+  return createActivities({ store, deadLetters, providers: config });
 }
 
 /**

@@ -81,7 +81,8 @@ interface Operation {
  * never apply later, after the account has moved on.
  */
 export class AccountStore {
-  constructor(private readonly database: Database) {}
+  /** `database` is public so that the dead-letter store can live beside the accounts. */
+  constructor(readonly database: Database) {}
 
   suspend(input: AccountChangeInput): Promise<ChangeResult> {
     return this.perform({

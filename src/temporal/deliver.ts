@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { ValueError } from '@temporalio/common';
-import { billingEventSignal, billingProviderKey, entityWorkflowId, unusableEventSignal } from '../../workflows/definitions';
-import type { BillingEvent, UnusableEvent } from '../core/events';
+import { billingEventSignal, billingProviderKey, entityWorkflowId } from '../../workflows/definitions';
+import type { DeadLetterInput } from '../core/dead-letters';
+import type { BillingEvent } from '../core/events';
 import type { WorkflowRoute } from '../core/routes';
 
 /** Temporal did not accept every signal in time: the provider must be told to retry (503). */
@@ -50,28 +51,22 @@ export async function deliverEvents(
 }
 
 /**
- * Keeps the unusable entries of a verified delivery in their provider's dead-letters workflow
- * (`<provider>:dead-letters:webhooks`), durably, before the delivery is answered.
+ * Hands a dead letter to Temporal before the delivery is answered, for a receiver without a
+ * database of its own: `deadLetterWorkflow` stores it through an activity. One workflow per
+ * `key` (the body's hash): a provider retrying the delivery meanwhile joins the running one.
  */
-export async function recordUnusableEvents(client: Client, records: UnusableEvent[], options: Pick<DeliveryOptions, 'taskQueue' | 'deadlineMs'>): Promise<void> {
-  const [first] = records;
-  if (!first) return;
-  const workflowId = entityWorkflowId(first.provider, 'dead-letters', 'webhooks');
-  await withTemporalDeadline(client, options.deadlineMs, async () => {
-    for (const record of records) {
-      await client.workflow.signalWithStart('deadLettersWorkflow', {
-        workflowId,
-        taskQueue: options.taskQueue,
-        args: [{ provider: first.provider }],
-        signal: unusableEventSignal,
-        signalArgs: [record],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [{ key: billingProviderKey, value: first.provider }],
-        staticSummary: `deadLettersWorkflow for ${first.provider}'s unusable webhook entries`,
-      });
-    }
-  });
+export async function startDeadLetterWorkflow(client: Client, input: DeadLetterInput, key: string, options: Pick<DeliveryOptions, 'taskQueue' | 'deadlineMs'>): Promise<void> {
+  await withTemporalDeadline(client, options.deadlineMs, () =>
+    client.workflow.start('deadLetterWorkflow', {
+      workflowId: entityWorkflowId(input.provider, 'dead-letter', key),
+      taskQueue: options.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [{ key: billingProviderKey, value: input.provider }],
+      staticSummary: `${input.provider} dead letter (${input.kind}): ${input.reason}`.slice(0, 200),
+    }),
+  );
 }
 
 /**

@@ -59,6 +59,18 @@ describe('event inbox', () => {
     expect(inbox.receive(billingEvent('unknown', { id: 'EV2' }))).toBe(false);
   });
 
+  it('takes a forgotten id as new again, in this run and the next (a refused event replayed)', () => {
+    const inbox = new EventInbox();
+    inbox.receive(billingEvent('payment.failed', { id: 'EV1' }));
+    inbox.receive(billingEvent('payment.failed', { id: 'EV2' }));
+    inbox.forget('EV1');
+    inbox.forget('EV-never-seen');
+    expect(inbox.carry().recentEventIds).toEqual(['EV2']);
+    expect(new EventInbox(inbox.carry()).receive(billingEvent('payment.failed', { id: 'EV1' }))).toBe(true);
+    expect(inbox.receive(billingEvent('payment.failed', { id: 'EV1' }))).toBe(true);
+    expect(inbox.receive(billingEvent('payment.failed', { id: 'EV2' }))).toBe(false);
+  });
+
   it('carries remembered ids and untaken events into the next run, as copies', () => {
     const inbox = new EventInbox();
     inbox.receive(billingEvent('unknown', { id: 'EV1' }));

@@ -1,5 +1,7 @@
-import { log, patched } from '@temporalio/workflow';
+import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
 import type { BillingEvent } from '../../src/core/events';
+import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure } from '../failures';
 import { SubscriptionAtProvider } from './at-provider';
 import { Dunning } from './dunning';
@@ -8,6 +10,8 @@ import { Pause } from './pause';
 import { Renewal } from './renewal';
 import { WrittenOff } from './written-off';
 import type { DueWork, SubscriptionState } from './state';
+
+const { recordDeadLetter } = proxyActivities<Activities>(activityOptions);
 
 /** Hands each event and each due timer to its process; every side effect is an activity. */
 export class SubscriptionProcesses {
@@ -26,16 +30,23 @@ export class SubscriptionProcesses {
     this.writtenOff = new WrittenOff(subscription, atProvider);
   }
 
-  async apply(event: BillingEvent): Promise<void> {
+  /** `refused` when a refusal no retry can fix stopped the event: it is kept as a dead letter. */
+  async apply(event: BillingEvent): Promise<'applied' | 'refused'> {
     this.subscription.learnCustomer(event.references.customer);
     try {
       const outcome = await this.handle(event);
       this.subscription.recordOutcome(event, outcome);
+      return 'applied';
     } catch (error) {
       // Temporal retries retryable failures without end; what reaches here is a refusal no retry can fix.
       if (!isFinalFailure(error)) throw error;
       log.warn('Event could not be applied', { eventId: event.id, error: String(error) });
       this.subscription.recordOutcome(event, `failed: ${failureMessage(error)}`);
+      // Histories recorded before the dead-letter store replay without keeping it.
+      if (!patched('subscription-refused-dead-letters')) return 'applied';
+      const { workflowId } = workflowInfo();
+      await recordDeadLetter({ provider: event.provider, kind: 'refused_event', reason: failureMessage(error), event, workflowId });
+      return 'refused';
     }
   }
 

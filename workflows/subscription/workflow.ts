@@ -1,5 +1,5 @@
 import { defineQuery, setHandler } from '@temporalio/workflow';
-import type { ProviderName } from '../../src/core/events';
+import type { BillingEvent, ProviderName } from '../../src/core/events';
 import { continueAsNewWith } from '../building-blocks';
 import { EventInbox, type InboxCarry } from '../event-inbox';
 import { defaultSubscriptionPolicy, type SubscriptionPolicy } from './policy';
@@ -34,20 +34,24 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   inbox.listen();
   setHandler(subscriptionStateQuery, () => subscription.view(inbox.duplicatesDropped));
   const processes = new SubscriptionProcesses(subscription);
+  // A refused event is forgotten by the inbox, so that its replay (once the cause is fixed) is applied.
+  const applyOrForget = async (event: BillingEvent) => {
+    if ((await processes.apply(event)) === 'refused') inbox.forget(event.id);
+  };
   const shown = new ShownSubscription(input.provider);
   shown.update(subscription);
 
   while (!inbox.shouldContinueAsNew()) {
     const queued = inbox.take();
     if (queued) {
-      await processes.apply(queued);
+      await applyOrForget(queued);
     } else {
       const due = subscription.nextDue();
       if (due && due.at <= Date.now()) {
         await processes.runDue(due);
       } else {
         const event = await inbox.next(due ? due.at - Date.now() : undefined);
-        if (event) await processes.apply(event);
+        if (event) await applyOrForget(event);
       }
     }
     shown.update(subscription);
