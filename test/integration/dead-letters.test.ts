@@ -15,6 +15,7 @@ import { mandateStateQuery } from '../../workflows/mandate';
 import { subscriptionStateQuery } from '../../workflows/subscription';
 import { openPostgresTestDatabase, testBackends, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
+import { keepHistory } from '../workflows/support/histories';
 import { goCardlessBatch, goCardlessSecret, postGoCardless, postStripe, startBillflow, stripeSubscriptionEvent, type Billflow } from '../workflows/support/e2e';
 
 const silent = pino({ level: 'silent' });
@@ -128,6 +129,7 @@ describe('dead letters', () => {
     expect((await postGoCardless(billflow.receiver, body)).status).toBe(200);
     const resolver = billflow.client.workflow.getHandle(`gocardless:payment:${payment}`);
     await resolver.result();
+    await keepHistory(resolver, 'payment-resolver-dead-letter');
     const kept = (await keptWith(ids[0]!, 'unresolved_payment'))!;
     expect(kept).toMatchObject({ holds: 'event', workflowId: `gocardless:payment:${payment}`, reason: `the provider does not know payment ${payment}` });
 
@@ -163,6 +165,7 @@ describe('dead letters', () => {
     await eventually(async () => expect((await billflow.store.get('stripe', customer))?.status).toBe('closed'));
     const state = await billflow.client.workflow.getHandle(workflowId).query(subscriptionStateQuery);
     expect(state).toMatchObject({ status: 'ended', lastEvent: { id: deleted.id, outcome: 'access ended' } });
+    await keepHistory(billflow.client.workflow.getHandle(workflowId), 'subscription-refused-event-replayed');
   });
 
   it('serves them behind the Bearer token only, and refuses bad queries with a 400', async () => {
