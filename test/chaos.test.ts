@@ -24,7 +24,7 @@ describe('crash test: provider-like deliveries while the worker and the Temporal
       seed: 7,
       timeLimitMs: 170_000,
       cliPath: inject('temporalCliPath'),
-      realServer: prerequisites,
+      temporal: prerequisites && { kind: 'real', ...prerequisites },
       log: (line) => lines.push(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`),
     });
     const summary = [
@@ -38,7 +38,7 @@ describe('crash test: provider-like deliveries while the worker and the Temporal
     console.log(summary);
 
     expect(report.faults, summary).toHaveLength(4);
-    expect(report.unexpectedWorkerExits, summary).toBe(0);
+    expect(report.unexpectedExits, summary).toBe(0);
     expect(report.sender.gaveUp, summary).toBe(0);
     expect(report.verdict.lost, summary).toBe(0);
     expect(report.verdict.appliedTwice, summary).toBe(0);

@@ -3,7 +3,8 @@ import { postWebhook } from './load';
 import type { PreparedWebhook } from './webhooks';
 
 export interface SenderOptions {
-  baseUrl: string;
+  /** Several: deliveries spread over them in turn, and each retry goes to the next one, as behind a load balancer. */
+  baseUrl: string | readonly string[];
   agent: http.Agent;
   concurrency: number;
   /** First retry delay; doubled per attempt (with jitter) up to `maxBackoffMs`. */
@@ -47,6 +48,7 @@ export async function sendLikeProvider(webhooks: readonly PreparedWebhook[], opt
   const attempts = webhooks.map(() => 0);
   const retries: { index: number; dueAt: number }[] = [];
   const deadline = Date.now() + options.timeLimitMs;
+  const baseUrls = typeof options.baseUrl === 'string' ? [options.baseUrl] : options.baseUrl;
   let next = 0;
   let inFlight = 0;
 
@@ -78,7 +80,8 @@ export async function sendLikeProvider(webhooks: readonly PreparedWebhook[], opt
       let retryAfter: number | undefined;
       let ok = false;
       try {
-        const answer = await postWebhook(options.agent, options.baseUrl, webhook, options.requestTimeoutMs);
+        const baseUrl = baseUrls[(work + (attempts[work] ?? 1)) % baseUrls.length] as string;
+        const answer = await postWebhook(options.agent, baseUrl, webhook, options.requestTimeoutMs);
         if (answer.status >= 200 && answer.status < 300) {
           ok = true;
           stats.ok += 1;

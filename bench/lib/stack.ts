@@ -88,9 +88,9 @@ export interface ReceiverChild {
   child: Child;
 }
 
-/** `billflow receiver` in a process of its own, as in production. */
+/** `billflow receiver` in a process of its own, as in production; on `env.PORT` when set (a restart on its port), else a free one. */
 export async function startReceiverChild(env: Record<string, string>, logFile: string, nodeFlags: string[] = []): Promise<ReceiverChild> {
-  const port = await getFreePort();
+  const port = env.PORT ? Number(env.PORT) : await getFreePort();
   const child = spawnTypeScript('bin/billflow.js', ['receiver'], { env: { ...env, PORT: String(port) }, logFile, nodeFlags });
   const url = `http://127.0.0.1:${port}`;
   await Promise.race([
