@@ -17,6 +17,9 @@ import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { configVariables } from '../src/config';
+import { providerSettingsTrees } from '../src/providers/registry';
+import { settingVariables } from '../src/settings';
+import { temporalDynamicConfig } from '../src/temporal/temporal-server';
 import { runtimeImports } from './support/import-graph';
 
 const root = path.resolve(__dirname, '..');
@@ -67,6 +70,41 @@ function withDefaults(value: string): string {
 function billflowVariables(): Set<string> {
   return new Set(configVariables());
 }
+
+/** Temporal's environment configuration for TLS and API keys, passed through to both billflow services. */
+const temporalTlsVariables = [
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_DATA',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
+  'TEMPORAL_TLS_SERVER_NAME',
+];
+/** What the receiver reads of the providers' settings (the worker takes the API ones). */
+const webhookVariables = [
+  'GOCARDLESS_WEBHOOK_SECRET',
+  'STRIPE_WEBHOOK_SECRET',
+  'RECURLY_WEBHOOK_SECRET',
+  'RECURLY_WEBHOOK_BASIC_AUTH',
+  'RECURLY_ALLOWED_IPS',
+  'CCBILL_ALLOWED_IPS',
+  'BILLFORWARD_WEBHOOK_BASIC_AUTH',
+];
+const apiVariables = [
+  'GOCARDLESS_ACCESS_TOKEN',
+  'GOCARDLESS_API_URL',
+  'STRIPE_API_KEY',
+  'STRIPE_API_URL',
+  'RECURLY_API_KEY',
+  'RECURLY_API_URL',
+  'CCBILL_DATALINK_URL',
+  'CCBILL_DATALINK_USERNAME',
+  'CCBILL_DATALINK_PASSWORD',
+  'CCBILL_CLIENT_ACCNUM',
+  'CCBILL_CLIENT_SUBACC',
+  'BILLFORWARD_ACCESS_TOKEN',
+  'BILLFORWARD_API_URL',
+];
 
 /** The JavaScript of a `node -e` healthcheck. */
 function nodeHealthcheckScript(check: Healthcheck | undefined): string {
@@ -166,16 +204,16 @@ describe('docker-compose.yml', () => {
 
   it('sets every variable billflow needs, and only variables billflow reads', () => {
     const known = billflowVariables();
-    const shared = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'LOG_LEVEL'];
+    const shared = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'LOG_LEVEL', ...temporalTlsVariables];
     const needed: Record<string, string[]> = {
-      receiver: [...shared, 'PORT', 'GOCARDLESS_WEBHOOK_SECRET'],
-      worker: [...shared, 'DATABASE_URL', 'GOCARDLESS_ACCESS_TOKEN', 'GOCARDLESS_API_URL'],
+      receiver: [...shared, 'PORT', ...webhookVariables],
+      worker: [...shared, 'DATABASE_URL', ...apiVariables],
     };
     for (const [name, variables] of Object.entries(needed)) {
       const environment = service(name).environment ?? {};
       expect(Object.keys(environment).sort(), name).toEqual([...variables].sort());
       for (const variable of variables) expect(known, `${variable} is read by src/config.ts`).toContain(variable);
-      expect(environment.TEMPORAL_ADDRESS).toBe('temporal:7233');
+      expect(withDefaults(environment.TEMPORAL_ADDRESS!)).toBe('temporal:7233');
       expect(withDefaults(environment.TEMPORAL_NAMESPACE!)).toBe('default');
       expect(withDefaults(environment.TEMPORAL_TASK_QUEUE!)).toBe('billflow');
     }
@@ -183,6 +221,40 @@ describe('docker-compose.yml', () => {
     expect(service('temporal-namespace').environment?.NAMESPACE).toBe(service('worker').environment?.TEMPORAL_NAMESPACE);
     expect(service('temporal-ui').environment?.TEMPORAL_DEFAULT_NAMESPACE).toBe(service('worker').environment?.TEMPORAL_NAMESPACE);
     expect(withDefaults(service('worker').environment!.GOCARDLESS_API_URL!)).toBe('https://api-sandbox.gocardless.com');
+  });
+
+  it('makes every provider configurable: its webhook settings on the receiver, its API settings on the worker', () => {
+    for (const [provider, tree] of Object.entries(providerSettingsTrees)) {
+      // The signature tolerances keep their defaults; everything else a provider reads is there.
+      const variables = settingVariables(tree).filter((variable) => !variable.endsWith('_SIGNATURE_TOLERANCE_SECONDS'));
+      for (const variable of variables) {
+        const where = webhookVariables.includes(variable) ? 'receiver' : 'worker';
+        expect(service(where).environment, `${provider}: ${variable} on the ${where}`).toHaveProperty(variable);
+      }
+    }
+    // Optional ones pass through unset (empty: billflow's default), never a placeholder.
+    for (const name of ['receiver', 'worker']) {
+      for (const [variable, value] of Object.entries(service(name).environment ?? {})) {
+        if (!variable.startsWith('GOCARDLESS_') && !['TEMPORAL_', 'DATABASE_URL', 'PORT', 'LOG_LEVEL'].some((prefix) => variable.startsWith(prefix))) {
+          expect(value, `${name}: ${variable}`).toBe(`\${${variable}:-}`);
+        }
+      }
+    }
+  });
+
+  it('leaves TLS to Temporal optional: plaintext to the bundled server unless TEMPORAL_* say otherwise', () => {
+    for (const name of ['receiver', 'worker']) {
+      const environment = service(name).environment ?? {};
+      for (const variable of [...temporalTlsVariables, 'TEMPORAL_ADDRESS']) expect(environment[variable], `${name}: ${variable}`).toMatch(new RegExp(`^\\$\\{${variable}:-`));
+      for (const variable of temporalTlsVariables) expect(withDefaults(environment[variable]!)).toBe('');
+    }
+  });
+
+  it('runs the Temporal server with the dynamic config billflow’s tests run it with', () => {
+    const temporal = service('temporal');
+    const mounted = temporal.environment?.DYNAMIC_CONFIG_FILE_PATH;
+    expect(temporal.volumes).toEqual([`./compose/temporal-dynamicconfig.yaml:${mounted}:ro`]);
+    expect(parse(read('compose/temporal-dynamicconfig.yaml'))).toEqual(temporalDynamicConfig());
   });
 
   it('keeps billflow’s account store in a database of its own', () => {
@@ -359,7 +431,9 @@ describe('against the test run’s Temporal dev server', () => {
   it('calls the worker healthy only once something polls its workflow task queue', async () => {
     const script = nodeHealthcheckScript(service('worker').healthcheck);
     const taskQueue = `compose-healthcheck-${Date.now()}`;
-    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: inject('temporalNamespace'), TEMPORAL_TASK_QUEUE: taskQueue };
+    // As Compose passes them with nothing set: the TLS variables empty, which means unset.
+    const unset = Object.fromEntries(temporalTlsVariables.map((variable) => [variable, '']));
+    const env = { ...unset, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: inject('temporalNamespace'), TEMPORAL_TASK_QUEUE: taskQueue };
     expect(await runNode(script, env)).toBe(1);
 
     // A bare long poll stands in for the worker: it is what makes Temporal list a poller.

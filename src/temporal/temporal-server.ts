@@ -175,7 +175,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const dynamicConfigFile = path.join(options.dir, 'dynamicconfig.yaml');
   const configFile = path.join(options.dir, 'temporal-server.yaml');
   // YAML is a superset of JSON: no YAML writer needed.
-  await writeFile(dynamicConfigFile, JSON.stringify(dynamicConfig(), null, 2));
+  await writeFile(dynamicConfigFile, JSON.stringify(temporalDynamicConfig(), null, 2));
   await writeFile(
     configFile,
     JSON.stringify(serverConfig({ ...options, address, dynamicConfigFile, services: Object.fromEntries(services.map((service) => [service, rpc[service]])) }), null, 2),
@@ -271,8 +271,11 @@ function serverConfig(options: TemporalServerOptions & { address: string; dynami
   };
 }
 
-/** The dev server's own defaults that matter to tests: search attributes usable as soon as they are added. */
-function dynamicConfig() {
+/**
+ * The dev server's own defaults that matter to tests: search attributes usable as soon as they are
+ * added. docker-compose.yml runs its server with the same (compose/temporal-dynamicconfig.yaml).
+ */
+export function temporalDynamicConfig() {
   return {
     'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true }],
     'frontend.persistenceMaxQPS': [{ value: 10000 }],
