@@ -39,6 +39,11 @@ function openPostgres(connectionString: string): Database {
     async transaction<T>(work: (tx: Queryable) => Promise<T>) {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // The pool listens only to idle clients: a connection that breaks between two statements of a
+      // transaction (PostgreSQL restarting) emits 'error' here, which would crash the worker. The
+      // next statement fails instead, and the client is destroyed on release.
+      const onError = (error: Error) => (broken = error);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work({
@@ -55,6 +60,7 @@ function openPostgres(connectionString: string): Database {
         throw error;
       } finally {
         // A client whose rollback failed is in an unknown state: destroy it rather than reuse it.
+        client.removeListener('error', onError);
         client.release(broken);
       }
     },

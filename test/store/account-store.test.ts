@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountStore, type AccountChangeInput } from '../../src/store/account-store';
 import { createAccountActivities } from '../../activities/accounts';
@@ -277,6 +278,30 @@ describe.skipIf(testDatabaseUrl === undefined)('PostgreSQL opened by several pro
       expect(results.filter((result) => result.changed)).toHaveLength(1);
     } finally {
       await Promise.all(opened.map((database) => database.close()));
+      await schema.drop();
+    }
+  });
+});
+
+describe.skipIf(!testDatabaseUrl)('account store on PostgreSQL, its connection broken mid-transaction', () => {
+  it('fails that transaction (no crash) and carries on with a fresh connection', async () => {
+    const schema = await createPostgresSchema(testDatabaseUrl as string);
+    const database = await openDatabase({ databaseUrl: schema.url });
+    const killer = new Client({ connectionString: testDatabaseUrl });
+    await killer.connect();
+    try {
+      const transaction = database.transaction(async (tx) => {
+        const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        // As when PostgreSQL restarts: the server ends the connection between two statements.
+        await killer.query('SELECT pg_terminate_backend($1)', [row?.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await tx.query('SELECT 1');
+      });
+      await expect(transaction).rejects.toThrow();
+      expect(await database.query<{ one: number }>('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await killer.end();
+      await database.close();
       await schema.drop();
     }
   });
