@@ -14,7 +14,19 @@ export function workflowId(provider: ProviderName, subject: string, id: string):
 }
 
 /** Payment and invoice kinds the subscription workflow acts on (dunning). */
-const paymentKinds = new Set<BillingEventKind>(['payment.failed', 'payment.succeeded', 'invoice.voided', 'invoice.uncollectible']);
+const paymentKinds = new Set<BillingEventKind>([
+  'payment.failed',
+  'payment.succeeded',
+  'invoice.voided',
+  'invoice.uncollectible',
+  // Money that comes back: recorded on, or suspending, the subscription's account.
+  'payment.charged_back',
+  'payment.chargeback_reversed',
+  'payment.chargeback_lost',
+  'payment.voided',
+  'refund.created',
+  'refund.paid',
+]);
 
 /**
  * The billflow workflow an event is signalled to, or undefined when billflow does not act on it:

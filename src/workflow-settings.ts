@@ -51,6 +51,8 @@ export const workflowSettings = {
    * provider replayed the server error its key first got (Stripe); doubled each time, at most 1 h.
    */
   reattemptDelayMs: setting('BILLFLOW_REATTEMPT_DELAY', z.string().default('1 minute').pipe(duration)),
+  /** What a confirmed chargeback does: `suspend` the account (reason `chargeback`; a reversal reinstates it), or only `record` it. */
+  chargebackReaction: setting('BILLFLOW_CHARGEBACK_REACTION', z.enum(['suspend', 'record']).default('suspend')),
   /** Whether a paused subscription takes its account's access away until it resumes (the account is `paused` either way). */
   pausedMeansNoAccess: setting('BILLFLOW_PAUSED_MEANS_NO_ACCESS', z.stringbool().default(true)),
   /** Signals a workflow run takes before continuing as new. */
@@ -64,6 +66,7 @@ export const defaultWorkflowSettings: WorkflowSettings = {
   providerManagedDunning: providersRunningOwnDunning,
   reattemptDelayMs: defaultReattemptDelayMs,
   pausedMeansNoAccess: true,
+  chargebackReaction: 'suspend',
   maxSignalsPerRun,
 };
 
@@ -76,6 +79,7 @@ export function subscriptionPolicyFor(provider: ProviderName, settings: Workflow
     suspensionGraceMs: settings.suspensionGraceMs,
     reattemptDelayMs: settings.reattemptDelayMs,
     pausedMeansNoAccess: settings.pausedMeansNoAccess,
+    chargebackReaction: settings.chargebackReaction,
     maxSignalsPerRun: settings.maxSignalsPerRun,
   };
 }

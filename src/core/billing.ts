@@ -49,6 +49,8 @@ export interface BillingPaymentStatus {
    * nothing is retried or suspended for it. Absent where the provider cannot tell.
    */
   writtenOff?: boolean;
+  /** True when the payment was charged back and stands so; absent where the provider cannot tell. */
+  chargedBack?: boolean;
   /** The provider's own status of the payment or invoice. */
   providerStatus: string;
 }

@@ -14,7 +14,7 @@ describe('routing of billing events to workflows', () => {
       expect(route).toEqual({
         workflowType: 'subscriptionWorkflow',
         workflowId: 'stripe:subscription:sub_1',
-        args: [{ provider: 'stripe', subscriptionId: 'sub_1', policy: { dunningScheduleMs: [3 * day, 5 * day, 7 * day], providerManagedDunning: false, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0, reattemptDelayMs: 60_000, pausedMeansNoAccess: true, maxSignalsPerRun: 2000 } }],
+        args: [{ provider: 'stripe', subscriptionId: 'sub_1', policy: { dunningScheduleMs: [3 * day, 5 * day, 7 * day], providerManagedDunning: false, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0, reattemptDelayMs: 60_000, pausedMeansNoAccess: true, chargebackReaction: 'suspend', maxSignalsPerRun: 2000 } }],
       });
     }
   });
@@ -85,6 +85,7 @@ describe('workflow settings from the environment', () => {
       suspensionGraceMs: 0,
       reattemptDelayMs: 60_000,
       pausedMeansNoAccess: true,
+      chargebackReaction: 'suspend',
       maxSignalsPerRun: 2000,
     });
   });
@@ -97,6 +98,7 @@ describe('workflow settings from the environment', () => {
       BILLFLOW_SUSPENSION_GRACE: '2 days',
       BILLFLOW_REATTEMPT_DELAY: '90s',
       BILLFLOW_PAUSED_MEANS_NO_ACCESS: 'false',
+      BILLFLOW_CHARGEBACK_REACTION: 'record',
       BILLFLOW_MAX_SIGNALS_PER_RUN: '50',
     });
     expect(config.workflows).toEqual({
@@ -106,6 +108,7 @@ describe('workflow settings from the environment', () => {
       suspensionGraceMs: 2 * day,
       reattemptDelayMs: 90_000,
       pausedMeansNoAccess: false,
+      chargebackReaction: 'record',
       maxSignalsPerRun: 50,
     });
   });

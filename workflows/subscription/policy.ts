@@ -18,6 +18,8 @@ export interface SubscriptionPolicy {
    * (workflows started before there was this setting).
    */
   reattemptDelayMs?: number;
+  /** What a chargeback does: suspend the account (confirmed first), or only record it; `suspend` when absent. */
+  chargebackReaction?: 'suspend' | 'record';
   /** A paused subscription's account loses access until it resumes; true when absent (policies made before the setting). */
   pausedMeansNoAccess?: boolean;
   /** Signals one run takes before continuing as new; the inbox's default when absent. */
@@ -35,4 +37,5 @@ export const defaultSubscriptionPolicy: SubscriptionPolicy = {
   suspensionGraceMs: 0,
   reattemptDelayMs: defaultReattemptDelayMs,
   pausedMeansNoAccess: true,
+  chargebackReaction: 'suspend',
 };

@@ -4,6 +4,7 @@ import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure } from '../failures';
 import { SubscriptionAtProvider } from './at-provider';
+import { Chargebacks } from './chargeback';
 import { Dunning } from './dunning';
 import { EndOfAccess } from './end-of-access';
 import { Pause } from './pause';
@@ -20,6 +21,7 @@ export class SubscriptionProcesses {
   private readonly endOfAccess: EndOfAccess;
   private readonly pause: Pause;
   private readonly writtenOff: WrittenOff;
+  private readonly chargebacks: Chargebacks;
 
   constructor(private readonly subscription: SubscriptionState) {
     const atProvider = new SubscriptionAtProvider(subscription);
@@ -28,6 +30,7 @@ export class SubscriptionProcesses {
     this.endOfAccess = new EndOfAccess(subscription, atProvider);
     this.pause = new Pause(subscription, atProvider);
     this.writtenOff = new WrittenOff(subscription, atProvider);
+    this.chargebacks = new Chargebacks(subscription, atProvider);
   }
 
   /** `refused` when a refusal no retry can fix stopped the event: it is kept as a dead letter. */
@@ -69,7 +72,17 @@ export class SubscriptionProcesses {
       case 'payment.failed':
         return this.dunning.paymentFailed(event);
       case 'payment.succeeded':
-        return this.dunning.paymentSucceeded(event);
+        return this.paymentSucceeded(event);
+      case 'payment.charged_back':
+        return this.chargebacks.chargedBack(event);
+      case 'payment.chargeback_reversed':
+        return this.chargebacks.reversed(event);
+      case 'payment.chargeback_lost':
+        return this.chargebacks.lost(event);
+      case 'payment.voided':
+      case 'refund.created':
+      case 'refund.paid':
+        return this.chargebacks.moneyReturned(event);
       case 'invoice.voided':
       case 'invoice.uncollectible':
         return this.writtenOff.invoiceWrittenOff(event);
@@ -98,6 +111,13 @@ export class SubscriptionProcesses {
     const settled = await this.dunning.renewalPaid(event);
     const renewed = await this.renewal.renewed(event);
     return settled === undefined ? renewed : `${settled}; ${renewed}`;
+  }
+
+  /** Ends the invoice's dunning, and reverses its chargeback if one is open (the payment collected again). */
+  private async paymentSucceeded(event: BillingEvent): Promise<string> {
+    const settled = await this.dunning.paymentSucceeded(event);
+    const reversed = await this.chargebacks.collectedAgain(event);
+    return reversed === undefined ? settled : `${settled}; ${reversed}`;
   }
 
   private handleDue(due: DueWork): Promise<string> {

@@ -25,6 +25,17 @@ export interface DunningCase {
   lastFailedAt: string;
 }
 
+/** A charged-back payment (or invoice): `open` until the provider reverses it or it is lost. */
+export interface ChargebackCase {
+  /** The invoice id, else the payment id. */
+  key: string;
+  stage: 'open' | 'reversed' | 'lost';
+  /** This chargeback suspended the account (the store changed it): its reversal reinstates it. */
+  suspended: boolean;
+  /** occurredAt of the event that last moved the case. */
+  changedAt: string;
+}
+
 export type SubscriptionStatus = 'active' | 'past_due' | 'suspended' | 'paused' | 'cancelling' | 'ended';
 
 /** The subscription's whole state: what the query answers and what continue-as-new carries. Plain JSON. */
@@ -43,6 +54,8 @@ export interface SubscriptionSnapshot {
   /** ISO time of the next renewal, when the provider moved it (CCBill BillingDateChange). */
   renewsAt?: string;
   accessEnded: boolean;
+  /** Chargebacks seen, newest last (bounded); absent until the first. */
+  chargebacks?: ChargebackCase[];
   /** The subscription is paused at the provider (and the account with it); absent when it is not. */
   paused?: boolean;
   /** occurredAt of the pause or resumption that set `paused`: older ones never undo it. */

@@ -1,5 +1,6 @@
 import type { BillingEvent, ProviderName } from '../../src/core/events';
 import { AccessState } from './access-state';
+import { ChargebackState } from './chargeback-state';
 import { DunningState } from './dunning-state';
 import { PauseState } from './pause-state';
 import type { SubscriptionPolicy } from './policy';
@@ -34,6 +35,7 @@ export class SubscriptionState {
   readonly renewal: RenewalState;
   readonly access: AccessState;
   readonly pause: PauseState;
+  readonly chargebacks: ChargebackState;
 
   constructor(
     initial: SubscriptionSnapshot,
@@ -44,6 +46,7 @@ export class SubscriptionState {
     this.renewal = new RenewalState(this.state);
     this.access = new AccessState(this.state);
     this.pause = new PauseState(this.state);
+    this.chargebacks = new ChargebackState(this.state);
   }
 
   static fresh(provider: ProviderName, subscriptionId: string, policy: SubscriptionPolicy): SubscriptionState {
@@ -110,7 +113,7 @@ export class SubscriptionState {
 
   status(): SubscriptionStatus {
     if (this.state.accessEnded) return 'ended';
-    if (this.state.suspendedForNonPayment) return 'suspended';
+    if (this.state.suspendedForNonPayment || this.chargebacks.suspendedForChargeback) return 'suspended';
     if (this.state.paused) return 'paused';
     if (this.state.accessEndsAt !== undefined) return 'cancelling';
     if (this.state.dunning.some((open) => open.stage !== 'exhausted')) return 'past_due';

@@ -72,7 +72,7 @@ export function goCardlessBilling(api: ReturnType<typeof createGoCardlessActivit
 
     async getPaymentStatus(input) {
       const payment = await api.getGoCardlessPayment(requiredId(input.paymentId, 'paymentId', 'gocardless'));
-      return { paid: paymentOutcome(payment.status) === 'paid', writtenOff: payment.status === 'cancelled', providerStatus: payment.status };
+      return { paid: paymentOutcome(payment.status) === 'paid', writtenOff: payment.status === 'cancelled', chargedBack: payment.status === 'charged_back', providerStatus: payment.status };
     },
 
     async resolvePaymentSubject(input) {

@@ -28,6 +28,9 @@ const kinds = new Map(
     'payments.paid_out': 'payment.succeeded',
     'payments.cancelled': 'payment.cancelled',
     'payments.charged_back': 'payment.charged_back',
+    // The payer's bank withdrew its chargeback (the money stays), or settled it (the money is gone).
+    'payments.chargeback_cancelled': 'payment.chargeback_reversed',
+    'payments.chargeback_settled': 'payment.chargeback_lost',
     'subscriptions.payment_created': 'subscription.renewed',
     'subscriptions.cancelled': 'subscription.cancelled',
     'subscriptions.finished': 'subscription.expired',

@@ -33,6 +33,11 @@ const statusCodes: Record<string, 0 | 1 | 2> = {
   BillingDateChange: 2,
   Cancellation: 1,
   Expiration: 0,
+  // Money back leaves the subscription as it was; the workflow reads it for its customer.
+  Chargeback: 2,
+  Return: 2,
+  Void: 2,
+  Refund: 2,
 };
 
 async function seed(event: string, { subscription }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {

@@ -30,6 +30,11 @@ const shapes: Record<string, EventShape> = {
   'payments.cancelled': { details: { origin: 'api', cause: 'payment_cancelled', description: 'The payment was cancelled.' }, paymentStatus: 'cancelled' },
   'payments.late_failure_settled': { details: { origin: 'bank', cause: 'late_failure_settled', scheme: 'bacs', reason_code: 'ARUDD-0', description: 'The payment was a late failure which had already been paid out, and has been debited from a payout.', will_attempt_retry: false }, paymentStatus: 'failed' },
   'payments.charged_back': { details: { origin: 'bank', cause: 'payment_charged_back', scheme: 'bacs', reason_code: 'DDICA-1', description: 'The customer asked their bank to refund the payment.' }, paymentStatus: 'charged_back' },
+  'payments.chargeback_cancelled': { details: { origin: 'bank', cause: 'chargeback_cancelled', scheme: 'bacs', description: "The customer's bank has cancelled the chargeback request." }, paymentStatus: 'paid_out' },
+  'payments.chargeback_settled': { details: { origin: 'gocardless', cause: 'payment_chargeback_settled', description: 'The chargeback for this payment has been settled.' }, paymentStatus: 'charged_back' },
+  'refunds.created': { details: { origin: 'api', cause: 'payment_refunded', description: 'The refund has been created, and will be submitted in the next batch.' }, paymentStatus: 'paid_out' },
+  'refunds.paid': { details: { origin: 'gocardless', cause: 'refund_paid', description: 'The refund has been paid to your customer.' }, paymentStatus: 'paid_out' },
+  'refunds.failed': { details: { origin: 'gocardless', cause: 'refund_failed', description: 'The refund did not reach your customer.' }, paymentStatus: 'paid_out' },
   'subscriptions.created': { details: { origin: 'api', cause: 'subscription_created', description: 'Subscription created via the API.' }, subscriptionStatus: 'active' },
   'subscriptions.payment_created': { details: { origin: 'gocardless', cause: 'payment_created', description: 'Payment created by a subscription.' }, paymentStatus: 'pending_submission', subscriptionStatus: 'active' },
   'subscriptions.cancelled': { details: { origin: 'api', cause: 'subscription_cancelled', description: 'The subscription was cancelled.' }, subscriptionStatus: 'cancelled', collectedToday: true },
@@ -48,6 +53,9 @@ function links(event: string, { mandate, payment, subscription }: TriggerReferen
       return { mandate };
     case 'payments':
       return { payment };
+    // A refund's events name it and the payment it returns.
+    case 'refunds':
+      return { refund: upperId('RF'), payment };
     default:
       return { subscription, ...(event === 'subscriptions.payment_created' ? { payment } : {}) };
   }
@@ -93,7 +101,7 @@ export const gocardlessWebhooks: WebhookTemplate = {
     ...references,
     customer: references.customer ?? upperId('CU'),
     mandate: references.mandate ?? upperId('MD'),
-    payment: references.payment ?? (resourceOf(event) === 'payments' || event === 'subscriptions.payment_created' ? upperId('PM') : undefined),
+    payment: references.payment ?? (resourceOf(event) === 'payments' || resourceOf(event) === 'refunds' || event === 'subscriptions.payment_created' ? upperId('PM') : undefined),
     // Payments belong to a subscription here, as most do: the resolver finds it through the payment.
     subscription: references.subscription ?? (resourceOf(event) === 'mandates' ? undefined : upperId('SB')),
   }),

@@ -40,6 +40,9 @@ const subscriptionStates: Record<string, string> = {
 const transactionStatuses: Record<string, string> = {
   'payment.failed': 'declined',
   'payment.succeeded': 'success',
+  // Money back concerns a payment that was collected.
+  'payment.voided': 'success',
+  'payment.refunded': 'success',
 };
 
 /**

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscriptionStateQuery } from '../../workflows/subscription';
+import { eventually } from '../support/eventually';
+import { goCardlessBatch, goCardlessSecret, postGoCardless, postTriggered, startBillflow, type Billflow } from '../workflows/support/e2e';
+import { uniqueId } from '../workflows/support/harness';
+
+/*
+ * Money that comes back, end to end: signed webhooks into the real receiver, the resolver and the
+ * subscription workflow on the dev server, the provider confirmed through the sandbox, every step
+ * read back from the account's history as `/accounts` serves it.
+ */
+function seedGoCardless(billflow: Billflow, paymentStatus: 'charged_back' | 'confirmed' | 'paid_out') {
+  const customer = uniqueId('CU');
+  const mandate = billflow.sandbox.seedMandate({ customerId: customer, status: 'active' });
+  const subscription = billflow.sandbox.state.gocardless.seedSubscription({ mandateId: mandate.id });
+  const payment = billflow.sandbox.seedPayment({ mandateId: mandate.id, subscriptionId: subscription.id, status: paymentStatus });
+  return { customer, subscription: subscription.id, payment: payment.id };
+}
+
+async function paymentEvent(billflow: Billflow, action: string, payment: string): Promise<void> {
+  const response = await postGoCardless(billflow.receiver, goCardlessBatch([{ resource_type: 'payments', action, links: { payment } }]).body);
+  expect(response.status).toBe(200);
+}
+
+const historyOf = async (billflow: Billflow, provider: 'gocardless' | 'ccbill', customer: string) =>
+  (await billflow.store.get(provider, customer))?.history.map((change) => [change.action, change.reason, change.changed]);
+
+describe('chargebacks, refunds and voids from signed webhooks', () => {
+  let billflow: Billflow;
+
+  beforeAll(async () => {
+    billflow = await startBillflow();
+  });
+
+  afterAll(async () => {
+    await billflow?.close();
+  });
+
+  it('GoCardless: a confirmed chargeback suspends the account (reason chargeback); its cancellation reinstates it', async () => {
+    const { customer, payment, subscription } = seedGoCardless(billflow, 'charged_back');
+    await paymentEvent(billflow, 'charged_back', payment);
+    await eventually(async () => expect(await billflow.store.get('gocardless', customer)).toMatchObject({ status: 'suspended', reason: 'chargeback', access: false }));
+    const handle = billflow.client.workflow.getHandle(`gocardless:subscription:${subscription}`);
+    expect((await handle.query(subscriptionStateQuery)).status).toBe('suspended');
+
+    billflow.sandbox.state.gocardless.setPaymentStatus(payment, 'paid_out');
+    await paymentEvent(billflow, 'chargeback_cancelled', payment);
+    await eventually(async () => expect((await billflow.store.get('gocardless', customer))?.status).toBe('active'));
+    expect(await historyOf(billflow, 'gocardless', customer)).toEqual([
+      ['suspend', 'chargeback', true],
+      ['reinstate', `chargeback of ${payment} reversed (payments.chargeback_cancelled)`, true],
+    ]);
+    expect((await handle.query(subscriptionStateQuery)).status).toBe('active');
+  });
+
+  it('GoCardless: a settled chargeback (the dispute lost) keeps the account suspended and says so in its history', async () => {
+    const { customer, payment } = seedGoCardless(billflow, 'charged_back');
+    await paymentEvent(billflow, 'charged_back', payment);
+    await paymentEvent(billflow, 'chargeback_settled', payment);
+    await eventually(async () => expect(await historyOf(billflow, 'gocardless', customer)).toHaveLength(2));
+    expect(await historyOf(billflow, 'gocardless', customer)).toEqual([
+      ['suspend', 'chargeback', true],
+      ['record', `chargeback of ${payment} lost (payments.chargeback_settled)`, false],
+    ]);
+    expect((await billflow.store.get('gocardless', customer))?.status).toBe('suspended');
+  });
+
+  it('GoCardless: the payment collected again reinstates what the chargeback suspended', async () => {
+    const { customer, payment } = seedGoCardless(billflow, 'charged_back');
+    await paymentEvent(billflow, 'charged_back', payment);
+    await eventually(async () => expect((await billflow.store.get('gocardless', customer))?.status).toBe('suspended'));
+    billflow.sandbox.state.gocardless.setPaymentStatus(payment, 'confirmed');
+    await paymentEvent(billflow, 'confirmed', payment);
+    await eventually(async () => expect((await billflow.store.get('gocardless', customer))?.status).toBe('active'));
+  });
+
+  it('GoCardless: a chargeback GoCardless does not show changes nothing', async () => {
+    const { customer, payment, subscription } = seedGoCardless(billflow, 'confirmed');
+    await paymentEvent(billflow, 'charged_back', payment);
+    const handle = billflow.client.workflow.getHandle(`gocardless:subscription:${subscription}`);
+    await eventually(async () => expect((await handle.query(subscriptionStateQuery)).lastEvent?.outcome).toBe(`ignored: gocardless says ${payment} is confirmed, not charged back`));
+    expect(await billflow.store.get('gocardless', customer)).toBeUndefined();
+  });
+
+  it('GoCardless: a refund is recorded on the account, access unchanged', async () => {
+    const { response, references } = await postTriggered(billflow, 'gocardless', 'refunds.paid', {}, goCardlessSecret);
+    expect(response.status).toBe(200);
+    await eventually(async () => expect(await historyOf(billflow, 'gocardless', references.customer)).toEqual([['record', expect.stringMatching(/^refund\.paid /), false]]));
+    expect((await billflow.store.get('gocardless', references.customer))?.status).toBe('active');
+  });
+
+  it('CCBill: Chargeback and Return suspend (CCBill cannot be asked: its verified webhook stands); Refund and Void are recorded', async () => {
+    const { response, references } = await postTriggered(billflow, 'ccbill', 'Chargeback', {}, '');
+    expect(response.status).toBe(200);
+    const customer = references.subscription ?? '';
+    await eventually(async () => expect(await billflow.store.get('ccbill', customer)).toMatchObject({ status: 'suspended', reason: 'chargeback' }));
+    await postTriggered(billflow, 'ccbill', 'Refund', { ...references, payment: uniqueId('') }, '');
+    await postTriggered(billflow, 'ccbill', 'Void', { ...references, payment: uniqueId('') }, '');
+    await eventually(async () => expect((await historyOf(billflow, 'ccbill', customer))?.map(([action]) => action)).toEqual(['suspend', 'record', 'record']));
+
+    const returned = await postTriggered(billflow, 'ccbill', 'Return', {}, '');
+    await eventually(async () => expect(await billflow.store.get('ccbill', returned.references.subscription ?? '')).toMatchObject({ status: 'suspended', reason: 'chargeback' }));
+  });
+});
+
+describe('chargebacks only recorded (BILLFLOW_CHARGEBACK_REACTION=record)', () => {
+  let billflow: Billflow;
+
+  beforeAll(async () => {
+    billflow = await startBillflow({ BILLFLOW_CHARGEBACK_REACTION: 'record' });
+  });
+
+  afterAll(async () => {
+    await billflow?.close();
+  });
+
+  it('records the confirmed chargeback and keeps access', async () => {
+    const { customer, payment } = seedGoCardless(billflow, 'charged_back');
+    await paymentEvent(billflow, 'charged_back', payment);
+    await eventually(async () => expect(await historyOf(billflow, 'gocardless', customer)).toEqual([['record', `chargeback of ${payment} (payments.charged_back), recorded only`, false]]));
+    expect((await billflow.store.get('gocardless', customer))?.status).toBe('active');
+  });
+});
