@@ -239,7 +239,7 @@ describe('provider-agnostic billing activities against the provider sandbox', ()
         { provider: 'billforward', invoiceId: 'INV-7' },
       ] as const;
       for (const input of unpaid) expect({ input, status: await activities.getPaymentStatus(input) }).toMatchObject({ input, status: { paid: false } });
-      expect(await activities.getPaymentStatus({ provider: 'gocardless', paymentId: 'PM8' })).toEqual({ paid: true, writtenOff: false, providerStatus: 'paid_out' });
+      expect(await activities.getPaymentStatus({ provider: 'gocardless', paymentId: 'PM8' })).toEqual({ paid: true, writtenOff: false, chargedBack: false, providerStatus: 'paid_out' });
 
       // Paid meanwhile (a retry elsewhere, or the customer paying by hand): the read says so.
       for (const input of unpaid.slice(1)) await activities.retryPayment({ ...input, idempotencyKey: `pay-${input.provider}` });
