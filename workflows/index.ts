@@ -6,3 +6,4 @@ export { deadLettersWorkflow } from './dead-letters';
 export { mandateWorkflow } from './mandate';
 export { paymentResolverWorkflow } from './resolver';
 export { subscriptionWorkflow } from './subscription';
+export { readinessWorkflow } from './readiness';

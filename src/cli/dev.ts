@@ -13,6 +13,7 @@ import { sandboxProviderSettings, startProviderSandbox } from '../testing/sandbo
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
 import { TemporalConnectionError, describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection';
 import { isAddressListening, probeTemporal, startDevServer, type DevServer } from '../temporal/dev-server';
+import { waitForFirstWorkflow } from '../temporal/readiness';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import type { ProviderName } from '../core/events';
 import { providerNames } from '../providers/registry';
@@ -23,6 +24,9 @@ import { stopSignal } from './signals';
 export { devWebhookSecret };
 
 type Stop = () => Promise<void>;
+
+/** How long `dev` waits for its first workflow before it says billflow is running anyway. */
+const firstWorkflowTimeoutMs = 120_000;
 
 /** Everything up in one process: Temporal dev server (or the one already running), sandbox, worker, receiver. */
 export async function runDev(baseConfig: Config, logger: Logger, environment: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -67,6 +71,7 @@ export async function runDev(baseConfig: Config, logger: Logger, environment: No
     stops.push(() => worker.close());
     const receiver = await startReceiver(config, logger, { accounts: store, deadLetters: receiverDeadLetters(database, config) });
     stops.push(() => receiver.close());
+    await firstWorkflow(config, logger);
 
     printWelcome(config, receiver.url, temporal?.uiUrl, sandboxUrl);
     await Promise.race([stopSignal(), worker.running.then(() => Promise.reject(new Error('the worker stopped unexpectedly')))]);
@@ -109,6 +114,22 @@ async function ensureTemporal(config: Config, logger: Logger): Promise<DevServer
     namespace: config.temporal.namespace,
     log: (line) => logger.info(line),
   });
+}
+
+/**
+ * Waits until a first workflow has been started, run by the worker and completed, so that "billflow
+ * is running" means every part a webhook's signal-with-start and its workflow use has answered once.
+ * The dev server's own readiness answer (its frontend's system info and namespace) says less: on the
+ * first run of a fresh machine the first webhooks after it waited longer than SIGNAL_DEADLINE_MS.
+ */
+async function firstWorkflow(config: Config, logger: Logger): Promise<void> {
+  try {
+    const ms = await waitForFirstWorkflow(config, firstWorkflowTimeoutMs);
+    logger.info({ ms }, 'Temporal and the worker ran a first workflow');
+  } catch (error) {
+    // Not fatal: the webhooks' own 503s make the providers retry.
+    logger.warn({ err: error }, `no first workflow ran within ${firstWorkflowTimeoutMs / 1000}s: the first webhooks may get 503 until Temporal and the worker catch up`);
+  }
 }
 
 function splitAddress(address: string): { host: string; port: number } {
