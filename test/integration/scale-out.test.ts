@@ -30,7 +30,7 @@ describe.skipIf(!testDatabaseUrl)('two receivers and two workers against one Tem
         temporalKills: 0,
         fuzzRequests: 0,
         seed: 14,
-        timeLimitMs: 150_000,
+        timeLimitMs: 200_000,
         temporal: { kind: 'external', address: inject('temporalAddress') },
         databaseUrl: schema.url,
         log: (line) => lines.push(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${line}`),
@@ -55,5 +55,5 @@ describe.skipIf(!testDatabaseUrl)('two receivers and two workers against one Tem
     } finally {
       await schema.drop();
     }
-  }, 170_000);
+  }, 300_000);
 });
