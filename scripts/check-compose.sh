@@ -201,6 +201,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/billflow-compose-check.XXXXXX")
 pids=()
+server_build=''
 pg_ctl_bin=''
 cleanup() {
   local pid
@@ -245,7 +246,25 @@ else
   as_postgres "$pg_ctl_bin" -D "$work/pg" -l "$work/pg.log" -w \
     -o "-c listen_addresses=127.0.0.1 -c port=$pg_port -c unix_socket_directories=$work/pgsock" start >/dev/null
   export PGHOST=127.0.0.1 PGPORT=$pg_port
-  PGUSER=temporal PGPASSWORD=check-postgres psql -qX -d postgres -c 'CREATE DATABASE temporal' -c 'CREATE DATABASE temporal_visibility'
+  # temporal-schema's script, run with the temporal-sql-tool and schema of the image's version from
+  # billflow's cached server build (npm run temporal-server) in place of the admin-tools image's.
+  server_build="${BILLFLOW_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/billflow}/temporal-server/v$(compose_value temporal "s.image.split(':')[1]")"
+  if [[ -x "$server_build/temporal-server" && -x "$server_build/temporal-sql-tool" ]]; then
+    mkdir -p "$work/sqlbin" && ln -sf "$server_build/temporal-sql-tool" "$work/sqlbin/temporal-sql-tool"
+    schema_script=$(compose_value temporal-schema 's.command[0]' | sed "s#/etc/temporal/schema#$server_build/schema#g")
+    for run in first second; do
+      if PATH="$work/sqlbin:$PATH" SQL_PLUGIN=postgres12 SQL_HOST=127.0.0.1 SQL_PORT=$pg_port SQL_USER=temporal SQL_PASSWORD=check-postgres \
+        sh -euc "$schema_script" >"$work/schema.log" 2>&1; then
+        pass "temporal-schema script, ${run} run, with temporal-sql-tool from ${server_build}: $(tail -n 1 "$work/schema.log")"
+      else
+        fail "temporal-schema script, ${run} run: $(tail -n 5 "$work/schema.log")"
+      fi
+    done
+  else
+    server_build=''
+    skip "temporal-schema script: no cached Temporal server build (npm run temporal-server); the databases are made with psql"
+    PGUSER=temporal PGPASSWORD=check-postgres psql -qX -d postgres -c 'CREATE DATABASE temporal' -c 'CREATE DATABASE temporal_visibility'
+  fi
   billflow_sql=$(compose_value billflow-db 's.command[0]')
   for run in first second; do
     if PGUSER=temporal PGPASSWORD=check-postgres PGDATABASE=postgres BILLFLOW_DB_PASSWORD=check-billflow \
@@ -313,7 +332,7 @@ for command in dev trigger; do
   fi
 done
 
-echo "==> temporal-namespace, worker and receiver against a Temporal dev server"
+echo "==> temporal, temporal-namespace, worker and receiver: the real Temporal server if its build is cached, else a dev server"
 temporal_cli=$(npm run --silent temporal-cli </dev/null 2>"$work/temporal-cli.log" | tail -n 1 || true)
 if [[ ! -x "$temporal_cli" ]]; then
   fail "no Temporal CLI (npm run temporal-cli): $(tail -n 5 "$work/temporal-cli.log")"
@@ -321,9 +340,34 @@ elif [[ -z "$pg_port" ]]; then
   skip "needs PostgreSQL (above)"
 else
   temporal_port=$(free_port)
-  "$temporal_cli" server start-dev --headless --ip 127.0.0.1 --port "$temporal_port" --log-level error >"$work/temporal.log" 2>&1 &
-  pids+=($!)
-  wait_for "the Temporal dev server" 60 "$temporal_cli" operator cluster health --address "127.0.0.1:$temporal_port"
+  if [[ -n "$server_build" ]]; then
+    # As the temporalio/server image starts it: `temporal-server start` with no config file, so the
+    # server renders its embedded config template from the temporal service's environment; only the
+    # addresses, the password and the dynamic config's path (the file compose mounts) are this machine's.
+    # Membership ports live in a smallint column: below 32768.
+    low_port() { node -e "const n=require('net');const t=()=>{const p=20000+Math.floor(Math.random()*12000);const s=n.createServer().once('error',t).listen(p,'127.0.0.1',()=>{console.log(p);s.close()})};t()"; }
+    mapfile -t server_env < <(node -e "
+      const {parse}=require('yaml');const c=parse(require('fs').readFileSync('docker-compose.yml','utf8')).services.temporal;
+      const mine={DB_PORT:'$pg_port',POSTGRES_SEEDS:'127.0.0.1',POSTGRES_PWD:'check-postgres',BIND_ON_IP:'127.0.0.1'};
+      const mount=c.volumes.map((v)=>v.split(':')).find(([,target])=>target===c.environment.DYNAMIC_CONFIG_FILE_PATH);
+      for (const [k,v] of Object.entries(c.environment)) console.log(k+'='+(mine[k]??(k==='DYNAMIC_CONFIG_FILE_PATH'?require('path').resolve(mount[0]):v)));")
+    server_ports=(FRONTEND_GRPC_PORT="$temporal_port" FRONTEND_HTTP_PORT="$(free_port)" INTERNAL_FRONTEND_GRPC_PORT="$(free_port)"
+      INTERNAL_FRONTEND_HTTP_PORT="$(free_port)" MATCHING_GRPC_PORT="$(free_port)" HISTORY_GRPC_PORT="$(free_port)" WORKER_GRPC_PORT="$(free_port)"
+      FRONTEND_MEMBERSHIP_PORT="$(low_port)" INTERNAL_FRONTEND_MEMBERSHIP_PORT="$(low_port)" MATCHING_MEMBERSHIP_PORT="$(low_port)"
+      HISTORY_MEMBERSHIP_PORT="$(low_port)" WORKER_MEMBERSHIP_PORT="$(low_port)")
+    (cd "$work" && exec env -i PATH="$PATH" HOME="$work" "${server_env[@]}" "${server_ports[@]}" "$server_build/temporal-server" start) >"$work/temporal.log" 2>&1 &
+    pids+=($!)
+    if wait_for "the Temporal server" 180 "$temporal_cli" operator cluster health --address "127.0.0.1:$temporal_port"; then
+      pass "temporal: the server build of the image's version, started as the image starts it (embedded config template, the service's environment, compose/temporal-dynamicconfig.yaml)"
+    else
+      fail "temporal did not start: $(tail -n 5 "$work/temporal.log")"
+    fi
+  else
+    skip "temporal: no cached Temporal server build (npm run temporal-server); a dev server stands in"
+    "$temporal_cli" server start-dev --headless --ip 127.0.0.1 --port "$temporal_port" --log-level error >"$work/temporal.log" 2>&1 &
+    pids+=($!)
+    wait_for "the Temporal dev server" 60 "$temporal_cli" operator cluster health --address "127.0.0.1:$temporal_port"
+  fi
   namespace=billflow-compose-check
   namespace_script=$(compose_value temporal-namespace 's.command[0]')
   mkdir -p "$work/bin" && ln -sf "$temporal_cli" "$work/bin/temporal"
@@ -336,8 +380,12 @@ else
     fi
   done
 
-  # The containers' environment, with loopback addresses instead of the Compose service names.
-  billflow_env=(NODE_ENV=production TEMPORAL_ADDRESS="127.0.0.1:$temporal_port" TEMPORAL_NAMESPACE="$namespace"
+  # The containers' environment, with loopback addresses instead of the Compose service names, and
+  # every optional variable as Compose passes it when unset: empty.
+  mapfile -t unset_env < <(node -e "
+    const {parse}=require('yaml');const s=parse(require('fs').readFileSync('docker-compose.yml','utf8')).services;
+    for (const [k,v] of Object.entries({...s.worker.environment,...s.receiver.environment})) if (/^\\$\\{[A-Z0-9_]+:-\\}$/.test(v)) console.log(k+'=');")
+  billflow_env=(NODE_ENV=production "${unset_env[@]}" TEMPORAL_ADDRESS="127.0.0.1:$temporal_port" TEMPORAL_NAMESPACE="$namespace"
     TEMPORAL_TASK_QUEUE=billflow LOG_LEVEL=info)
   worker_healthcheck=$(compose_value worker 's.healthcheck.test[3]')
   receiver_healthcheck=$(compose_value receiver 's.healthcheck.test[3]')
