@@ -13,7 +13,7 @@ import { DeadLetterStore, type DeadLetterSummary } from '../../src/store/dead-le
 import { signWebhookBody } from '../../src/testing/sign';
 import { mandateStateQuery } from '../../workflows/mandate';
 import { subscriptionStateQuery } from '../../workflows/subscription';
-import { openPostgresTestDatabase, testBackends, type TestDatabase } from '../support/database';
+import { openEmbeddedTestDatabase, openPostgresTestDatabase, testBackends, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
 import { keepHistory } from '../workflows/support/histories';
 import { goCardlessBatch, goCardlessSecret, postGoCardless, postStripe, startBillflow, stripeSubscriptionEvent, type Billflow } from '../workflows/support/e2e';
@@ -166,6 +166,29 @@ describe('dead letters', () => {
     const state = await billflow.client.workflow.getHandle(workflowId).query(subscriptionStateQuery);
     expect(state).toMatchObject({ status: 'ended', lastEvent: { id: deleted.id, outcome: 'access ended' } });
     await keepHistory(billflow.client.workflow.getHandle(workflowId), 'subscription-refused-event-replayed');
+  });
+
+  it('answers 422 to the replay of a delivery that still cannot be read, and records the refusal', async () => {
+    const delivery = { bodyBase64: Buffer.from('{"events": [').toString('base64'), headers: { 'content-type': 'application/json' }, query: {}, ip: '127.0.0.1' };
+    const { id } = await stored.record({ provider: 'gocardless', kind: 'unusable_entries', reason: 'kept by hand', delivery });
+    const refused = await json<{ error: string }>(await api(receiver, 'POST', `/deliveries/${id}/replay`), 422);
+    expect(refused.error).toMatch(/^the delivery still cannot be read: /);
+    expect(await stored.get(id)).toMatchObject({ replays: 1, lastReplayOutcome: `refused: ${refused.error}` });
+  });
+
+  it('answers 503 when the dead letter cannot be stored, so the provider delivers again', async () => {
+    const broken = await openEmbeddedTestDatabase();
+    const brokenReceiver = await startReceiver(config, silent, { deadLetters: receiverDeadLetters(broken.database, config) });
+    try {
+      await broken.database.close();
+      const response = await postGoCardless(brokenReceiver, batchWithABrokenEntry().body);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe(String(config.receiver.retryAfterSeconds));
+      expect(await response.json()).toEqual({ error: 'dead-letter store unavailable' });
+    } finally {
+      await brokenReceiver.close();
+      await broken.drop();
+    }
   });
 
   it('serves them behind the Bearer token only, and refuses bad queries with a 400', async () => {
