@@ -1,7 +1,8 @@
-// `npm run bench [-- [--full] [--cpu-prof] [--log-level warn] [--server dev,real] [verify-parse|receiver-cpu|ingest|worker|scale …]]`: every benchmark (or
+// `npm run bench [-- [--full] [--cpu-prof] [--log-level warn] [--server dev,real] [verify-parse|receiver-cpu|ingest|worker|scale|actions …]]`: every benchmark (or
 // the ones named), each printing its summary line, then the table of figures. Each file also runs alone
 // with its own sizes, e.g. `npx tsx bench/ingest.ts --webhooks 5000 --concurrency 64`.
 import { parseArgs } from 'node:util';
+import { actions, actionsOptions } from './actions';
 import { ingest, ingestOptions } from './ingest';
 import { machine, markdownTable, readOptions, type BenchResult } from './lib/report';
 import { receiverCpu, receiverCpuOptions } from './receiver-cpu';
@@ -15,6 +16,7 @@ const benchmarks: Record<string, (argv: string[]) => Promise<BenchResult>> = {
   ingest: (argv) => ingest(readOptions(argv, ingestOptions)),
   worker: (argv) => workerKeepsUp(readOptions(argv, workerOptions)),
   scale: (argv) => scale(readOptions(argv, scaleOptions)),
+  actions: (argv) => actions(readOptions(argv, actionsOptions)),
 };
 
 async function main(): Promise<void> {

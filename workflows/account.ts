@@ -1,11 +1,11 @@
-import { defineQuery, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BillingEvent, ProviderName } from '../src/core/events';
 import { activityOptions } from './activity-options';
 import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
-import { showDetails } from './web-ui';
+import { showDetails, ShownSearchAttributes } from './web-ui';
 
 export interface AccountSnapshot {
   provider: ProviderName;
@@ -36,12 +36,25 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
   const inbox = new EventInbox(input.carried?.inbox, { maxSignalsPerRun: input.maxSignalsPerRun });
   inbox.listen();
   setHandler(accountStateQuery, () => account);
-  show(account);
+  const attributes = new ShownSearchAttributes();
+  attributes.holdBackStartingState(inbox.hasPending());
+  const show = () => {
+    // Histories recorded before upserting only on change upserted after every event, and replay that way.
+    attributes.update(
+      [
+        { key: billingCustomerKey, value: account.accountId },
+        { key: billingStatusKey, value: account.closed ? 'closed' : 'active' },
+      ],
+      () => patched('account-upserts-on-change'),
+    );
+    showDetails({ subject: `${account.provider} account ${account.accountId}`, standing: account.closed ? '**closed**' : 'open', lastEvent: account.lastEvent });
+  };
+  show();
 
   for (let event = await inbox.next(); event; event = await inbox.next()) {
     account.eventsApplied += 1;
     account.lastEvent = { id: event.id, type: event.type, occurredAt: event.occurredAt, outcome: await apply(event, account) };
-    show(account);
+    show();
   }
   await continueAsNewWith<typeof accountWorkflow>({ ...input, carried: { account, inbox: inbox.carry() } });
 }
@@ -53,12 +66,4 @@ async function apply(event: BillingEvent, account: AccountSnapshot): Promise<str
   await endAccountAccess({ provider: event.provider, customerId, reason: event.type, eventId: event.id });
   account.closed = true;
   return 'access ended: account closed';
-}
-
-function show(account: AccountSnapshot): void {
-  upsertSearchAttributes([
-    { key: billingCustomerKey, value: account.accountId },
-    { key: billingStatusKey, value: account.closed ? 'closed' : 'active' },
-  ]);
-  showDetails({ subject: `${account.provider} account ${account.accountId}`, standing: account.closed ? '**closed**' : 'open', lastEvent: account.lastEvent });
 }

@@ -1,5 +1,5 @@
 import type { Duration } from '@temporalio/common';
-import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { BillingEvent } from '../src/core/events';
 import { billingEventSignal } from './definitions';
 
@@ -34,6 +34,8 @@ export class EventInbox {
   private readonly pending: BillingEvent[];
   private readonly maxSignalsPerRun: number;
   private signalsThisRun = 0;
+  /** The timer of the due time `nextBy`/`waitBy` last waited for, kept for the next wait with the same one. */
+  private dueTimer?: { dueAt: number; fired: Promise<void>; scope: CancellationScope };
   duplicatesDropped = 0;
 
   constructor(carry?: InboxCarry, options: InboxOptions = {}) {
@@ -94,6 +96,42 @@ export class EventInbox {
     return this.shouldContinueAsNew() ? undefined : this.take();
   }
 
+  /** `next`, waiting at most until `dueAt` (ms since the epoch) on a timer kept across waits for the same due time (see `waitBy`). */
+  async nextBy(dueAt?: number): Promise<BillingEvent | undefined> {
+    await this.waitBy(dueAt);
+    return this.shouldContinueAsNew() ? undefined : this.take();
+  }
+
+  /**
+   * Waits for an event (or the hand-over to a fresh run), at most until `dueAt`. One timer per due
+   * time: an event that comes first leaves the timer running for the next wait with the same due
+   * time, where `condition` with a timeout would cancel it and start another — and every timer
+   * started is an action Temporal Cloud bills, one per event that arrives while a retry or a
+   * grace period waits.
+   */
+  async waitBy(dueAt?: number): Promise<void> {
+    if (this.dueTimer && this.dueTimer.dueAt !== dueAt) {
+      this.dueTimer.scope.cancel();
+      this.dueTimer = undefined;
+    }
+    if (this.hasPending() || this.shouldContinueAsNew() || (dueAt !== undefined && dueAt <= Date.now())) return;
+    const timer = dueAt === undefined ? undefined : this.timerUntil(dueAt);
+    const waiting = new CancellationScope();
+    const arrived = waiting.run(() => condition(() => this.hasPending() || this.shouldContinueAsNew())).catch(ignoreCancellation);
+    await (timer ? Promise.race([arrived, timer]) : arrived);
+    // A condition holds no command: cancelling the one the timer beat only drops it.
+    waiting.cancel();
+  }
+
+  private timerUntil(dueAt: number): Promise<void> {
+    if (!this.dueTimer) {
+      const scope = new CancellationScope();
+      const fired = scope.run(() => sleep(dueAt - Date.now())).catch(ignoreCancellation);
+      this.dueTimer = { dueAt, fired, scope };
+    }
+    return this.dueTimer.fired;
+  }
+
   /** True when this run should hand over to a fresh one (Temporal's suggestion or our own cap). */
   shouldContinueAsNew(): boolean {
     return workflowInfo().continueAsNewSuggested || this.signalsThisRun >= this.maxSignalsPerRun;
@@ -107,4 +145,8 @@ export class EventInbox {
   carry(): InboxCarry {
     return { recentEventIds: [...this.recentEventIds], pending: [...this.pending] };
   }
+}
+
+function ignoreCancellation(error: unknown): void {
+  if (!isCancellation(error)) throw error;
 }

@@ -1,5 +1,5 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 
 /** What a workflow's page in the Temporal Web UI shows under "Current details". */
 export interface Details {
@@ -39,12 +39,27 @@ export function showDetails(details: Details): void {
  */
 export class ShownSearchAttributes {
   private shown?: string;
+  private heldBack = false;
+
+  /**
+   * Leaves out the upsert of the state a workflow starts in when its first event is already in
+   * (signal-with-start hands it over with the start): the state after that event is upserted
+   * instead, one action rather than two for every new workflow. Histories recorded before did
+   * both, and replay that way (a `patched()` check).
+   */
+  holdBackStartingState(firstEventIn: boolean): void {
+    this.heldBack = firstEventIn && patched('search-attributes-after-first-event');
+  }
 
   /**
    * Upserts `pairs` unless they are what was upserted last. `skipUnchanged` is asked only when
    * nothing changed, for workflows whose older histories upserted every time (a `patched()` check).
    */
   update(pairs: SearchAttributeUpdatePair[], skipUnchanged: () => boolean = () => true): void {
+    if (this.heldBack) {
+      this.heldBack = false;
+      return;
+    }
     const wanted = JSON.stringify(pairs.map((pair) => [pair.key.name, pair.value]));
     if (wanted === this.shown && skipUnchanged()) return;
     upsertSearchAttributes(pairs);

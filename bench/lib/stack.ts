@@ -170,6 +170,8 @@ export interface BenchStackOptions {
   profile?: 'receiver' | 'worker';
   /** The Temporal to run on (default the dev server). */
   server?: BenchServer;
+  /** More variables for billflow's processes (shortened schedules, say). */
+  extra?: Record<string, string>;
 }
 
 /** What every end-to-end benchmark runs on: a dev server, the sandbox, billflow's processes, a client. */
@@ -196,7 +198,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const temporal = await startBenchTemporal(options.server ?? 'dev', options.name);
   const sandbox = await startProviderSandbox();
   const taskQueue = uniqueTaskQueue(options.name);
-  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel });
+  const env = billflowEnvironment({ temporalAddress: temporal.address, taskQueue, sandbox, dataDir: path.join(scratch.dir, 'data'), logLevel: options.logLevel, extra: options.extra });
   const profileDir = path.join(scratch.dir, 'profiles');
   const profileFlags = (process: 'receiver' | 'worker') => (options.profile === process ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const worker = options.worker ? await startWorkerChild(env, path.join(scratch.dir, 'worker.log'), { metrics: true, nodeFlags: profileFlags('worker') }) : undefined;

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountActivities } from '../../activities/accounts';
 import type { BillingMandate, GetMandateStatusInput } from '../../activities/billing';
@@ -432,12 +432,14 @@ describe('subscription workflow', () => {
       await send([billingEvent('mandate.active', { provider: 'gocardless', references: { mandate } })]);
       await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
       await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
-      const upserted = (await handle.fetchHistory()).events
-        ?.map((event) => event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields)
-        .filter((fields) => fields && !('TemporalChangeVersion' in fields))
-        .map((fields) => Object.keys(fields ?? {}).sort().join('+'));
-      // At start (status), and once the cancellation suspended the confirmed customer; not for created or active.
-      expect(upserted).toEqual(['BillingStatus', 'BillingCustomer+BillingStatus']);
+      const upserted = async () =>
+        (await handle.fetchHistory()).events
+          ?.map((event) => event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields)
+          .filter((fields) => fields && !('TemporalChangeVersion' in fields))
+          .map((fields) => Object.keys(fields ?? {}).sort().join('+'));
+      // After the first event (status), and once the cancellation suspended the confirmed customer (in
+      // the task after the suspension, hence eventually); not again for active.
+      await eventually(async () => expect(await upserted()).toEqual(['BillingStatus', 'BillingCustomer+BillingStatus']));
       await keepHistory(handle, 'mandate-upserts-on-change');
     });
 
@@ -511,6 +513,58 @@ describe('subscription workflow', () => {
       const handle = client.workflow.getHandle(`recurly:account:${account}`);
       expect(await handle.query(accountStateQuery)).toMatchObject({ closed: true, eventsApplied: 1 });
       await keepHistory(handle, 'account-closed');
+    });
+  });
+
+  // Each search-attribute upsert and each timer is an action Temporal Cloud bills: a workflow started
+  // by its first event upserts the state after it only, an upsert repeats only on a change, and an
+  // event that arrives while a retry waits leaves the retry's timer running.
+  describe('Temporal actions beyond the business', () => {
+    const history = async (handle: WorkflowHandle) => (await handle.fetchHistory()).events ?? [];
+    const upserted = async (handle: WorkflowHandle): Promise<string[]> =>
+      (await history(handle))
+        .map((event) => Object.keys(event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}))
+        // The SDK's own record of the patches a task took, exempt from billing, is not billflow's.
+        .map((fields) => fields.filter((field) => field !== 'TemporalChangeVersion').sort().join('+'))
+        .filter(Boolean);
+    const timersStarted = async (handle: WorkflowHandle) => (await history(handle)).filter((event) => event.timerStartedEventAttributes).length;
+
+    it('a mandate workflow started by its cancellation upserts its search attributes once, for the suspension', async () => {
+      const mandate = uniqueId('MD');
+      const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
+      await deliver(client, worker.taskQueue, [billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
+      // The upsert follows the suspension (a local activity) in the workflow task that completes it.
+      await eventually(async () => expect(await upserted(handle)).toEqual(['BillingCustomer+BillingStatus']));
+      await keepHistory(handle, 'mandate-upserts-after-first-event');
+    });
+
+    it('an account workflow upserts when the account closes, not again for a later event', async () => {
+      const account = uniqueId('acct_');
+      const handle = client.workflow.getHandle(`recurly:account:${account}`);
+      await deliver(client, worker.taskQueue, [billingEvent('account.closed', { provider: 'recurly', references: { account } })]);
+      await eventually(async () => expect((await store.get('recurly', account))?.status).toBe('closed'));
+      // Another notice of the closure, with an id of its own: applied (ignored), nothing shown changes.
+      await deliver(client, worker.taskQueue, [billingEvent('account.closed', { provider: 'recurly', references: { account } })]);
+      await eventually(async () => expect((await handle.query(accountStateQuery)).eventsApplied).toBe(2));
+      await eventually(async () => expect(await upserted(handle)).toEqual(['BillingCustomer+BillingStatus']));
+      await keepHistory(handle, 'account-upserts-on-change');
+    });
+
+    it('keeps one timer for a retry while other events arrive before it is due', async () => {
+      const [subscription, customer, invoice] = [uniqueId('sub_'), uniqueId('cus_'), uniqueId('in_')];
+      const references = { subscription, customer, invoice };
+      const handle = client.workflow.getHandle(`stripe:subscription:${subscription}`);
+      const settings = { dunningScheduleMs: [3000, 3000, 3000] };
+      await deliver(client, worker.taskQueue, [billingEvent('payment.failed', { references })], { settings });
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).nextAction?.action).toBe(`retry payment ${invoice} (retry 1 of 3)`));
+      for (let other = 0; other < 2; other += 1) {
+        await deliver(client, worker.taskQueue, [billingEvent('subscription.updated', { references: { subscription, customer } })], { settings });
+      }
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).eventsApplied).toBe(3));
+      await eventually(async () => expect(billing.retries().filter((retry) => retry.invoiceId === invoice)).toHaveLength(1), 15_000);
+      expect(await timersStarted(handle)).toBe(1);
+      await keepHistory(handle, 'subscription-one-timer-per-due-time');
     });
   });
 });

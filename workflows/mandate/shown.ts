@@ -7,6 +7,11 @@ import type { MandateState } from './state';
 export class ShownMandate {
   private readonly attributes = new ShownSearchAttributes();
 
+  /** @param firstEventIn whether the workflow's first event is already in: its starting state's upsert is left out then. */
+  constructor(firstEventIn = false) {
+    this.attributes.holdBackStartingState(firstEventIn);
+  }
+
   update(mandate: MandateState): void {
     const snapshot = mandate.snapshot();
     // Histories recorded before upserting only on change upserted after every event, and replay that way.

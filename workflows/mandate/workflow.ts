@@ -1,4 +1,4 @@
-import { condition, defineQuery, setHandler } from '@temporalio/workflow';
+import { condition, defineQuery, patched, setHandler } from '@temporalio/workflow';
 import type { ProviderName } from '../../src/core/events';
 import { continueAsNewWith } from '../building-blocks';
 import { EventInbox, type InboxCarry } from '../event-inbox';
@@ -31,7 +31,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
   inbox.listen();
   setHandler(mandateStateQuery, () => mandate.snapshot(mandate.snapshot().duplicatesDropped + inbox.duplicatesDropped));
   const processes = new MandateProcesses(mandate, input.suspensionGraceMs ?? 0);
-  const shown = new ShownMandate();
+  const shown = new ShownMandate(inbox.hasPending());
   shown.update(mandate);
 
   while (!inbox.shouldContinueAsNew()) {
@@ -42,7 +42,9 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
       continue;
     }
     const ready = () => inbox.hasPending() || inbox.shouldContinueAsNew();
-    if (pending) await condition(ready, pending.dueAt - Date.now());
+    // Histories recorded before keeping one timer per due time started one per wait, and replay that way.
+    if (patched('one-timer-per-due-time')) await inbox.waitBy(pending?.dueAt);
+    else if (pending) await condition(ready, pending.dueAt - Date.now());
     else await condition(ready);
     const event = inbox.take();
     if (event) {

@@ -7,7 +7,13 @@ import type { SubscriptionState } from './state';
 export class ShownSubscription {
   private readonly attributes = new ShownSearchAttributes();
 
-  constructor(private readonly provider: ProviderName) {}
+  /** @param firstEventIn whether the workflow's first event is already in: its starting state's upsert is left out then. */
+  constructor(
+    private readonly provider: ProviderName,
+    firstEventIn = false,
+  ) {
+    this.attributes.holdBackStartingState(firstEventIn);
+  }
 
   update(subscription: SubscriptionState): void {
     const view = subscription.view();

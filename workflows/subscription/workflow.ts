@@ -1,4 +1,4 @@
-import { defineQuery, setHandler } from '@temporalio/workflow';
+import { defineQuery, patched, setHandler } from '@temporalio/workflow';
 import type { BillingEvent, ProviderName } from '../../src/core/events';
 import { continueAsNewWith } from '../building-blocks';
 import { EventInbox, type InboxCarry } from '../event-inbox';
@@ -38,7 +38,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   const applyOrForget = async (event: BillingEvent) => {
     if ((await processes.apply(event)) === 'refused') inbox.forget(event.id);
   };
-  const shown = new ShownSubscription(input.provider);
+  const shown = new ShownSubscription(input.provider, inbox.hasPending());
   shown.update(subscription);
 
   while (!inbox.shouldContinueAsNew()) {
@@ -50,7 +50,8 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       if (due && due.at <= Date.now()) {
         await processes.runDue(due);
       } else {
-        const event = await inbox.next(due ? due.at - Date.now() : undefined);
+        // Histories recorded before keeping one timer per due time started one per wait, and replay that way.
+        const event = patched('one-timer-per-due-time') ? await inbox.nextBy(due?.at) : await inbox.next(due ? due.at - Date.now() : undefined);
         if (event) await applyOrForget(event);
       }
     }
