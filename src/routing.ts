@@ -19,6 +19,7 @@ const paymentKinds = new Set<BillingEventKind>([
   'payment.succeeded',
   'invoice.voided',
   'invoice.uncollectible',
+  'invoice.closed',
   // Money that comes back: recorded on, or suspending, the subscription's account.
   'payment.charged_back',
   'payment.chargeback_reversed',
@@ -31,7 +32,7 @@ const paymentKinds = new Set<BillingEventKind>([
 /**
  * The billflow workflow an event is signalled to, or undefined when billflow does not act on it:
  * - `mandate.*` with a mandate id → `mandateWorkflow`, `<provider>:mandate:<id>`;
- * - `subscription.*`, and `payment.failed`/`payment.succeeded` naming their subscription →
+ * - `subscription.*`, and `payment.failed`/`payment.succeeded`/`invoice.closed` naming their subscription →
  *   `subscriptionWorkflow`, `<provider>:subscription:<id>`;
  * - a payment event without its subscription (a GoCardless payment links only the payment, a
  *   Recurly JSON body only ids) → `paymentResolverWorkflow`, `<provider>:payment:<id>` (or

@@ -1,6 +1,12 @@
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
-import { defaultReattemptDelayMs, defaultSubscriptionPolicy, type SubscriptionPolicy } from '../workflows/subscription/policy';
+import {
+  defaultProviderRetryMarginMs,
+  defaultProviderRetryWaitMs,
+  defaultReattemptDelayMs,
+  defaultSubscriptionPolicy,
+  type SubscriptionPolicy,
+} from '../workflows/subscription/policy';
 import { maxSignalsPerRun } from '../workflows/event-inbox';
 import type { ProviderName } from './core/events';
 import { providerNames, providersRunningOwnDunning } from './providers/registry';
@@ -55,6 +61,13 @@ export const workflowSettings = {
   chargebackReaction: setting('BILLFLOW_CHARGEBACK_REACTION', z.enum(['suspend', 'record']).default('suspend')),
   /** Whether a paused subscription takes its account's access away until it resumes (the account is `paused` either way). */
   pausedMeansNoAccess: setting('BILLFLOW_PAUSED_MEANS_NO_ACCESS', z.stringbool().default(true)),
+  /**
+   * Time (ms) past a provider's promised retry (`nextRetryAt`) after which billflow, having heard
+   * no outcome, asks the provider how the payment stands and acts on its answer.
+   */
+  providerRetryMarginMs: setting('BILLFLOW_PROVIDER_RETRY_MARGIN', z.string().default('1 day').pipe(duration)),
+  /** Time (ms) billflow waits for the outcome of a provider's own retry that names no time, before asking (plus the margin). */
+  providerRetryWaitMs: setting('BILLFLOW_PROVIDER_RETRY_WAIT', z.string().default('3 days').pipe(duration)),
   /** Signals a workflow run takes before continuing as new. */
   maxSignalsPerRun: setting('BILLFLOW_MAX_SIGNALS_PER_RUN', z.coerce.number().int().min(1).max(9000).default(maxSignalsPerRun)),
 };
@@ -67,6 +80,8 @@ export const defaultWorkflowSettings: WorkflowSettings = {
   reattemptDelayMs: defaultReattemptDelayMs,
   pausedMeansNoAccess: true,
   chargebackReaction: 'suspend',
+  providerRetryMarginMs: defaultProviderRetryMarginMs,
+  providerRetryWaitMs: defaultProviderRetryWaitMs,
   maxSignalsPerRun,
 };
 
@@ -80,6 +95,8 @@ export function subscriptionPolicyFor(provider: ProviderName, settings: Workflow
     reattemptDelayMs: settings.reattemptDelayMs,
     pausedMeansNoAccess: settings.pausedMeansNoAccess,
     chargebackReaction: settings.chargebackReaction,
+    providerRetryMarginMs: settings.providerRetryMarginMs,
+    providerRetryWaitMs: settings.providerRetryWaitMs,
     maxSignalsPerRun: settings.maxSignalsPerRun,
   };
 }

@@ -1,7 +1,16 @@
 import type { BillingEvent, BillingFacts } from '../src/core/events';
 import { recordedFacts } from './recorded';
 
-const canonicalNames: readonly (keyof BillingFacts)[] = ['periodStart', 'periodEnd', 'providerWillRetry', 'nextRetryAt', 'replacementMandate', 'renewalPaid'];
+const canonicalNames: readonly (keyof BillingFacts)[] = [
+  'periodStart',
+  'periodEnd',
+  'providerWillRetry',
+  'nextRetryAt',
+  'replacementMandate',
+  'customerActionRequired',
+  'invoicePaid',
+  'renewalPaid',
+];
 
 /**
  * The canonical facts of an event, however old: what the parser filled in, and for an event

@@ -64,8 +64,11 @@ export async function paymentResolverWorkflow(input: ResolverWorkflowInput): Pro
     const { subscriptionId } = subject;
     const workflowId = entityWorkflowId(input.provider, 'subscription', subscriptionId);
     const start: SubscriptionWorkflowInput = { provider: input.provider, subscriptionId, ...(input.subscriptionPolicy ? { policy: input.subscriptionPolicy } : {}) };
+    // The invoice a payment was an attempt at keys its dunning case (a Recurly retry is a new
+    // transaction of the same invoice). Forwarded events carried none before; those histories replay so.
+    const invoice = subject.invoiceId && patched('resolver-adds-invoice') ? { invoice: subject.invoiceId } : {};
     await forwardBillingEvent({
-      event: { ...event, references: { ...definedOnly(subject), ...event.references, subscription: subscriptionId } },
+      event: { ...event, references: { ...definedOnly(subject), ...invoice, ...event.references, subscription: subscriptionId } },
       route: { workflowType: 'subscriptionWorkflow', workflowId, args: [start] },
     });
     view.forwarded.push({ eventId: event.id, to: workflowId });
@@ -75,6 +78,7 @@ export async function paymentResolverWorkflow(input: ResolverWorkflowInput): Pro
 
 interface Subject {
   subscriptionId?: string;
+  invoiceId?: string;
   mandateId?: string;
   customerId?: string;
 }

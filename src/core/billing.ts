@@ -53,6 +53,13 @@ export interface BillingPaymentStatus {
   chargedBack?: boolean;
   /** The provider's own status of the payment or invoice. */
   providerStatus: string;
+  /**
+   * Unpaid: true while the provider still collects it by itself (an attempt planned or in flight),
+   * false once it will not any more (retries over, closed unpaid, void); absent when it cannot tell.
+   */
+  providerWillRetry?: boolean;
+  /** When the provider's next attempt is due, if it says: ISO-8601 time. */
+  nextRetryAt?: string;
 }
 
 export interface CancelSubscriptionInput {
@@ -103,6 +110,8 @@ export interface ResolvePaymentSubjectInput {
 /** The entities a payment belongs to; what the provider does not link is absent. */
 export interface PaymentSubject {
   subscriptionId?: string;
+  /** The invoice the payment was an attempt at, as the provider's webhooks name it (Recurly: its number). */
+  invoiceId?: string;
   mandateId?: string;
   customerId?: string;
 }

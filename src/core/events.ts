@@ -27,6 +27,12 @@ export const billingEventKinds = [
   'subscription.reactivated',
   'subscription.paused',
   'subscription.resumed',
+  /** The provider says the subscription's payment is overdue: its own dunning is under way. */
+  'subscription.past_due',
+  /** The provider's own dunning ended without a payment; the subscription is left unpaid. */
+  'subscription.unpaid',
+  /** The provider closed an invoice for good: collected, or failed after its dunning (`facts.invoicePaid` when the event says which). */
+  'invoice.closed',
   'mandate.created',
   'mandate.active',
   'mandate.cancelled',
@@ -83,6 +89,13 @@ export interface BillingFacts {
    * earlier failed renewals left unpaid, though it names none of them.
    */
   renewalPaid?: boolean;
+  /**
+   * A failed payment the customer must complete themselves (Stripe: authentication, SCA): a retry
+   * made by billflow cannot pass it.
+   */
+  customerActionRequired?: boolean;
+  /** An `invoice.closed`: true when it closed paid, false when it closed unpaid; absent when the event does not say. */
+  invoicePaid?: boolean;
 }
 
 export interface BillingEvent {

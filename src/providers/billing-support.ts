@@ -37,6 +37,6 @@ export function unsupported(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, failureTypes.unsupported);
 }
 
-export function withoutEmpty(subject: { subscriptionId?: string | null; mandateId?: string | null; customerId?: string | null }): PaymentSubject {
+export function withoutEmpty(subject: { [Key in keyof PaymentSubject]?: string | null }): PaymentSubject {
   return Object.fromEntries(Object.entries(subject).filter(([, value]) => typeof value === 'string' && value !== '')) as PaymentSubject;
 }

@@ -14,7 +14,7 @@ describe('routing of billing events to workflows', () => {
       expect(route).toEqual({
         workflowType: 'subscriptionWorkflow',
         workflowId: 'stripe:subscription:sub_1',
-        args: [{ provider: 'stripe', subscriptionId: 'sub_1', policy: { dunningScheduleMs: [3 * day, 5 * day, 7 * day], providerManagedDunning: false, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0, reattemptDelayMs: 60_000, pausedMeansNoAccess: true, chargebackReaction: 'suspend', maxSignalsPerRun: 2000 } }],
+        args: [{ provider: 'stripe', subscriptionId: 'sub_1', policy: { dunningScheduleMs: [3 * day, 5 * day, 7 * day], providerManagedDunning: false, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0, reattemptDelayMs: 60_000, pausedMeansNoAccess: true, chargebackReaction: 'suspend', providerRetryMarginMs: day, providerRetryWaitMs: 3 * day, maxSignalsPerRun: 2000 } }],
       });
     }
   });
@@ -86,6 +86,8 @@ describe('workflow settings from the environment', () => {
       reattemptDelayMs: 60_000,
       pausedMeansNoAccess: true,
       chargebackReaction: 'suspend',
+      providerRetryMarginMs: day,
+      providerRetryWaitMs: 3 * day,
       maxSignalsPerRun: 2000,
     });
   });
@@ -99,6 +101,8 @@ describe('workflow settings from the environment', () => {
       BILLFLOW_REATTEMPT_DELAY: '90s',
       BILLFLOW_PAUSED_MEANS_NO_ACCESS: 'false',
       BILLFLOW_CHARGEBACK_REACTION: 'record',
+      BILLFLOW_PROVIDER_RETRY_MARGIN: '6h',
+      BILLFLOW_PROVIDER_RETRY_WAIT: '2 days',
       BILLFLOW_MAX_SIGNALS_PER_RUN: '50',
     });
     expect(config.workflows).toEqual({
@@ -109,6 +113,8 @@ describe('workflow settings from the environment', () => {
       reattemptDelayMs: 90_000,
       pausedMeansNoAccess: false,
       chargebackReaction: 'record',
+      providerRetryMarginMs: 6 * 3_600_000,
+      providerRetryWaitMs: 2 * day,
       maxSignalsPerRun: 50,
     });
   });

@@ -1,5 +1,5 @@
 import type { BillingEvent } from '../../src/core/events';
-import { defaultReattemptDelayMs, type SubscriptionPolicy } from './policy';
+import { defaultProviderRetryMarginMs, defaultProviderRetryWaitMs, defaultReattemptDelayMs, type SubscriptionPolicy } from './policy';
 import type { DunningCase, SubscriptionSnapshot } from './snapshot';
 import { isAfter, isBefore, laterOf } from './time';
 
@@ -76,15 +76,32 @@ export class DunningState {
     }
   }
 
-  providerRetrying(open: DunningCase, event: BillingEvent): void {
-    open.lastFailedAt = laterOf(open.lastFailedAt, event.occurredAt);
+  /**
+   * The provider retries by itself. With `check`, billflow asks the provider how the payment stands
+   * if no outcome has come by its promised time (`check.nextRetryAt`, else the policy's wait) plus
+   * the policy's margin; without it, it waits for the outcome as long as it takes.
+   */
+  providerRetrying(open: DunningCase, event: BillingEvent | undefined, check?: { now: number; nextRetryAt?: number }): void {
+    if (event) open.lastFailedAt = laterOf(open.lastFailedAt, event.occurredAt);
     open.stage = 'provider_retrying';
     delete open.dueAt;
+    if (check) open.dueAt = this.providerCheckAt(check.now, check.nextRetryAt);
+  }
+
+  /** When to ask the provider about a payment it promised to retry: its promised time (or the policy's wait) plus the margin. */
+  providerCheckAt(now: number, nextRetryAt?: number): number {
+    const promised = nextRetryAt ?? now + (this.policy.providerRetryWaitMs ?? defaultProviderRetryWaitMs);
+    return Math.max(promised, now) + (this.policy.providerRetryMarginMs ?? defaultProviderRetryMarginMs);
+  }
+
+  /** The customer must complete the payment themselves: billflow makes none of its retries for it. */
+  needsCustomerAction(open: DunningCase): void {
+    open.customerActionRequired = true;
   }
 
   /** The provider gave up retrying by itself: nothing left but the suspension. */
-  providerGaveUp(open: DunningCase, event: BillingEvent, now: number): void {
-    open.lastFailedAt = laterOf(open.lastFailedAt, event.occurredAt);
+  providerGaveUp(open: DunningCase, event: BillingEvent | undefined, now: number): void {
+    if (event) open.lastFailedAt = laterOf(open.lastFailedAt, event.occurredAt);
     this.scheduleSuspension(open, now);
   }
 

@@ -6,7 +6,7 @@ import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure, isSpentKeyFailure } from '../failures';
 import type { SubscriptionAtProvider } from './at-provider';
 import { paymentKey } from './dunning-state';
-import { providerWillRetry, providerWontRetry, renewalWasPaid } from './facts';
+import { customerActionRequired, invoicePaidOf, nextRetryAtOf, providerWillRetry, providerWontRetry, renewalWasPaid, timeOf } from './facts';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
 import { isBefore } from './time';
@@ -44,17 +44,21 @@ export class Dunning {
     if (this.subscription.access.ended) return 'ignored: access has ended';
     const open = dunning.caseOf(event);
     if (dunning.isStaleFailure(event, open)) return `ignored: older than the current state of ${key}`;
+    // The customer must authenticate (SCA): whatever stage the case is at, billflow's retries stop.
+    const actionRequired = customerActionRequired(event);
+    if (open && actionRequired) dunning.needsCustomerAction(open);
+    const customerPart = actionRequired ? `; the customer must complete ${key}: billflow makes no retries for it` : '';
     switch (open?.stage) {
       case 'exhausted':
-        return `ignored: dunning for ${key} is already exhausted`;
+        return `ignored: dunning for ${key} is already exhausted${customerPart}`;
       case 'retry_scheduled':
       case 'suspension_scheduled':
-        return `ignored: the next step for ${key} is already scheduled`;
+        return `ignored: the next step for ${key} is already scheduled${customerPart}`;
     }
     const failing = open ?? dunning.open(event);
+    if (actionRequired) dunning.needsCustomerAction(failing);
     if (providerWillRetry(event)) {
-      dunning.providerRetrying(failing, event);
-      return `${this.provider} retries ${key} itself: waiting for the outcome`;
+      return `${this.provider} retries ${key} itself: waiting for the outcome${this.waitForProvider(failing, event)}${customerPart}`;
     }
     if (this.subscription.policy.providerManagedDunning) {
       // The provider's own dunning ends in a payment, in its own cancellation/expiry events, or in
@@ -64,11 +68,101 @@ export class Dunning {
         dunning.providerGaveUp(failing, event, Date.now());
         return `${this.provider} will not retry ${key}: suspension scheduled at ${new Date(failing.dueAt ?? Date.now()).toISOString()}`;
       }
-      dunning.providerRetrying(failing, event);
-      return `dunning is managed by ${this.provider}: waiting for the outcome of ${key}`;
+      return `dunning is managed by ${this.provider}: waiting for the outcome of ${key}${this.waitForProvider(failing, event)}`;
     }
     dunning.failed(failing, event, Date.now());
-    return describeSchedule(failing, this.steps);
+    return `${describeSchedule(failing, this.steps)}${customerPart}`;
+  }
+
+  /** The provider says the subscription is past due (Stripe `past_due`): its dunning is under way. */
+  providerDunningUnderWay(event: BillingEvent): string {
+    const { dunning } = this.subscription;
+    const key = paymentKey(event);
+    if (key === undefined) return 'ignored: names no invoice or payment';
+    if (this.subscription.access.ended) return 'ignored: access has ended';
+    const open = dunning.caseOf(event);
+    if (open) return `recorded: dunning for ${key} is under way (${open.stage.replace(/_/g, ' ')})`;
+    if (dunning.isStaleFailure(event, open)) return `ignored: older than the current state of ${key}`;
+    // No failure of it reached billflow: wait for the provider's own retries, but not for ever.
+    const opened = dunning.open(event);
+    return `${this.provider} says ${key} is past due: waiting for the outcome of its own retries${this.waitForProvider(opened, event)}`;
+  }
+
+  /**
+   * The provider's own dunning ended unpaid (Stripe's subscription `unpaid`): the suspension
+   * follows whoever ran the retries; it confirms the invoice is still unpaid first.
+   */
+  providerDunningEnded(event: BillingEvent): string {
+    const { dunning } = this.subscription;
+    const key = paymentKey(event);
+    if (key === undefined) return 'ignored: names no invoice or payment';
+    if (this.subscription.access.ended) return 'ignored: access has ended';
+    const open = dunning.caseOf(event);
+    if (dunning.isStaleFailure(event, open)) return `ignored: older than the current state of ${key}`;
+    if (open?.stage === 'exhausted') return `ignored: dunning for ${key} is already exhausted`;
+    if (open?.stage === 'suspension_scheduled') return `ignored: the suspension for ${key} is already scheduled`;
+    const ended = open ?? dunning.open(event);
+    dunning.providerGaveUp(ended, event, Date.now());
+    return `${this.provider}'s own dunning of ${key} ended unpaid: suspension scheduled at ${new Date(ended.dueAt ?? Date.now()).toISOString()}`;
+  }
+
+  /**
+   * The provider closed the invoice for good (Recurly's authoritative outcome): paid ends its case;
+   * unpaid means the provider will not collect it again — a suspension when the provider runs the
+   * dunning, one more failure of billflow's schedule when billflow does. When the event does not
+   * say which (Recurly's JSON carries ids only), the provider is asked.
+   */
+  async invoiceClosed(event: BillingEvent): Promise<string> {
+    const key = paymentKey(event);
+    if (key === undefined) return 'ignored: names no invoice or payment';
+    let paid = invoicePaidOf(event);
+    if (paid === undefined) {
+      const status = await this.statusAtProvider({ key, invoiceId: event.references.invoice, paymentId: event.references.payment });
+      // Closed by a void: nothing is owed, nothing to suspend for.
+      if (status?.writtenOff === true) return this.writtenOff.invoiceWrittenOff(event);
+      if (status?.paid === undefined) return `ignored: ${this.provider} does not say whether ${key} closed paid`;
+      paid = status.paid;
+    }
+    if (paid) return this.paymentSucceeded(event);
+    return `closed unpaid: ${this.paymentFailed({ ...event, facts: { ...event.facts, providerWillRetry: false } })}`;
+  }
+
+  /** The provider promised its own retry and no outcome came in time: ask it how the payment stands, and act on it. */
+  async checkProvider(open: DunningCase): Promise<string> {
+    const { dunning, policy } = this.subscription;
+    const late = `no outcome of ${this.provider}'s own retry of ${open.key}`;
+    const status = await this.statusAtProvider(open);
+    const now = Date.now();
+    if (status?.paid === true) {
+      const settled = await this.settle(open.key, { at: new Date(now).toISOString(), eventId: `${workflowInfo().workflowId}:dunning:${open.key}:paid-at-provider` });
+      return `${late}: ${this.provider} says it is paid (${status.providerStatus}); ${settled}`;
+    }
+    if (status?.writtenOff === true) {
+      const closed = await this.writtenOff.refusedRetry(open, `${workflowInfo().workflowId}:dunning:${open.key}:written-off-at-provider`);
+      if (closed) return `${late}: ${closed}`;
+    }
+    if (status?.providerWillRetry === true) {
+      dunning.providerRetrying(open, undefined, { now, nextRetryAt: timeOf(status.nextRetryAt) });
+      return `${late}: ${this.provider} still collects it (${status.providerStatus}); asking again at ${new Date(open.dueAt ?? now).toISOString()}`;
+    }
+    const said = status?.providerWillRetry === false ? `${this.provider} will not retry it (${status.providerStatus})` : `${this.provider} cannot say how it stands`;
+    if (policy.providerManagedDunning) {
+      dunning.providerGaveUp(open, undefined, now);
+      return `${late}: ${said}; suspension scheduled at ${new Date(open.dueAt ?? now).toISOString()}`;
+    }
+    dunning.failed(open, undefined, now);
+    return `${late}: ${said}; billflow's schedule takes over: ${describeSchedule(open, this.steps)}`;
+  }
+
+  /**
+   * Waits for the provider's own retry; since billflow bounds that wait, until its promised time
+   * plus the margin, then asks. Histories recorded before then waited for ever, and replay so.
+   * Returns what to add to the outcome.
+   */
+  private waitForProvider(open: DunningCase, event: BillingEvent): string {
+    const bounded = patched('bounded-provider-wait');
+    this.subscription.dunning.providerRetrying(open, event, bounded ? { now: Date.now(), nextRetryAt: nextRetryAtOf(event) } : undefined);
+    return open.dueAt === undefined ? '' : ` (billflow asks ${this.provider} at ${new Date(open.dueAt).toISOString()} if none has come)`;
   }
 
   async paymentSucceeded(event: BillingEvent): Promise<string> {
@@ -104,6 +198,13 @@ export class Dunning {
     const { dunning } = this.subscription;
     const step = open.retriesMade + 1;
     const retry = `retry ${step} of ${this.steps} for ${open.key}`;
+    if (open.customerActionRequired) {
+      // A retry billflow makes cannot authenticate for the customer: the schedule's time passes
+      // without it, and the case ends in a payment (the customer's, the provider's retry) or its end.
+      dunning.retried(open);
+      dunning.failed(open, undefined, Date.now());
+      return `${retry} not made: the customer must complete the payment at ${this.provider}; ${describeSchedule(open, this.steps)}`;
+    }
     // One key per attempt: Temporal's retries of the activity keep it, so a retry never pays
     // twice; a new attempt of the same step (its first key spent) gets the next one.
     const attempt = (open.reattempts ?? 0) + 1;
@@ -179,14 +280,13 @@ export class Dunning {
     return `dunning for ${key} ended: paid; account reinstated`;
   }
 
-  /** The provider's status of the dunned payment or invoice; undefined when it cannot tell. */
-  private async statusAtProvider(open: DunningCase): Promise<BillingPaymentStatus | undefined> {
+  /** How the provider says the payment or invoice stands; undefined when it cannot tell (unknown id, unsupported). */
+  private async statusAtProvider(subject: Pick<DunningCase, 'key' | 'invoiceId' | 'paymentId'>): Promise<BillingPaymentStatus | undefined> {
     try {
-      return await getPaymentStatus({ provider: this.provider, paymentId: open.paymentId, invoiceId: open.invoiceId });
+      return await getPaymentStatus({ provider: this.provider, paymentId: subject.paymentId, invoiceId: subject.invoiceId });
     } catch (error) {
       if (!isFinalFailure(error)) throw error;
-      // The provider cannot tell (unknown id, unsupported): the schedule's verdict stands.
-      log.warn('Payment status could not be read before suspending', { key: open.key, error: String(error) });
+      log.warn('Payment status could not be read from the provider', { key: subject.key, error: String(error) });
       return undefined;
     }
   }

@@ -16,6 +16,27 @@ export function renewalWasPaid(event: BillingEvent): boolean {
   return factsOf(event).renewalPaid === true;
 }
 
+/** True when the customer must complete the failed payment themselves (authentication): billflow's retries cannot. */
+export function customerActionRequired(event: BillingEvent): boolean {
+  return factsOf(event).customerActionRequired === true;
+}
+
+/** An `invoice.closed`: whether it closed paid, when the event says. */
+export function invoicePaidOf(event: BillingEvent): boolean | undefined {
+  return factsOf(event).invoicePaid;
+}
+
+/** When the provider's own next attempt is due, if the event says (epoch ms). */
+export function nextRetryAtOf(event: BillingEvent): number | undefined {
+  return timeOf(factsOf(event).nextRetryAt);
+}
+
+/** An ISO time or date (a date read as midnight UTC) as epoch ms. */
+export function timeOf(value: string | undefined): number | undefined {
+  const iso = value === undefined ? undefined : toIso(value);
+  return iso === undefined ? undefined : Date.parse(iso);
+}
+
 /** The billing period a renewal starts: from the event's facts, else the day it happened (UTC). */
 export function billingPeriodOf(event: BillingEvent): string {
   const start = factsOf(event).periodStart;
@@ -24,9 +45,7 @@ export function billingPeriodOf(event: BillingEvent): string {
 
 /** When a cancelled subscription's paid period ends, if the event says so (epoch ms). */
 export function periodEndOf(event: BillingEvent): number | undefined {
-  const end = factsOf(event).periodEnd;
-  const iso = end === undefined ? undefined : toIso(end);
-  return iso === undefined ? undefined : Date.parse(iso);
+  return timeOf(factsOf(event).periodEnd);
 }
 
 /**

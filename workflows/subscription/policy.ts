@@ -22,6 +22,14 @@ export interface SubscriptionPolicy {
   chargebackReaction?: 'suspend' | 'record';
   /** A paused subscription's account loses access until it resumes; true when absent (policies made before the setting). */
   pausedMeansNoAccess?: boolean;
+  /**
+   * How long past the time a provider promised its own retry billflow waits for the outcome before
+   * asking the provider for the payment's status; the defaults below when absent (workflows
+   * started before there was this setting).
+   */
+  providerRetryMarginMs?: number;
+  /** How long billflow waits for a provider that retries by itself but names no time, before asking it. */
+  providerRetryWaitMs?: number;
   /** Signals one run takes before continuing as new; the inbox's default when absent. */
   maxSignalsPerRun?: number;
 }
@@ -29,6 +37,8 @@ export interface SubscriptionPolicy {
 const day = 24 * 60 * 60 * 1000;
 
 export const defaultReattemptDelayMs = 60_000;
+export const defaultProviderRetryMarginMs = day;
+export const defaultProviderRetryWaitMs = 3 * day;
 
 export const defaultSubscriptionPolicy: SubscriptionPolicy = {
   dunningScheduleMs: [3 * day, 5 * day, 7 * day],
@@ -38,4 +48,6 @@ export const defaultSubscriptionPolicy: SubscriptionPolicy = {
   reattemptDelayMs: defaultReattemptDelayMs,
   pausedMeansNoAccess: true,
   chargebackReaction: 'suspend',
+  providerRetryMarginMs: defaultProviderRetryMarginMs,
+  providerRetryWaitMs: defaultProviderRetryWaitMs,
 };

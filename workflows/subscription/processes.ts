@@ -62,6 +62,8 @@ export class SubscriptionProcesses {
       log.warn('Scheduled step failed', { kind: due.kind, error: String(error) });
       // Drop the step rather than repeat it for ever; the state says what happened.
       if (due.kind === 'end_access') this.subscription.access.cancelEnd();
+      // A check that cannot be made leaves the case waiting for the provider's outcome.
+      else if (due.kind === 'check_provider') this.subscription.dunning.providerRetrying(due.dunning, undefined);
       else this.subscription.dunning.exhausted(due.dunning);
       this.subscription.recordAction(`${due.kind} failed: ${failureMessage(error)}`, Date.now());
     }
@@ -86,6 +88,12 @@ export class SubscriptionProcesses {
       case 'invoice.voided':
       case 'invoice.uncollectible':
         return this.writtenOff.invoiceWrittenOff(event);
+      case 'invoice.closed':
+        return this.dunning.invoiceClosed(event);
+      case 'subscription.past_due':
+        return this.dunning.providerDunningUnderWay(event);
+      case 'subscription.unpaid':
+        return this.dunning.providerDunningEnded(event);
       case 'subscription.renewed':
         return this.renewed(event);
       case 'subscription.updated':
@@ -126,6 +134,8 @@ export class SubscriptionProcesses {
         return this.dunning.retry(due.dunning);
       case 'suspend':
         return this.dunning.suspend(due.dunning);
+      case 'check_provider':
+        return this.dunning.checkProvider(due.dunning);
       case 'end_access':
         return this.endOfAccess.atPeriodEnd(due.at);
     }

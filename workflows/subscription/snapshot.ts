@@ -3,7 +3,8 @@ import type { ProviderName } from '../../src/core/events';
 /**
  * Where one unpaid invoice (or payment, where the provider has no invoices) stands:
  * `retry_scheduled` → (retry) → `awaiting_outcome` → (failed again) → `retry_scheduled` … →
- * `suspension_scheduled` → `exhausted`; `provider_retrying` while the provider retries by itself.
+ * `suspension_scheduled` → `exhausted`; `provider_retrying` while the provider retries by itself
+ * (with `dueAt`, when billflow asks the provider how it stands if no outcome has come by then).
  */
 export type DunningStage = 'retry_scheduled' | 'awaiting_outcome' | 'provider_retrying' | 'suspension_scheduled' | 'exhausted';
 
@@ -19,8 +20,10 @@ export interface DunningCase {
    * (its first answer a server error the provider replays); absent while there were none.
    */
   reattempts?: number;
-  /** Epoch ms of the scheduled retry or suspension: absolute, so it survives continue-as-new. */
+  /** Epoch ms of the scheduled retry, suspension or status check: absolute, so it survives continue-as-new. */
   dueAt?: number;
+  /** The customer must complete the payment themselves (authentication): billflow's retries are not made. */
+  customerActionRequired?: boolean;
   firstFailedAt: string;
   lastFailedAt: string;
 }

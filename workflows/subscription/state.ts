@@ -22,6 +22,8 @@ export interface SubscriptionView extends SubscriptionSnapshot {
 export type DueWork =
   | { kind: 'retry'; at: number; dunning: DunningCase }
   | { kind: 'suspend'; at: number; dunning: DunningCase }
+  /** A provider promised to retry and no outcome came: ask it how the payment stands. */
+  | { kind: 'check_provider'; at: number; dunning: DunningCase }
   | { kind: 'end_access'; at: number };
 
 /**
@@ -97,6 +99,7 @@ export class SubscriptionState {
       if (open.dueAt === undefined) continue;
       if (open.stage === 'retry_scheduled') due.push({ kind: 'retry', at: open.dueAt, dunning: open });
       if (open.stage === 'suspension_scheduled') due.push({ kind: 'suspend', at: open.dueAt, dunning: open });
+      if (open.stage === 'provider_retrying') due.push({ kind: 'check_provider', at: open.dueAt, dunning: open });
     }
     if (this.state.accessEndsAt !== undefined) due.push({ kind: 'end_access', at: this.state.accessEndsAt });
     return due.sort((a, b) => a.at - b.at)[0];
@@ -136,6 +139,7 @@ export class SubscriptionState {
       const at = new Date(due.at).toISOString();
       if (due.kind === 'retry') return { action: `retry payment ${due.dunning.key} (retry ${due.dunning.retriesMade + 1} of ${steps})`, at };
       if (due.kind === 'suspend') return { action: `suspend the account: dunning for ${due.dunning.key} exhausted`, at };
+      if (due.kind === 'check_provider') return { action: `ask ${this.state.provider} how ${due.dunning.key} stands: no outcome of its own retry yet`, at };
       return { action: 'end access: the cancelled subscription reaches its period end', at };
     }
     const waiting = this.state.dunning.find((open) => open.stage === 'awaiting_outcome' || open.stage === 'provider_retrying');

@@ -80,6 +80,8 @@ export interface RecurlyTransaction {
   status: string;
   accountCode: string;
   invoiceId: string | null;
+  /** The number of the invoice it was an attempt at, as webhooks name invoices. */
+  invoiceNumber: string | null;
   subscriptionIds: string[];
 }
 
@@ -114,7 +116,7 @@ const transactionSchema = z.object({
   uuid: z.string(),
   status: z.string(),
   account: accountMini,
-  invoice: z.object({ id: z.string() }).nullish(),
+  invoice: z.object({ id: z.string(), number: z.string().nullish() }).nullish(),
   subscription_ids: z.array(z.string()).nullish(),
 });
 
@@ -213,6 +215,7 @@ function toTransaction(transaction: z.infer<typeof transactionSchema>): RecurlyT
     status: transaction.status,
     accountCode: transaction.account.code,
     invoiceId: transaction.invoice?.id ?? null,
+    invoiceNumber: transaction.invoice?.number ?? null,
     subscriptionIds: transaction.subscription_ids ?? [],
   };
 }

@@ -11,6 +11,9 @@ const subscriptionStatuses: Record<string, BillingSubscriptionStatus> = {
   failed: 'expired',
 };
 
+/** Invoice states Recurly still collects by itself (its dunning runs until the invoice is paid or failed). */
+const collecting = new Set(['pending', 'processing', 'past_due']);
+
 /**
  * Recurly: invoices are collected again; a `canceled` subscription runs to the end of its term.
  * billflow names Recurly's records as its webhooks do — a subscription by its uuid, an invoice by its
@@ -59,7 +62,9 @@ export function recurlyBilling(api: ReturnType<typeof createRecurlyActivities>):
 
     async getPaymentStatus(input) {
       const invoice = await api.getRecurlyInvoice(requiredId(input.invoiceId, 'invoiceId', 'recurly'));
-      return { paid: invoice.state === 'paid', writtenOff: invoice.state === 'voided', providerStatus: invoice.state };
+      if (invoice.state === 'paid') return { paid: true, writtenOff: false, providerStatus: invoice.state };
+      // Past due, its dunning still runs; `failed` (its dunning over) and `voided` are closed for good.
+      return { paid: false, writtenOff: invoice.state === 'voided', providerStatus: invoice.state, providerWillRetry: collecting.has(invoice.state) };
     },
 
     async resolvePaymentSubject(input) {
@@ -68,7 +73,11 @@ export function recurlyBilling(api: ReturnType<typeof createRecurlyActivities>):
         return withoutEmpty({ subscriptionId: await subscriptionUuid(invoice.subscriptionIds), customerId: invoice.accountCode });
       }
       const transaction = await api.getRecurlyTransaction(requiredId(input.paymentId, 'invoiceId or paymentId', 'recurly'));
-      return withoutEmpty({ subscriptionId: await subscriptionUuid(transaction.subscriptionIds), customerId: transaction.accountCode });
+      return withoutEmpty({
+        subscriptionId: await subscriptionUuid(transaction.subscriptionIds),
+        invoiceId: transaction.invoiceNumber,
+        customerId: transaction.accountCode,
+      });
     },
   };
 }

@@ -33,6 +33,10 @@ const jsonKinds = new Map(
     'payment.succeeded': 'payment.succeeded',
     'payment.voided': 'payment.voided',
     'payment.refunded': 'refund.paid',
+    // Recurly's dunning: the invoice went past due, a step of its dunning campaign, its final outcome.
+    'invoice.past_due': 'payment.failed',
+    'dunning_event.created': 'payment.failed',
+    'invoice.closed': 'invoice.closed',
     'subscription.created': 'subscription.created',
     'subscription.updated': 'subscription.updated',
     'subscription.renewed': 'subscription.renewed',
@@ -51,6 +55,12 @@ const xmlKinds = new Map(
     successful_payment_notification: 'payment.succeeded',
     void_payment_notification: 'payment.voided',
     successful_refund_notification: 'refund.paid',
+    past_due_invoice_notification: 'payment.failed',
+    past_due_charge_invoice_notification: 'payment.failed',
+    new_dunning_event_notification: 'payment.failed',
+    closed_invoice_notification: 'invoice.closed',
+    // A charge invoice (credit invoices enabled) that failed: closed unpaid.
+    failed_charge_invoice_notification: 'invoice.closed',
     new_subscription_notification: 'subscription.created',
     updated_subscription_notification: 'subscription.updated',
     renewed_subscription_notification: 'subscription.renewed',
@@ -130,11 +140,16 @@ function parseJson(request: WebhookRequest): BillingEvent {
   if (!jsonSchema.validate(body)) throw shapeError(jsonSchema, body, 'body is not a Recurly notification: ');
   const type = `${body.object_type}.${body.event_type}`;
   const notificationId = request.headers['recurly-notification-id'];
+  // The body's `id` is the object's, shared by its different events (an invoice's past_due and
+  // closed): no id to dedupe on. Recurly always sends the header, so a delivery without it is refused.
+  if (typeof notificationId !== 'string' || notificationId === '') {
+    throw new MalformedPayloadError('missing recurly-notification-id header: it is the only id of a Recurly JSON notification');
+  }
   const uuidRole = body.object_type === 'subscription' ? 'subscription' : body.object_type === 'payment' ? 'payment' : undefined;
   return {
     provider: 'recurly',
     // The header is the same on every retry of a notification: the dedup key Recurly documents.
-    id: typeof notificationId === 'string' && notificationId !== '' ? notificationId : body.id,
+    id: notificationId,
     type,
     kind: jsonKinds.get(type) ?? 'unknown',
     occurredAt: body.event_time,
@@ -165,7 +180,17 @@ const occurredAtFields: Record<string, [string, string]> = {
   expired_subscription_notification: ['subscription', 'expires_at'],
   renewed_subscription_notification: ['subscription', 'current_period_started_at'],
   subscription_paused_notification: ['subscription', 'paused_at'],
+  closed_invoice_notification: ['invoice', 'closed_at'],
+  failed_charge_invoice_notification: ['invoice', 'closed_at'],
 };
+
+/** How a closed invoice ended, by its v2 state (`collected` or `failed`; v3 says `paid`); undefined for any other. */
+function closedPaid(root: string, state: JsonValue | undefined): boolean | undefined {
+  if (root === 'failed_charge_invoice_notification') return false;
+  if (root !== 'closed_invoice_notification') return undefined;
+  if (state === 'collected' || state === 'paid') return true;
+  return state === 'failed' ? false : undefined;
+}
 
 /**
  * Legacy v2 XML: the root element names the event, and there is no event id. The id is derived
@@ -203,6 +228,7 @@ function parseXml(request: WebhookRequest): BillingEvent {
     facts: definedOnly({
       periodStart: timeFact(field(subscription, 'current_period_started_at')),
       periodEnd: timeFact(field(subscription, 'expires_at')) ?? timeFact(field(subscription, 'current_period_ends_at')),
+      invoicePaid: closedPaid(root, field(invoice, 'state')),
     }),
     details: definedOnly({
       occurredAtIsReceiptTime: occurredAt === undefined ? true : undefined,

@@ -39,6 +39,8 @@ export interface StripeInvoiceSummary {
   subscriptionId: string | null;
   amountRemaining: number;
   attemptCount: number;
+  /** ISO time of Stripe's next automatic attempt at an open invoice; null when it plans none. */
+  nextPaymentAttempt: string | null;
 }
 
 export interface StripeSubscriptionSummary {
@@ -139,6 +141,7 @@ function toInvoice(invoice: Stripe.Invoice): StripeInvoiceSummary {
     subscriptionId: idOf(invoice.parent?.subscription_details?.subscription) ?? idOf(legacy),
     amountRemaining: invoice.amount_remaining,
     attemptCount: invoice.attempt_count,
+    nextPaymentAttempt: typeof invoice.next_payment_attempt === 'number' ? new Date(invoice.next_payment_attempt * 1000).toISOString() : null,
   };
 }
 

@@ -46,7 +46,14 @@ export function stripeBilling(api: ReturnType<typeof createStripeActivities>): B
 
     async getPaymentStatus(input) {
       const invoice = await api.getStripeInvoice(requiredId(input.invoiceId, 'invoiceId', 'stripe'));
-      return { paid: invoice.status === 'paid', writtenOff: invoice.status === 'void' || invoice.status === 'uncollectible', providerStatus: invoice.status };
+      if (invoice.status === 'paid') return { paid: true, writtenOff: false, providerStatus: invoice.status };
+      // An open invoice is retried by Stripe while it names a next attempt; void and uncollectible ones never are.
+      if (invoice.status === 'open') {
+        const next = invoice.nextPaymentAttempt;
+        return { paid: false, writtenOff: false, providerStatus: invoice.status, providerWillRetry: next !== null, ...(next ? { nextRetryAt: next } : {}) };
+      }
+      const writtenOff = invoice.status === 'void' || invoice.status === 'uncollectible';
+      return { paid: false, writtenOff, providerStatus: invoice.status, ...(invoice.status === 'draft' ? {} : { providerWillRetry: false }) };
     },
 
     async resolvePaymentSubject(input) {

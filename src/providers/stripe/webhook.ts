@@ -15,6 +15,8 @@ const unauthenticated = 401;
 const kinds = new Map(
   Object.entries<BillingEventKind>({
     'invoice.payment_failed': 'payment.failed',
+    // The customer must authenticate the payment (SCA): a failed attempt only they can complete.
+    'invoice.payment_action_required': 'payment.failed',
     'invoice.paid': 'payment.succeeded',
     'invoice.payment_succeeded': 'payment.succeeded',
     // Stripe stops collecting the invoice: its dunning is over, with nothing to suspend for.
@@ -158,6 +160,17 @@ function parse(request: WebhookRequest): BillingEvent[] {
 
 type StripeObject = z.input<typeof objectSchema> & { id?: string; object?: string };
 
+/**
+ * Statuses a subscription moves to that its workflow acts on: `past_due` (Stripe's dunning is
+ * under way), `unpaid` (it ended without a payment: Stripe leaves the subscription unpaid),
+ * `incomplete_expired` (its first invoice was never paid: it ends).
+ */
+const statusChangeKinds = new Map<string, BillingEventKind>([
+  ['past_due', 'subscription.past_due'],
+  ['unpaid', 'subscription.unpaid'],
+  ['incomplete_expired', 'subscription.expired'],
+]);
+
 /** What an update means for the subscription's entity workflow; a new period is a renewal. */
 function subscriptionUpdateKind(object: StripeObject, previous: Record<string, unknown>): BillingEventKind {
   const previousItem = (previous.items as { data?: { current_period_start?: unknown }[] } | undefined)?.data?.[0];
@@ -168,6 +181,8 @@ function subscriptionUpdateKind(object: StripeObject, previous: Record<string, u
   // A trial that ends without a payment method pauses the subscription (trial_settings.end_behavior).
   if (previous.status !== undefined && previous.status !== 'paused' && object.status === 'paused') return 'subscription.paused';
   if (previous.status === 'paused' && (object.status === 'active' || object.status === 'trialing')) return 'subscription.resumed';
+  const statusKind = typeof previous.status === 'string' && previous.status !== object.status ? statusChangeKinds.get(object.status ?? '') : undefined;
+  if (statusKind) return statusKind;
   if (previous.cancel_at_period_end === false && object.cancel_at_period_end === true) return 'subscription.cancelled';
   if (previous.cancel_at_period_end === true && object.cancel_at_period_end === false) return 'subscription.reactivated';
   return 'subscription.updated';
@@ -204,6 +219,7 @@ function factsAndDetailsOf(
       // A failed invoice's next automatic attempt; null when Stripe will not try again.
       providerWillRetry: kind !== 'payment.failed' || nextAttempt === undefined ? undefined : nextAttempt !== null,
       nextRetryAt: timeFact(nextAttempt),
+      customerActionRequired: event.type === 'invoice.payment_action_required' ? true : undefined,
     }),
     details,
   };

@@ -102,6 +102,7 @@ describe('Recurly client against the provider sandbox', () => {
       status: 'success',
       accountCode: 'customer-2',
       invoiceId: 'inv2inv2inv2',
+      invoiceNumber: '2002',
       subscriptionIds: ['sub2sub2sub2'],
     });
   });

@@ -242,23 +242,35 @@ describe('recurly.verify (XML): source IP, then Basic', () => {
 describe('recurly.parse (JSON)', () => {
   const files = readdirSync(path.join(__dirname, '../../fixtures/recurly/json')).filter((name) => name.endsWith('.json'));
   const broken = 'account.closed--dunning-without-credit-invoices.json';
+  /** As Recurly delivers it: with the notification's id in its header. */
+  const notified = (raw: Buffer | string, headers: Record<string, string> = {}) => request(raw, { 'recurly-notification-id': 'notif-1', ...headers });
 
   it.each(files.filter((name) => name !== broken))('parses %s', (name) => {
     const raw = fixture('recurly', `json/${name}`);
-    const event = parseOne(recurly, request(raw));
+    const event = parseOne(recurly, notified(raw));
     const body = JSON.parse(raw.toString('utf8')) as Record<string, string>;
-    expect(event).toMatchObject({ provider: 'recurly', id: body.id, type: `${body.object_type}.${body.event_type}`, occurredAt: body.event_time, payload: body });
+    expect(event).toMatchObject({ provider: 'recurly', id: 'notif-1', type: `${body.object_type}.${body.event_type}`, occurredAt: body.event_time, payload: body });
     expect(name.startsWith(event.type)).toBe(true);
   });
 
   it('refuses the docs example that is not valid JSON (a missing comma, as published)', () => {
-    expect(parseError(recurly, request(fixture('recurly', `json/${broken}`))).reason).toMatch(/not valid JSON/);
+    expect(parseError(recurly, notified(fixture('recurly', `json/${broken}`))).reason).toMatch(/not valid JSON/);
   });
 
   it('takes the dedup id from recurly-notification-id, the same on every retry', () => {
     const raw = fixture('recurly', 'json/subscription.renewed.json');
     expect(parseOne(recurly, request(raw, { 'recurly-notification-id': 'notif-123' })).id).toBe('notif-123');
-    expect(parseOne(recurly, request(raw)).id).toBe('qlm81nq1drd0');
+  });
+
+  it("refuses a notification without recurly-notification-id: the body's id is its object's, shared by that object's events", () => {
+    // The docs' past_due and closed notifications of one invoice carry the same `id`.
+    const pastDue = JSON.parse(fixture('recurly', 'json/invoice.past_due.json').toString('utf8')) as { id: string };
+    const closed = JSON.parse(fixture('recurly', 'json/invoice.closed.json').toString('utf8')) as { id: string };
+    expect(pastDue.id).toBe(closed.id);
+    const error = parseError(recurly, request(fixture('recurly', 'json/invoice.closed.json')));
+    expect(error.status).toBe(400);
+    expect(error.reason).toMatch(/recurly-notification-id/);
+    expect(parseError(recurly, request(fixture('recurly', 'json/invoice.closed.json'), { 'recurly-notification-id': '' })).reason).toMatch(/recurly-notification-id/);
   });
 
   it.each([
@@ -278,10 +290,11 @@ describe('recurly.parse (JSON)', () => {
     ['account.closed.json', 'account.closed', { account: 'verena' }],
     ['account.created.json', 'unknown', { account: 'verena' }],
     ['billing_info.updated.json', 'unknown', { account: '2cfc561c374@example.com' }],
-    ['invoice.past_due.json', 'unknown', { invoice: '1000' }],
-    ['dunning_event.created.json', 'unknown', { invoice: '1000' }],
+    ['invoice.past_due.json', 'payment.failed', { invoice: '1000' }],
+    ['dunning_event.created.json', 'payment.failed', { invoice: '1000' }],
+    ['invoice.closed.json', 'invoice.closed', { invoice: '1000' }],
   ])('%s → %s with references %j', (name, kind, references) => {
-    const event = parseOne(recurly, request(fixture('recurly', `json/${name}`)));
+    const event = parseOne(recurly, notified(fixture('recurly', `json/${name}`)));
     expect(event.kind).toBe(kind);
     expect(event.references).toEqual(references);
   });
@@ -290,7 +303,7 @@ describe('recurly.parse (JSON)', () => {
     ['text/plain', /content type/],
     ['application/x-www-form-urlencoded', /content type/],
   ])('refuses content type %s', (contentType, reason) => {
-    expect(parseError(recurly, request(fixture('recurly', 'json/payment.failed.json'), { 'content-type': contentType })).reason).toMatch(reason);
+    expect(parseError(recurly, notified(fixture('recurly', 'json/payment.failed.json'), { 'content-type': contentType })).reason).toMatch(reason);
   });
 
   it.each([
@@ -298,7 +311,7 @@ describe('recurly.parse (JSON)', () => {
     ['event_time not a time', { id: 'x', object_type: 'payment', event_type: 'failed', event_time: 'yesterday' }, /event_time/],
     ['invoice_number an object', { id: 'x', object_type: 'invoice', event_type: 'closed', event_time: '2022-07-27T00:17:45Z', invoice_number: {} }, /invoice_number/],
   ])('refuses %s', (_case, body, reason) => {
-    expect(parseError(recurly, request(JSON.stringify(body))).reason).toMatch(reason);
+    expect(parseError(recurly, notified(JSON.stringify(body))).reason).toMatch(reason);
   });
 });
 
@@ -353,12 +366,26 @@ describe('recurly.parse (XML)', () => {
 
   it('reads the dunning event: subscription ids as an array, the invoice number, dunning facts', () => {
     const event = parseOne(recurly, xml(fixture('recurly', 'xml/new_dunning_event_notification.xml')));
+    // A step of Recurly's dunning: a failure of the invoice's payment, its case keyed by the invoice.
     expect(event).toMatchObject({
-      kind: 'unknown',
+      kind: 'payment.failed',
       references: { account: '1234', subscription: '4110792b3b01967d854f674b7282f542', invoice: '1813' },
       details: { dunning_events_count: 2, final_dunning_event: false, invoice_state: 'past_due' },
     });
     expect(event.payload).toMatchObject({ new_dunning_event_notification: { invoice: { subscription_ids: ['4110792b3b01967d854f674b7282f542'] } } });
+  });
+
+  it("reads Recurly's dunning outcome: past due and closed invoices, paid or failed, keyed by invoice number", () => {
+    const pastDue = parseOne(recurly, xml(fixture('recurly', 'xml/past_due_invoice_notification.xml')));
+    expect(pastDue).toMatchObject({ kind: 'payment.failed', references: { account: '1', invoice: '1000' }, facts: {} });
+    const collected = parseOne(recurly, xml(fixture('recurly', 'xml/closed_invoice_notification.xml')));
+    expect(collected).toMatchObject({ kind: 'invoice.closed', occurredAt: '2014-01-01T20:24:02.000Z', references: { invoice: '1000' }, facts: { invoicePaid: true } });
+    const failedXml = fixture('recurly', 'xml/closed_invoice_notification.xml').toString('utf8').replace('<state>collected</state>', '<state>failed</state>');
+    expect(parseOne(recurly, xml(failedXml)).facts).toEqual({ invoicePaid: false });
+    const chargeFailed = failedXml.replace(/closed_invoice_notification/g, 'failed_charge_invoice_notification');
+    expect(parseOne(recurly, xml(chargeFailed))).toMatchObject({ kind: 'invoice.closed', facts: { invoicePaid: false } });
+    const chargePastDue = fixture('recurly', 'xml/past_due_invoice_notification.xml').toString('utf8').replace(/past_due_invoice_notification/g, 'past_due_charge_invoice_notification');
+    expect(parseOne(recurly, xml(chargePastDue))).toMatchObject({ kind: 'payment.failed', references: { invoice: '1000' } });
   });
 
   it('closes an account', () => {

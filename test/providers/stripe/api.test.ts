@@ -33,6 +33,7 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
       subscriptionId: 'sub_1',
       amountRemaining: 2500,
       attemptCount: 0,
+      nextPaymentAttempt: null,
     });
     const [request] = stripeRequests();
     expect(request).toMatchObject({ method: 'GET', path: '/stripe/v1/invoices/in_1', status: 200 });

@@ -330,6 +330,28 @@ describe('stripe.parse', () => {
     expect(kindOf('customer.subscription.updated', { ...sub, status: 'active' }, { status: 'paused' })).toBe('subscription.resumed');
   });
 
+  it("reads the status moves of Stripe's own dunning: past_due under way, unpaid ended, incomplete_expired over", () => {
+    const sub = { id: 'sub_1', object: 'subscription', customer: 'cus_1', latest_invoice: 'in_1', cancel_at_period_end: false };
+    const update = (status: string, previous: string) => parseOne(stripe, request(event('customer.subscription.updated', { ...sub, status }, { status: previous })));
+    expect(update('past_due', 'active')).toMatchObject({ kind: 'subscription.past_due', references: { subscription: 'sub_1', invoice: 'in_1', customer: 'cus_1' } });
+    expect(update('unpaid', 'past_due')).toMatchObject({ kind: 'subscription.unpaid', references: { subscription: 'sub_1', invoice: 'in_1' }, details: { status: 'unpaid', previous_status: 'past_due' } });
+    expect(update('incomplete_expired', 'incomplete').kind).toBe('subscription.expired');
+    // Other moves (back to active: the invoice.paid event tells it) stay plain updates.
+    expect(update('active', 'past_due').kind).toBe('subscription.updated');
+    expect(kindOf('customer.subscription.updated', { ...sub, status: 'constructor' }, { status: 'active' })).toBe('subscription.updated');
+    expect(kindOf('customer.subscription.updated', { ...sub, status: 'unpaid' }, { metadata: {} })).toBe('subscription.updated');
+  });
+
+  it('reads invoice.payment_action_required as a failed payment only the customer can complete (SCA)', () => {
+    const invoice = { id: 'in_1', object: 'invoice', customer: 'cus_1', status: 'open', next_payment_attempt: null, parent: { subscription_details: { subscription: 'sub_1' } } };
+    expect(parseOne(stripe, request(event('invoice.payment_action_required', invoice)))).toMatchObject({
+      kind: 'payment.failed',
+      references: { invoice: 'in_1', subscription: 'sub_1' },
+      facts: { customerActionRequired: true, providerWillRetry: false },
+    });
+    expect(parseOne(stripe, request(event('invoice.payment_failed', invoice))).facts).toEqual({ providerWillRetry: false });
+  });
+
   it('reads the period from the subscription items (API 2025-03-31 and later) and the invoice\'s parent', () => {
     const sub = { id: 'sub_1', object: 'subscription', customer: 'cus_1', items: { data: [{ current_period_start: 200, current_period_end: 300 }] } };
     const renewed = parseOne(stripe, request(event('customer.subscription.updated', sub, { items: { data: [{ current_period_start: 100 }] } })));

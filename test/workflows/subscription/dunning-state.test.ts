@@ -75,6 +75,27 @@ describe('dunning state', () => {
     expect(open).toMatchObject({ lastFailedAt: '2026-03-02T00:00:00Z', paymentId: 'py_1' });
   });
 
+  it('bounds the wait for a provider that retries by itself: its promised time (or the wait) plus the margin, then a check', () => {
+    const state = subscription({ ...policy, providerRetryMarginMs: 10, providerRetryWaitMs: 1000 });
+    const open = state.dunning.open(failure('in_1'));
+    state.dunning.providerRetrying(open, failure('in_1'), { now, nextRetryAt: now + 500 });
+    expect(open).toMatchObject({ stage: 'provider_retrying', dueAt: now + 510 });
+    expect(state.nextDue()).toEqual({ kind: 'check_provider', at: now + 510, dunning: open });
+    expect(state.nextAction()).toEqual({ action: "ask stripe how in_1 stands: no outcome of its own retry yet", at: new Date(now + 510).toISOString() });
+    // No time promised, or one already past: the wait counts from now.
+    state.dunning.providerRetrying(open, undefined, { now });
+    expect(open.dueAt).toBe(now + 1010);
+    state.dunning.providerRetrying(open, undefined, { now, nextRetryAt: now - 5000 });
+    expect(open.dueAt).toBe(now + 10);
+    // Workflows from before the bound: no check.
+    state.dunning.providerRetrying(open, undefined);
+    expect(state.nextDue()).toBeUndefined();
+    // Policies from before the settings take the defaults: a day past the promise, three days without one.
+    const older = subscription({ dunningScheduleMs: [100], providerManagedDunning: true, cancelAtProviderWhenExhausted: false, suspensionGraceMs: 0 });
+    expect(older.dunning.providerCheckAt(now, now + 1)).toBe(now + 1 + 86_400_000);
+    expect(older.dunning.providerCheckAt(now)).toBe(now + 4 * 86_400_000);
+  });
+
   it('waits while the provider retries, and goes straight to the suspension when it gives up', () => {
     const state = subscription();
     const open = state.dunning.open(failure('in_1'));

@@ -32,6 +32,8 @@ export interface StripeInvoiceRecord {
   attemptCount: number;
   created: number;
   nextOutcome: AttemptOutcome;
+  /** Unix seconds of Stripe's own next attempt at the open invoice; null when it plans none. */
+  nextPaymentAttempt: number | null;
 }
 
 export interface StripeSubscriptionRecord {
@@ -59,6 +61,8 @@ export const stripeInvoiceSeed = z.object({
   status: z.enum(invoiceStatuses).default('open'),
   amountDue: z.number().int().positive().default(1500),
   nextOutcome: z.enum(attemptOutcomes).default('succeed'),
+  /** Unix seconds of Stripe's own next attempt; none (billflow's schedule retries) when absent. */
+  nextPaymentAttempt: z.number().int().positive().nullable().default(null),
 });
 export type StripeSubscriptionSeed = z.input<typeof stripeSubscriptionSeed>;
 export type StripeInvoiceSeed = z.input<typeof stripeInvoiceSeed>;
@@ -115,6 +119,7 @@ export class StripeSandbox {
       attemptCount: 0,
       created: now(),
       nextOutcome: fields.nextOutcome,
+      nextPaymentAttempt: fields.status === 'open' ? fields.nextPaymentAttempt : null,
     };
     this.invoices.set(id, invoice);
     const subscription = fields.subscriptionId ? this.subscriptions.get(fields.subscriptionId) : undefined;
@@ -242,7 +247,14 @@ export class StripeSandbox {
     addCollectionRoutes(router, 'invoices', {
       records: this.invoices,
       seed: { schema: stripeInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
-      change: { schema: z.object({ status: z.enum(invoiceStatuses).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'Stripe invoice' },
+      change: {
+        schema: z.object({
+          status: z.enum(invoiceStatuses).optional(),
+          nextOutcome: z.enum(attemptOutcomes).optional(),
+          nextPaymentAttempt: z.number().int().positive().nullable().optional(),
+        }),
+        noun: 'Stripe invoice',
+      },
     });
     addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
     this.events.addControlRoute(router, (body) => stripeEventSchema.parse(body));
@@ -287,6 +299,7 @@ export class StripeSandbox {
       amount_remaining: invoice.amountDue - invoice.amountPaid,
       attempt_count: invoice.attemptCount,
       attempted: invoice.attemptCount > 0,
+      next_payment_attempt: invoice.status === 'open' ? invoice.nextPaymentAttempt : null,
       currency: 'usd',
       created: invoice.created,
       livemode: false,
