@@ -72,7 +72,10 @@ export function goCardlessBilling(api: ReturnType<typeof createGoCardlessActivit
 
     async getPaymentStatus(input) {
       const payment = await api.getGoCardlessPayment(requiredId(input.paymentId, 'paymentId', 'gocardless'));
-      return { paid: paymentOutcome(payment.status) === 'paid', writtenOff: payment.status === 'cancelled', chargedBack: payment.status === 'charged_back', providerStatus: payment.status };
+      const outcome = paymentOutcome(payment.status);
+      // Submitted or about to be, GoCardless collects it by itself; failed (or cancelled, charged back) it does not.
+      const retrying = outcome === 'paid' ? {} : { providerWillRetry: outcome === 'pending' };
+      return { paid: outcome === 'paid', writtenOff: payment.status === 'cancelled', chargedBack: payment.status === 'charged_back', providerStatus: payment.status, ...retrying };
     },
 
     async resolvePaymentSubject(input) {

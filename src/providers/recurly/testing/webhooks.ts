@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { devWebhookSecret } from '../../../testing/dev-secrets';
-import { hexId } from '../../../testing/webhooks/ids';
+import { digitsId, hexId } from '../../../testing/webhooks/ids';
 import type { SandboxControl, TriggerReferences, WebhookTemplate } from '../../../testing/webhooks/types';
 import { recurly } from '../webhook';
+import { invoiceNotificationXml, isXmlNotification, jsonInvoiceStates, xmlInvoiceStates } from './invoice-notifications';
 
 /** Recurly's JSON notifications (v3): ids only, the details are fetched through the API. */
 const events = [
@@ -18,7 +19,10 @@ const events = [
   'payment.succeeded',
   'payment.voided',
   'payment.refunded',
+  ...Object.keys(jsonInvoiceStates),
   'account.closed',
+  // Legacy XML endpoints (HTTP Basic: `--secret user:password`, by default billflow:<the JSON secret>).
+  ...Object.keys(xmlInvoiceStates),
 ];
 
 const siteId = 'qc326l1hl8k9';
@@ -45,21 +49,38 @@ const transactionStatuses: Record<string, string> = {
   'payment.refunded': 'success',
 };
 
+/** The invoice's state at Recurly once the event has happened, for events about an invoice or a payment of one. */
+function invoiceStateOf(event: string): string | undefined {
+  if (event in transactionStatuses) return event === 'payment.succeeded' ? 'paid' : 'past_due';
+  return jsonInvoiceStates[event] ?? xmlInvoiceStates[event]?.api;
+}
+
 /**
  * Seeds what the API answers for the event's ids, named as Recurly names them: the subscription by
- * its uuid (the sandbox gives it a Recurly id of its own), a payment's transaction by its uuid,
- * linked to the subscription, so that the resolver finds it as it would at Recurly.
+ * its uuid (the sandbox gives it a Recurly id of its own), the invoice by its number, listing the
+ * subscription by that id, and a payment's transaction by its uuid, an attempt at that invoice —
+ * so that the resolver finds them as it would at Recurly.
  */
-async function seed(event: string, { customer, subscription, payment }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+async function seed(event: string, { customer, subscription, payment, invoice }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
   const transactionStatus = transactionStatuses[event];
-  const state = subscriptionStates[event] ?? (transactionStatus ? 'active' : undefined);
+  const invoiceState = invoiceStateOf(event);
+  const state = subscriptionStates[event] ?? (transactionStatus || invoiceState ? 'active' : undefined);
   if (!state || !customer || !subscription) return [];
   // Keyed by its uuid: triggering again for it updates the same record.
   await sandbox.post('/recurly/subscriptions', { uuid: subscription, accountCode: customer, state });
   const seeded = [`subscription uuid-${subscription} (${state}, account ${customer})`];
+  let invoiceId: string | undefined;
+  if (invoiceState && invoice) {
+    const subscriptionId = (await sandbox.get<{ id: string; uuid: string }[]>('/recurly/subscriptions')).find((record) => record.uuid === subscription)?.id;
+    // Keyed by its number: the same invoice again (a failure, then its payment) updates its record.
+    invoiceId = (await sandbox.get<{ id: string; number: string }[]>('/recurly/invoices')).find((record) => record.number === invoice)?.id;
+    await sandbox.post('/recurly/invoices', { ...(invoiceId ? { id: invoiceId } : {}), number: invoice, accountCode: customer, subscriptionId, state: invoiceState });
+    invoiceId ??= (await sandbox.get<{ id: string; number: string }[]>('/recurly/invoices')).find((record) => record.number === invoice)?.id;
+    seeded.push(`invoice number-${invoice} (${invoiceState}, subscription uuid-${subscription})`);
+  }
   if (transactionStatus && payment) {
-    await sandbox.post('/recurly/transactions', { uuid: payment, accountCode: customer, subscriptionUuid: subscription, status: transactionStatus });
-    seeded.push(`transaction uuid-${payment} (${transactionStatus}, subscription uuid-${subscription})`);
+    await sandbox.post('/recurly/transactions', { uuid: payment, accountCode: customer, subscriptionUuid: subscription, invoiceId, status: transactionStatus });
+    seeded.push(`transaction uuid-${payment} (${transactionStatus}, subscription uuid-${subscription}${invoice ? `, invoice number-${invoice}` : ''})`);
   }
   return seeded;
 }
@@ -75,10 +96,17 @@ export const recurlyWebhooks: WebhookTemplate = {
     ...references,
     customer: references.customer ?? `account-${hexId(8)}`,
     // A payment belongs to a subscription here, as most do: the resolver finds it through the transaction.
-    subscription: references.subscription ?? (event.startsWith('subscription.') || event in transactionStatuses ? hexId(32) : undefined),
+    subscription: references.subscription ?? (event.startsWith('subscription.') || invoiceStateOf(event) ? hexId(32) : undefined),
     payment: references.payment ?? (event.startsWith('payment.') ? hexId(32) : undefined),
+    // Recurly numbers invoices: a payment's attempt is at one, and the invoice events name it.
+    invoice: references.invoice ?? (invoiceStateOf(event) ? digitsId(5) : undefined),
   }),
   build(event, references, secret, now) {
+    if (isXmlNotification(event)) {
+      const xml = invoiceNotificationXml(event, references, now);
+      const credentials = secret.includes(':') ? secret : `billflow:${secret}`;
+      return { body: xml, headers: { 'content-type': 'application/xml; charset=utf-8', ...recurly.sign(xml, credentials, { now, contentType: 'application/xml' }) } };
+    }
     const [objectType = '', eventType = ''] = event.split('.');
     const uuid = objectType === 'subscription' ? references.subscription : objectType === 'payment' ? references.payment : undefined;
 
@@ -91,6 +119,7 @@ export const recurlyWebhooks: WebhookTemplate = {
         event_time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
         ...(uuid ? { uuid } : {}),
         ...(objectType === 'account' ? { account_code: references.customer } : {}),
+        ...(event in jsonInvoiceStates && references.invoice ? { invoice_number: Number(references.invoice) } : {}),
       },
       null,
       2,

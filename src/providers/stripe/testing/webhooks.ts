@@ -6,7 +6,7 @@ import { stripe } from '../webhook';
 const day = 86_400;
 type StripeObject = Record<string, unknown>;
 
-function invoice(references: TriggerReferences, now: number, paid: boolean): StripeObject {
+function invoice(references: TriggerReferences, now: number, paid: boolean, nextAttempt: number | null = paid ? null : now + 3 * day): StripeObject {
   return {
     id: references.invoice,
     object: 'invoice',
@@ -20,7 +20,7 @@ function invoice(references: TriggerReferences, now: number, paid: boolean): Str
     billing_reason: 'subscription_cycle',
     collection_method: 'charge_automatically',
     status: paid ? 'paid' : 'open',
-    next_payment_attempt: paid ? null : now + 3 * day,
+    next_payment_attempt: nextAttempt,
     period_start: now - 30 * day,
     period_end: now,
     // API 2025-03-31 and later name the subscription here rather than in `subscription`.
@@ -56,6 +56,8 @@ function subscription(references: TriggerReferences, now: number, fields: Stripe
 /** `data.object` (and `previous_attributes`) of each event, shaped as Stripe's API version 2025-03-31 sends them. */
 const objects: Record<string, (references: TriggerReferences, now: number) => { object: StripeObject; previous?: StripeObject }> = {
   'invoice.payment_failed': (references, now) => ({ object: invoice(references, now, false) }),
+  // Authentication needed (SCA): Stripe plans no attempt of its own, only the customer can pay it.
+  'invoice.payment_action_required': (references, now) => ({ object: invoice(references, now, false, null) }),
   'invoice.paid': (references, now) => ({ object: invoice(references, now, true) }),
   'invoice.payment_succeeded': (references, now) => ({ object: invoice(references, now, true) }),
   'invoice.voided': (references, now) => ({ object: { ...invoice(references, now, false), status: 'void', next_payment_attempt: null } }),
@@ -64,6 +66,13 @@ const objects: Record<string, (references: TriggerReferences, now: number) => { 
   'customer.subscription.updated': (references, now) => ({
     object: subscription(references, now, { cancel_at_period_end: true, cancel_at: now + 30 * day, canceled_at: now }),
     previous: { cancel_at_period_end: false, cancel_at: null, canceled_at: null },
+  }),
+  // Status moves inside an update, sent as `customer.subscription.updated`: `trigger stripe customer.subscription.updated:unpaid`.
+  'customer.subscription.updated:past_due': (references, now) => ({ object: subscription(references, now, { status: 'past_due' }), previous: { status: 'active' } }),
+  'customer.subscription.updated:unpaid': (references, now) => ({ object: subscription(references, now, { status: 'unpaid' }), previous: { status: 'past_due' } }),
+  'customer.subscription.updated:incomplete_expired': (references, now) => ({
+    object: subscription(references, now, { status: 'incomplete_expired', ended_at: now }),
+    previous: { status: 'incomplete' },
   }),
   'customer.subscription.deleted': (references, now) => ({ object: subscription(references, now, { status: 'canceled', canceled_at: now, ended_at: now }) }),
   'customer.subscription.paused': (references, now) => ({ object: subscription(references, now, { status: 'paused' }) }),
@@ -80,12 +89,16 @@ const objects: Record<string, (references: TriggerReferences, now: number) => { 
 /** The sandbox's subscription (and invoice) as they stand once the event has happened. */
 const sandboxStates: Record<string, { subscription?: { status: string; cancelAtPeriodEnd?: boolean }; invoice?: string }> = {
   'invoice.payment_failed': { subscription: { status: 'past_due' }, invoice: 'open' },
+  'invoice.payment_action_required': { subscription: { status: 'past_due' }, invoice: 'open' },
   'invoice.paid': { subscription: { status: 'active' }, invoice: 'paid' },
   'invoice.payment_succeeded': { subscription: { status: 'active' }, invoice: 'paid' },
   'invoice.voided': { subscription: { status: 'active' }, invoice: 'void' },
   'invoice.marked_uncollectible': { subscription: { status: 'active' }, invoice: 'uncollectible' },
   'customer.subscription.created': { subscription: { status: 'active' } },
   'customer.subscription.updated': { subscription: { status: 'active', cancelAtPeriodEnd: true } },
+  'customer.subscription.updated:past_due': { subscription: { status: 'past_due' }, invoice: 'open' },
+  'customer.subscription.updated:unpaid': { subscription: { status: 'unpaid' }, invoice: 'open' },
+  'customer.subscription.updated:incomplete_expired': { subscription: { status: 'incomplete_expired' } },
   'customer.subscription.deleted': { subscription: { status: 'canceled' } },
   'customer.subscription.paused': { subscription: { status: 'paused' } },
   'customer.subscription.resumed': { subscription: { status: 'active' } },
@@ -134,7 +147,8 @@ export const stripeWebhooks: WebhookTemplate = {
         livemode: false,
         pending_webhooks: 1,
         request: { id: null, idempotency_key: null },
-        type: event,
+        // `customer.subscription.updated:unpaid` is trigger's name for an update to that status.
+        type: event.split(':')[0],
       },
       null,
       2,
