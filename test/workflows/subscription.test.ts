@@ -169,7 +169,9 @@ describe('subscription workflow', () => {
         expect(state.dunning[0]?.stage).toBe('provider_retrying');
         return state;
       });
-      expect(waiting.nextAction?.action).toBe(`wait for gocardless's own retry of ${payment}`);
+      // Not for ever: GoCardless is asked if no outcome has come by the wait plus the margin (3 days + 1 day).
+      expect(waiting.nextAction?.action).toBe(`ask gocardless how ${payment} stands: no outcome of its own retry yet`);
+      expect(Date.parse(waiting.nextAction?.at ?? '') - Date.now()).toBeGreaterThan(3.9 * 86_400_000);
       await new Promise((resolve) => setTimeout(resolve, 700));
       expect(retriesOf()).toEqual([]);
 
