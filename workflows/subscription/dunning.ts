@@ -39,11 +39,9 @@ export class Dunning {
 
   paymentFailed(event: BillingEvent): string {
     const { dunning } = this.subscription;
-    const key = paymentKey(event);
-    if (key === undefined) return 'ignored: names no invoice or payment';
-    if (this.subscription.access.ended) return 'ignored: access has ended';
-    const open = dunning.caseOf(event);
-    if (dunning.isStaleFailure(event, open)) return `ignored: older than the current state of ${key}`;
+    const found = this.caseFor(event);
+    if (typeof found === 'string') return found;
+    const { key, open } = found;
     // The customer must authenticate (SCA): whatever stage the case is at, billflow's retries stop.
     const actionRequired = customerActionRequired(event);
     if (open && actionRequired) dunning.needsCustomerAction(open);
@@ -76,15 +74,12 @@ export class Dunning {
 
   /** The provider says the subscription is past due (Stripe `past_due`): its dunning is under way. */
   providerDunningUnderWay(event: BillingEvent): string {
-    const { dunning } = this.subscription;
-    const key = paymentKey(event);
-    if (key === undefined) return 'ignored: names no invoice or payment';
-    if (this.subscription.access.ended) return 'ignored: access has ended';
-    const open = dunning.caseOf(event);
+    const found = this.caseFor(event);
+    if (typeof found === 'string') return found;
+    const { key, open } = found;
     if (open) return `recorded: dunning for ${key} is under way (${open.stage.replace(/_/g, ' ')})`;
-    if (dunning.isStaleFailure(event, open)) return `ignored: older than the current state of ${key}`;
     // No failure of it reached billflow: wait for the provider's own retries, but not for ever.
-    const opened = dunning.open(event);
+    const opened = this.subscription.dunning.open(event);
     return `${this.provider} says ${key} is past due: waiting for the outcome of its own retries${this.waitForProvider(opened, event)}`;
   }
 
@@ -94,11 +89,9 @@ export class Dunning {
    */
   providerDunningEnded(event: BillingEvent): string {
     const { dunning } = this.subscription;
-    const key = paymentKey(event);
-    if (key === undefined) return 'ignored: names no invoice or payment';
-    if (this.subscription.access.ended) return 'ignored: access has ended';
-    const open = dunning.caseOf(event);
-    if (dunning.isStaleFailure(event, open)) return `ignored: older than the current state of ${key}`;
+    const found = this.caseFor(event);
+    if (typeof found === 'string') return found;
+    const { key, open } = found;
     if (open?.stage === 'exhausted') return `ignored: dunning for ${key} is already exhausted`;
     if (open?.stage === 'suspension_scheduled') return `ignored: the suspension for ${key} is already scheduled`;
     const ended = open ?? dunning.open(event);
@@ -152,6 +145,17 @@ export class Dunning {
     }
     dunning.failed(open, undefined, now);
     return `${late}: ${said}; billflow's schedule takes over: ${describeSchedule(open, this.steps)}`;
+  }
+
+  /** The event's invoice (or payment) and its open case, or why the event changes nothing. */
+  private caseFor(event: BillingEvent): { key: string; open?: DunningCase } | string {
+    const { dunning } = this.subscription;
+    const key = paymentKey(event);
+    if (key === undefined) return 'ignored: names no invoice or payment';
+    if (this.subscription.access.ended) return 'ignored: access has ended';
+    const open = dunning.caseOf(event);
+    if (dunning.isStaleFailure(event, open)) return `ignored: older than the current state of ${key}`;
+    return { key, open };
   }
 
   /**
