@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 const unit = [
   'test/providers/**/*.test.ts',
+  'test/catch-up/**/*.test.ts',
   'test/workflows/subscription/**/*.test.ts',
   'test/workflows/mandate/**/*.test.ts',
   'test/workflows/event-inbox.test.ts',

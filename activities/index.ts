@@ -1,9 +1,12 @@
 import type { Config } from '../src/config';
+import type { BillingEvent } from '../src/core/events';
+import type { WorkflowRoute } from '../src/core/routes';
 import { createProviderApis, createProviderBilling, type ProviderSettings } from '../src/providers/registry';
 import type { AccountStore } from '../src/store/account-store';
 import { DeadLetterStore } from '../src/store/dead-letter-store';
 import { createAccountActivities } from './accounts';
 import { createBillingActivities } from './billing';
+import { createCatchUpActivities } from './catch-up';
 import { createDeadLetterActivities } from './dead-letters';
 import { createForwardingActivities } from './forwarding';
 
@@ -18,6 +21,11 @@ export interface ActivityDependencies {
   providers: ProviderSettings | Config;
   /** Per HTTP call to a provider; keep it under the activities' start-to-close timeout (10 s by default). */
   apiTimeoutMs?: number;
+  /**
+   * The workflows an event goes to, for catch-up: `routeEvents` with the worker's settings (and your
+   * routes), as `createBillflowActivities` gives it. Without it, catch-up fails and nothing else does.
+   */
+  route?: (event: BillingEvent) => WorkflowRoute[];
 }
 
 /** Every activity the worker registers; workflows import only the `Activities` type. */
@@ -35,6 +43,8 @@ export function createActivities(deps: ActivityDependencies) {
     ...createBillingActivities(createProviderBilling(apis)),
     // The resolver workflow's signal-with-start, through the worker's own Temporal client.
     ...createForwardingActivities(),
+    // Catch-up from the providers' event lists (workflows/catch-up.ts).
+    ...createCatchUpActivities(deps),
   };
 }
 

@@ -3,6 +3,7 @@ import type { ProviderName } from './core/events';
 import { providerNames, providerSettingsTrees, type ProviderSettings } from './providers/registry';
 import { ConfigError, readSettings, setting, settingVariables, type SettingsOf } from './settings';
 import { readTemporalConnectionSettings, temporalConnectionVariables, type TemporalConnectionSettings } from './temporal/connection';
+import { catchUpSettings } from './catch-up/settings';
 import { workflowSettings, type WorkflowSettings } from './workflow-settings';
 
 export { ConfigError } from './settings';
@@ -91,6 +92,8 @@ const settings = {
   },
   /** Dunning schedule and the rest of billflow's workflows' settings (src/workflow-settings.ts). */
   workflows: workflowSettings,
+  /** Catch-up from the providers' event lists (src/catch-up/settings.ts). */
+  catchUp: catchUpSettings,
   ...providerSettingsTrees,
 };
 

@@ -13,7 +13,7 @@ import { providerNames, providersRunningOwnDunning } from './providers/registry'
 import { setting, type SettingsOf } from './settings';
 
 /** A Temporal-style duration (`3 days`, `36h`, `90s`, `1500` ms) as milliseconds. */
-const duration = z.string().transform((value, ctx) => {
+export const duration = z.string().transform((value, ctx) => {
   try {
     const ms = msToNumber(/^\d+$/.test(value.trim()) ? Number(value) : (value.trim() as Parameters<typeof msToNumber>[0]));
     if (!Number.isFinite(ms) || ms < 0) throw new Error('negative');

@@ -1,7 +1,7 @@
 import type { Duration } from '@temporalio/common';
 import { CancellationScope, condition, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { BillingEvent } from '../src/core/events';
-import { billingEventSignal } from './definitions';
+import { billingEventSeenQuery, billingEventSignal } from './definitions';
 
 /**
  * Signals a run takes before it continues as new: far below Temporal's 10,000-signal cap, and
@@ -45,11 +45,13 @@ export class EventInbox {
     this.maxSignalsPerRun = options.maxSignalsPerRun ?? maxSignalsPerRun;
   }
 
-  /** Installs the signal handler; call once, first thing in the workflow. */
+  /** Installs the signal handler (and the query catch-up asks); call once, first thing in the workflow. */
   listen(): void {
     setHandler(billingEventSignal, (event) => {
       this.receive(event);
     });
+    // A query adds nothing to the history: recorded histories replay as before.
+    setHandler(billingEventSeenQuery, (id) => this.seen.has(id));
   }
 
   receive(event: BillingEvent): boolean {

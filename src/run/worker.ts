@@ -1,5 +1,9 @@
+import { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
+import { startCatchUp } from '../catch-up/start';
+import { routeEvents } from '../routing';
+import type { WorkflowRouteEntry } from '../workflow-routes';
 import { AccountStore } from '../store/account-store';
 import { DeadLetterStore } from '../store/dead-letter-store';
 import { openDatabase, type Database } from '../store/database';
@@ -26,12 +30,16 @@ export interface WorkerProcessOptions extends WorkflowCode {
   store?: AccountStore;
   /** Your activities, registered next to billflow's (a name of yours replaces billflow's). */
   activities?: object;
+  /** Your workflow routes (as given to the receiver): caught-up events go to them too. */
+  routes?: readonly WorkflowRouteEntry[];
+  /** Start (or update) the providers' catch-up workflows (`BILLFLOW_CATCH_UP`); true when absent. */
+  catchUp?: boolean;
 }
 
 /** billflow's activities (provider APIs from the config, the account store), to spread next to your own. */
-export function createBillflowActivities(config: Config, store: AccountStore) {
+export function createBillflowActivities(config: Config, store: AccountStore, routes: readonly WorkflowRouteEntry[] = []) {
   const deadLetters = new DeadLetterStore(store.database, { retentionDays: config.deadLetters.retentionDays });
-  return createActivities({ store, deadLetters, providers: config });
+  return createActivities({ store, deadLetters, providers: config, route: (event) => routeEvents(event, { settings: config.workflows, userRoutes: routes }) });
 }
 
 /**
@@ -46,7 +54,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     logger.info({ database: database.kind }, 'account store ready');
     store = new AccountStore(database);
   }
-  const activities = { ...createBillflowActivities(config, store), ...options.activities };
+  const activities = { ...createBillflowActivities(config, store, options.routes), ...options.activities };
   const metricsBindAddress = workerMetricsAddress(config);
   routeTemporalLogs(logger, { metricsBindAddress });
   if (metricsBindAddress) logger.info({ url: `http://${metricsBindAddress}/metrics` }, 'worker metrics (Temporal SDK) served');
@@ -62,6 +70,16 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
   await ensureSearchAttributes(worker.connection, config.temporal.namespace);
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, temporal: describeTemporalConnection(config.temporal) }, 'worker polling');
   const running = worker.running.finally(() => database?.close());
+  if (options.catchUp !== false) {
+    try {
+      const caughtUp = await startCatchUp(new Client({ connection: worker.connection, namespace: config.temporal.namespace }), config);
+      logger.info({ providers: caughtUp, intervalMs: config.catchUp.intervalMs }, caughtUp.length > 0 ? "catch-up from the providers' event lists running" : 'no provider to catch up from');
+    } catch (error) {
+      await worker.shutdown();
+      await running;
+      throw error;
+    }
+  }
   return {
     running,
     async close() {
