@@ -45,7 +45,9 @@ function splitArguments(argv: string[]) {
   return { rest, receivers: count('receivers') || 1, workers: count('workers') || 1, receiverKills: count('receiver-kills'), postgresRestarts: count('postgres-restarts') };
 }
 
-const args = splitArguments(process.argv.slice(2));
+// `npm run chaos -- catch-up …`: the lost-webhooks scenario instead (chaos/catch-up.ts, its own options).
+const catchUp = process.argv[2] === 'catch-up';
+const args = splitArguments(catchUp ? [] : process.argv.slice(2));
 const options = readOptions(args.rest, {
   webhooks: { quick: 10_000, full: 10_000, help: 'deliveries, repeats included' },
   fuzz: { quick: 100_000, full: 100_000, help: 'forged and fuzzed requests afterwards' },
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
   process.exitCode = passed ? 0 : 1;
 }
 
-main().catch((error: unknown) => {
+(catchUp ? import('./catch-up').then(({ runCatchUpChaos }) => runCatchUpChaos(process.argv.slice(3))) : main()).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

@@ -1,0 +1,208 @@
+// `npm run chaos -- catch-up [--per-phase 250] [--concurrency 16]`: the outage scenario of
+// test/integration/catch-up.test.ts at a size. A provider-like sender delivers GoCardless mandate
+// cancellations and Stripe subscription deletions in four phases: receiver up; receiver down (the
+// sender gives up after its shortened horizon); secret rotated at the providers before billflow
+// knows it (refused, given up); billflow given the new secret. Then catch-up sweeps both event
+// lists, and the audit checks every event applied once and every effect once.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import pino from 'pino';
+import { createActivities } from '../activities';
+import { readOptions } from '../bench/lib/report';
+import { catchUpWorkflowId, startCatchUp } from '../src/catch-up/start';
+import { loadConfig, type Config } from '../src/config';
+import { getFreePort } from '../src/free-port';
+import { routeEvents } from '../src/routing';
+import { startReceiver, type RunningReceiver } from '../src/run/receiver';
+import { AccountStore } from '../src/store/account-store';
+import { openDatabase } from '../src/store/database';
+import { ProviderSender, type SendOutcome } from '../src/testing/provider-sender';
+import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
+import { upperId } from '../src/testing/webhooks/ids';
+import { findOrBuildTemporalCli } from '../src/temporal/cli-binary';
+import { temporalConnectionOptions } from '../src/temporal/connection';
+import { startDevServer } from '../src/temporal/dev-server';
+import { startWorker } from '../src/temporal/worker';
+import { catchUpStateQuery, type CatchUpView } from '../workflows/catch-up';
+
+const silent = pino({ level: 'silent' });
+const secrets = { before: { gocardless: 'chaos-gocardless-before', stripe: 'whsec_chaos_before' }, after: { gocardless: 'chaos-gocardless-after', stripe: 'whsec_chaos_after' } };
+type Phase = 'receiver up' | 'receiver down' | 'secret rotated' | 'new secret known';
+interface Story {
+  phase: Phase;
+  mandate: string;
+  mandateCustomer: string;
+  stripeCustomer: string;
+  outcomes: SendOutcome[];
+}
+
+export async function runCatchUpChaos(argv: string[]): Promise<void> {
+  const options = readOptions(argv, {
+    'per-phase': { quick: 250, full: 250, help: 'events per provider and phase (four phases, two providers)' },
+    concurrency: { quick: 16, full: 16, help: 'deliveries in flight' },
+  });
+  const started = Date.now();
+  const log = (line: string) => process.stderr.write(`  · [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const temporal = await startDevServer({ cliPath: await findOrBuildTemporalCli({ log }), port: await getFreePort(), log });
+  const sandbox = await startProviderSandbox();
+  const database = await openDatabase({});
+  const store = new AccountStore(database);
+  const port = await getFreePort();
+  const taskQueue = `chaos-catch-up-${randomUUID()}`;
+  const configWith = (known: { gocardless: string; stripe: string }): Config =>
+    loadConfig({
+      ...sandboxProviderSettings(sandbox, {}),
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GOCARDLESS_WEBHOOK_SECRET: known.gocardless,
+      STRIPE_WEBHOOK_SECRET: known.stripe,
+      BILLFLOW_CATCH_UP_INTERVAL: '1 hour',
+      BILLFLOW_CATCH_UP_FIRST_LOOKBACK: '1 day',
+    });
+  let config = configWith(secrets.before);
+  const worker = await startWorker(config, createActivities({ store, providers: config, route: (event) => routeEvents(event, { settings: config.workflows }) }), silent);
+  const client = new Client({ connection: await Connection.connect(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
+  const sender = new ProviderSender({ receiverUrl: () => `http://127.0.0.1:${port}`, horizonMs: 1500, retryEveryMs: 250 });
+  sender.useSecret('gocardless', secrets.before.gocardless);
+  sender.useSecret('stripe', secrets.before.stripe);
+  const stories: Story[] = [];
+  let receiver: RunningReceiver | undefined;
+  try {
+    const phase = async (name: Phase) => {
+      const began = Date.now();
+      const batch = Array.from({ length: options['per-phase'] }, () => happen(sandbox, name));
+      stories.push(...batch.map(({ story }) => story));
+      await inParallel(batch, options.concurrency, async ({ story, gocardless, stripe }) => {
+        story.outcomes = await Promise.all([sender.send('gocardless', gocardless), sender.send('stripe', stripe)]);
+      });
+      log(`${name}: ${batch.length * 2} events in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    };
+    receiver = await startReceiver(config, silent);
+    await phase('receiver up');
+    await receiver.close();
+    receiver = undefined;
+    await phase('receiver down');
+    receiver = await startReceiver(config, silent);
+    sender.useSecret('gocardless', secrets.after.gocardless);
+    sender.useSecret('stripe', secrets.after.stripe);
+    await phase('secret rotated');
+    await receiver.close();
+    config = configWith({ gocardless: `${secrets.before.gocardless},${secrets.after.gocardless}`, stripe: `${secrets.before.stripe},${secrets.after.stripe}` });
+    receiver = await startReceiver(config, silent);
+    await phase('new secret known');
+
+    const sweepStarted = Date.now();
+    await startCatchUp(client, config);
+    const states = await until(async () => {
+      const views = await Promise.all((['gocardless', 'stripe'] as const).map((provider) => client.workflow.getHandle(catchUpWorkflowId(provider, taskQueue)).query(catchUpStateQuery).catch(() => undefined)));
+      return views.every((view) => view && view.sweeps >= 1) ? (views as CatchUpView[]) : undefined;
+    }, 600_000);
+    if (!states) throw new Error('catch-up did not sweep within 10 minutes');
+    const sweptMs = Date.now() - sweepStarted;
+    const applied = await until(async () => ((await unapplied(store, stories)).length === 0 ? true : undefined), 600_000);
+    const appliedMs = Date.now() - sweepStarted;
+
+    const problems = applied ? await audit(store, sandbox, stories, states) : ['not every event was applied in time'];
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    const lost = stories.filter((story) => story.outcomes.every((outcome) => outcome === 'gave-up')).length * 2;
+    out(`sender: ${sender.outcomes.delivered} delivered, ${sender.outcomes.gaveUp} given up after the horizon, ${sender.outcomes.attempts} attempts`);
+    for (const [index, provider] of (['gocardless', 'stripe'] as const).entries()) {
+      const { totals } = states[index] as CatchUpView;
+      out(`${provider} catch-up: ${totals.recovered} recovered, ${totals.duplicate} duplicates, ${totals.ignored} ignored, ${totals.unusable} unusable`);
+    }
+    out(`catch-up: ${lost} lost webhooks; first sweeps done ${(sweptMs / 1000).toFixed(1)} s after start, every effect in place after ${(appliedMs / 1000).toFixed(1)} s`);
+    for (const problem of problems) out(`PROBLEM: ${problem}`);
+    out(`chaos catch-up ${problems.length === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s: ${stories.length * 2} events`);
+    process.exitCode = problems.length === 0 ? 0 : 1;
+  } finally {
+    await receiver?.close();
+    await worker.shutdown();
+    await client.connection.close();
+    await database.close();
+    await sandbox.close();
+    await temporal.stop();
+  }
+}
+
+/** A mandate cancelled at GoCardless and a subscription deleted at Stripe: listed by the sandbox, their webhook bodies returned. */
+function happen(sandbox: ProviderSandbox, phase: Phase): { story: Story; gocardless: string; stripe: string } {
+  const mandate = upperId('MD');
+  const mandateCustomer = upperId('CU');
+  sandbox.seedMandate({ id: mandate, customerId: mandateCustomer, status: 'cancelled' });
+  const goCardlessEvent = sandbox.state.gocardless.recordEvent({
+    id: upperId('EV'),
+    created_at: new Date().toISOString(),
+    resource_type: 'mandates',
+    action: 'cancelled',
+    links: { mandate },
+    details: { origin: 'bank', cause: 'bank_account_closed', description: 'The bank account was closed' },
+    metadata: {},
+  });
+  const subscription = `sub_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
+  const stripeCustomer = `cus_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
+  sandbox.state.stripe.seedSubscription({ id: subscription, customerId: stripeCustomer, status: 'canceled' });
+  const now = Math.floor(Date.now() / 1000);
+  const stripeEvent = sandbox.state.stripe.recordEvent({
+    id: `evt_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    object: 'event',
+    type: 'customer.subscription.deleted',
+    created: now,
+    livemode: false,
+    data: { object: { id: subscription, object: 'subscription', customer: stripeCustomer, status: 'canceled', canceled_at: now, ended_at: now } },
+  });
+  return {
+    story: { phase, mandate, mandateCustomer, stripeCustomer, outcomes: [] },
+    gocardless: JSON.stringify({ events: [goCardlessEvent], meta: { webhook_id: upperId('WB') } }),
+    stripe: JSON.stringify(stripeEvent),
+  };
+}
+
+async function unapplied(store: AccountStore, stories: Story[]): Promise<Story[]> {
+  const missing: Story[] = [];
+  for (const story of stories) {
+    const [mandateAccount, stripeAccount] = await Promise.all([store.get('gocardless', story.mandateCustomer), store.get('stripe', story.stripeCustomer)]);
+    if (mandateAccount?.status !== 'suspended' || stripeAccount?.status !== 'closed') missing.push(story);
+  }
+  return missing;
+}
+
+/** Every effect once, and catch-up's counts equal to what the sender lost and delivered. */
+async function audit(store: AccountStore, sandbox: ProviderSandbox, stories: Story[], states: CatchUpView[]): Promise<string[]> {
+  const problems: string[] = [];
+  const confirmations = new Map<string, number>();
+  for (const request of sandbox.requests) if (request.method === 'GET' && request.path.startsWith('/gocardless/mandates/')) confirmations.set(request.path, (confirmations.get(request.path) ?? 0) + 1);
+  for (const story of stories) {
+    const changes = [(await store.get('gocardless', story.mandateCustomer))?.history.length, (await store.get('stripe', story.stripeCustomer))?.history.length];
+    if (changes.some((count) => count !== 1)) problems.push(`${story.mandate}/${story.stripeCustomer}: account changes ${changes.join(', ')} (want 1 each)`);
+    const confirmed = confirmations.get(`/gocardless/mandates/${story.mandate}`) ?? 0;
+    if (confirmed !== 1) problems.push(`${story.mandate}: confirmed at GoCardless ${confirmed} times (want 1)`);
+  }
+  for (const [index, state] of states.entries()) {
+    const lost = stories.filter((story) => story.outcomes[index] === 'gave-up').length;
+    const delivered = stories.length - lost;
+    if (state.totals.recovered !== lost || state.totals.duplicate !== delivered) {
+      problems.push(`${index === 0 ? 'gocardless' : 'stripe'}: ${state.totals.recovered} recovered / ${state.totals.duplicate} duplicates, want ${lost} / ${delivered}`);
+    }
+  }
+  return problems.slice(0, 20);
+}
+
+async function inParallel<T>(items: T[], concurrency: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await each(items[next++] as T);
+    }),
+  );
+}
+
+async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
