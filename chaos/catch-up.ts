@@ -16,9 +16,9 @@ import { routeEvents } from '../src/routing';
 import { startReceiver, type RunningReceiver } from '../src/run/receiver';
 import { AccountStore } from '../src/store/account-store';
 import { openDatabase } from '../src/store/database';
+import { cancellationsHappen } from '../src/testing/outage-events';
 import { ProviderSender, type SendOutcome } from '../src/testing/provider-sender';
 import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../src/testing/sandbox/server';
-import { upperId } from '../src/testing/webhooks/ids';
 import { findOrBuildTemporalCli } from '../src/temporal/cli-binary';
 import { temporalConnectionOptions } from '../src/temporal/connection';
 import { startDevServer } from '../src/temporal/dev-server';
@@ -126,37 +126,10 @@ export async function runCatchUpChaos(argv: string[]): Promise<void> {
   }
 }
 
-/** A mandate cancelled at GoCardless and a subscription deleted at Stripe: listed by the sandbox, their webhook bodies returned. */
+/** Something happens at both providers: the sandbox lists it; its webhook bodies go to the sender. */
 function happen(sandbox: ProviderSandbox, phase: Phase): { story: Story; gocardless: string; stripe: string } {
-  const mandate = upperId('MD');
-  const mandateCustomer = upperId('CU');
-  sandbox.seedMandate({ id: mandate, customerId: mandateCustomer, status: 'cancelled' });
-  const goCardlessEvent = sandbox.state.gocardless.recordEvent({
-    id: upperId('EV'),
-    created_at: new Date().toISOString(),
-    resource_type: 'mandates',
-    action: 'cancelled',
-    links: { mandate },
-    details: { origin: 'bank', cause: 'bank_account_closed', description: 'The bank account was closed' },
-    metadata: {},
-  });
-  const subscription = `sub_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
-  const stripeCustomer = `cus_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
-  sandbox.state.stripe.seedSubscription({ id: subscription, customerId: stripeCustomer, status: 'canceled' });
-  const now = Math.floor(Date.now() / 1000);
-  const stripeEvent = sandbox.state.stripe.recordEvent({
-    id: `evt_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
-    object: 'event',
-    type: 'customer.subscription.deleted',
-    created: now,
-    livemode: false,
-    data: { object: { id: subscription, object: 'subscription', customer: stripeCustomer, status: 'canceled', canceled_at: now, ended_at: now } },
-  });
-  return {
-    story: { phase, mandate, mandateCustomer, stripeCustomer, outcomes: [] },
-    gocardless: JSON.stringify({ events: [goCardlessEvent], meta: { webhook_id: upperId('WB') } }),
-    stripe: JSON.stringify(stripeEvent),
-  };
+  const { gocardless, stripe } = cancellationsHappen(sandbox);
+  return { story: { phase, mandate: gocardless.mandate, mandateCustomer: gocardless.customer, stripeCustomer: stripe.customer, outcomes: [] }, gocardless: gocardless.body, stripe: stripe.body };
 }
 
 async function unapplied(store: AccountStore, stories: Story[]): Promise<Story[]> {

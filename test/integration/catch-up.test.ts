@@ -8,16 +8,16 @@ import { getFreePort } from '../../src/free-port';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
 import { AccountStore } from '../../src/store/account-store';
 import { openDatabase, type Database } from '../../src/store/database';
+import { cancellationsHappen, type HappenedAtProviders } from '../../src/testing/outage-events';
 import { ProviderSender } from '../../src/testing/provider-sender';
 import { startProviderSandbox, type ProviderSandbox } from '../../src/testing/sandbox/server';
-import { upperId } from '../../src/testing/webhooks/ids';
 import { temporalConnectionOptions } from '../../src/temporal/connection';
 import { routeTemporalLogs } from '../../src/temporal/runtime-logging';
 import { startWorker, type BillflowWorker } from '../../src/temporal/worker';
 import { catchUpNowSignal, catchUpStateQuery, type CatchUpView } from '../../workflows/catch-up';
 import { mandateStateQuery } from '../../workflows/mandate';
 import { eventually } from '../support/eventually';
-import { e2eConfig, stripeSubscriptionEvent } from '../workflows/support/e2e';
+import { e2eConfig } from '../workflows/support/e2e';
 import { activitiesFor } from '../workflows/support/worker-activities';
 
 /*
@@ -35,10 +35,8 @@ const newSecret = { gocardless: 'gocardless-secret-after-rotation', stripe: 'whs
 type Phase = 'before' | 'receiver down' | 'secret rotated' | 'after recovery';
 const perPhase = 3;
 
-interface Happened {
+interface Happened extends HappenedAtProviders {
   phase: Phase;
-  gocardless: { mandate: string; customer: string; event: string };
-  stripe: { subscription: string; customer: string; event: string };
 }
 
 describe('catch-up from the event lists after webhooks were lost to an outage and a secret rotation', () => {
@@ -84,34 +82,12 @@ describe('catch-up from the event lists after webhooks were lost to an outage an
     await sandbox?.close();
   });
 
-  /** Something happens at both providers: the sandbox lists it, and the sender tries to deliver its webhook. */
+  /** Something happens at both providers: the sandbox lists it, and the sender tries to deliver its webhooks. */
   async function happen(phase: Phase): Promise<{ gocardless: string; stripe: string }> {
-    const mandate = upperId('MD');
-    const mandateCustomer = upperId('CU');
-    sandbox.seedMandate({ id: mandate, customerId: mandateCustomer, status: 'cancelled' });
-    const goCardlessEvent = sandbox.state.gocardless.recordEvent({
-      id: upperId('EV'),
-      created_at: new Date().toISOString(),
-      resource_type: 'mandates',
-      action: 'cancelled',
-      links: { mandate },
-      details: { origin: 'bank', cause: 'bank_account_closed', description: 'The bank account was closed' },
-      metadata: {},
-    });
-    const subscription = `sub_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
-    const stripeCustomer = `cus_${randomUUID().replace(/-/g, '').slice(0, 14)}`;
-    sandbox.state.stripe.seedSubscription({ id: subscription, customerId: stripeCustomer, status: 'canceled' });
-    const stripeEvent = sandbox.state.stripe.recordEvent(stripeSubscriptionEvent('customer.subscription.deleted', { id: subscription, customer: stripeCustomer, status: 'canceled' }));
-    happened.push({
-      phase,
-      gocardless: { mandate, customer: mandateCustomer, event: goCardlessEvent.id },
-      stripe: { subscription, customer: stripeCustomer, event: stripeEvent.id },
-    });
-    const [gocardless, stripe] = await Promise.all([
-      sender.send('gocardless', JSON.stringify({ events: [goCardlessEvent], meta: { webhook_id: upperId('WB') } })),
-      sender.send('stripe', JSON.stringify(stripeEvent)),
-    ]);
-    return { gocardless, stripe };
+    const { gocardless, stripe } = cancellationsHappen(sandbox);
+    happened.push({ phase, gocardless, stripe });
+    const [goCardlessOutcome, stripeOutcome] = await Promise.all([sender.send('gocardless', gocardless.body), sender.send('stripe', stripe.body)]);
+    return { gocardless: goCardlessOutcome, stripe: stripeOutcome };
   }
 
   const accountsDone = async (of: Happened[]) => {
