@@ -196,14 +196,13 @@ function toSubscription(subscription: z.infer<typeof subscriptionSchema>): BillF
   };
 }
 
-function billForwardCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: BillForwardOptions) {
+/**
+ * One authenticated call to the BillForward API, its error envelope read: answers the page's
+ * `results` (every answer is a page: `{ executionTime, results: [entity, …] }`).
+ */
+export function billForwardSender({ apiUrl, accessToken, timeoutMs = 10_000 }: BillForwardOptions) {
   const base = apiUrl.replace(/\/+$/, '');
-  async function call<Schema extends z.ZodType>(
-    method: 'GET' | 'POST',
-    path: string,
-    schema: Schema,
-    body?: Record<string, unknown>,
-  ): Promise<z.infer<Schema>> {
+  return async function send(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<{ operation: string; results: unknown[] }> {
     const operation = `${method} ${path}`;
     if (!accessToken) throw missingConfiguration(PROVIDER, operation, 'the access token (BILLFORWARD_ACCESS_TOKEN)');
     const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${accessToken}` };
@@ -224,14 +223,28 @@ function billForwardCaller({ apiUrl, accessToken, timeoutMs = 10_000 }: BillForw
         details: error && { errorParameters: error.errorParameters ?? [] },
       });
     }
-    // Every answer is a page: `{ executionTime, results: [entity, …] }`.
     const page = z.object({ results: z.array(z.unknown()) }).safeParse(json);
-    const first = page.success ? page.data.results[0] : undefined;
-    const parsed = schema.safeParse(first);
-    if (!page.success || first === undefined || !parsed.success) {
+    if (!page.success) {
       const notJson = json === undefined;
-      const problem = notJson ? 'not JSON' : !page.success || first === undefined ? 'no results' : (parsed.error?.message ?? 'unexpected result');
-      throw failureFromMalformedAnswer(PROVIDER, operation, problem, notJson);
+      throw failureFromMalformedAnswer(PROVIDER, operation, notJson ? 'not JSON' : 'no results', notJson);
+    }
+    return { operation, results: page.data.results };
+  };
+}
+
+function billForwardCaller(options: BillForwardOptions) {
+  const send = billForwardSender(options);
+  async function call<Schema extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: Schema,
+    body?: Record<string, unknown>,
+  ): Promise<z.infer<Schema>> {
+    const { operation, results } = await send(method, path, body);
+    const [first] = results;
+    const parsed = schema.safeParse(first);
+    if (first === undefined || !parsed.success) {
+      throw failureFromMalformedAnswer(PROVIDER, operation, first === undefined ? 'no results' : (parsed.error?.message ?? 'unexpected result'), false);
     }
     return parsed.data;
   }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, newId, jsonBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
 import { bearerTokenOnly, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
+import { listNotifications } from './notifications';
 
 /*
  * A stand-in for the parts of the BillForward API billflow calls: notifications to confirm
@@ -169,6 +170,11 @@ export class BillForwardSandbox {
     const admit = bearerTokenOnly(this.accessToken, (ctx) => renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid'));
     const notFound = (ctx: Context) => renderError(ctx, 404, 'NotFound', 'No such resource');
     return providerApi(options, { name: 'billforward', renderFault, admit, notFound }, (router) => {
+      router.get('/notifications/:lower/:upper', (ctx) => {
+        const answer = listNotifications(this.notifications.values(), { lower: ctx.params.lower ?? '', upper: ctx.params.upper ?? '' }, ctx.querystring);
+        if ('message' in answer) return renderError(ctx, 400, 'ValidationError', answer.message, [answer.parameter]);
+        ctx.body = { executionTime: 1, ...answer, results: answer.results.map(notificationJson) };
+      });
       router.get('/notifications/:id', onRecord(findNotification, (ctx, notification) => {
         page(ctx, notificationJson(notification));
       }));
