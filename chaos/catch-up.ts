@@ -104,15 +104,16 @@ export async function runCatchUpChaos(argv: string[]): Promise<void> {
     const applied = await until(async () => ((await unapplied(store, stories)).length === 0 ? true : undefined), 600_000);
     const appliedMs = Date.now() - sweepStarted;
 
-    const problems = applied ? await audit(store, sandbox, stories, states) : ['not every event was applied in time'];
+    const { problems, mostReads } = applied ? await audit(store, sandbox, stories, states) : { problems: ['not every event was applied in time'], mostReads: 0 };
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    const lost = stories.filter((story) => story.outcomes.every((outcome) => outcome === 'gave-up')).length * 2;
+    const lost = sender.outcomes.gaveUp;
     out(`sender: ${sender.outcomes.delivered} delivered, ${sender.outcomes.gaveUp} given up after the horizon, ${sender.outcomes.attempts} attempts`);
     for (const [index, provider] of (['gocardless', 'stripe'] as const).entries()) {
       const { totals } = states[index] as CatchUpView;
       out(`${provider} catch-up: ${totals.recovered} recovered, ${totals.duplicate} duplicates, ${totals.ignored} ignored, ${totals.unusable} unusable`);
     }
-    out(`catch-up: ${lost} lost webhooks; first sweeps done ${(sweptMs / 1000).toFixed(1)} s after start, every effect in place after ${(appliedMs / 1000).toFixed(1)} s`);
+    out(`effects: one account change per event; at most ${mostReads} reads of one mandate at GoCardless (retried reads)`);
+    out(`catch-up: ${lost} webhooks given up by the sender; first sweeps done ${(sweptMs / 1000).toFixed(1)} s after start, every effect in place after ${(appliedMs / 1000).toFixed(1)} s`);
     for (const problem of problems) out(`PROBLEM: ${problem}`);
     out(`chaos catch-up ${problems.length === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s: ${stories.length * 2} events`);
     process.exitCode = problems.length === 0 ? 0 : 1;
@@ -141,25 +142,28 @@ async function unapplied(store: AccountStore, stories: Story[]): Promise<Story[]
   return missing;
 }
 
-/** Every effect once, and catch-up's counts equal to what the sender lost and delivered. */
-async function audit(store: AccountStore, sandbox: ProviderSandbox, stories: Story[], states: CatchUpView[]): Promise<string[]> {
+/**
+ * Every effect once (one account change per event), and catch-up's counts adding up: every event
+ * either recovered or a duplicate; each delivered one a duplicate, and none recovered that reached
+ * billflow (a delivery the sender gave up on may still have been made durable, then it is a duplicate).
+ * GoCardless reads of the mandate are reported, not audited: a read may be retried.
+ */
+async function audit(store: AccountStore, sandbox: ProviderSandbox, stories: Story[], states: CatchUpView[]): Promise<{ problems: string[]; mostReads: number }> {
   const problems: string[] = [];
-  const confirmations = new Map<string, number>();
-  for (const request of sandbox.requests) if (request.method === 'GET' && request.path.startsWith('/gocardless/mandates/')) confirmations.set(request.path, (confirmations.get(request.path) ?? 0) + 1);
+  const reads = new Map<string, number>();
+  for (const request of sandbox.requests) if (request.method === 'GET' && request.path.startsWith('/gocardless/mandates/')) reads.set(request.path, (reads.get(request.path) ?? 0) + 1);
   for (const story of stories) {
     const changes = [(await store.get('gocardless', story.mandateCustomer))?.history.length, (await store.get('stripe', story.stripeCustomer))?.history.length];
     if (changes.some((count) => count !== 1)) problems.push(`${story.mandate}/${story.stripeCustomer}: account changes ${changes.join(', ')} (want 1 each)`);
-    const confirmed = confirmations.get(`/gocardless/mandates/${story.mandate}`) ?? 0;
-    if (confirmed !== 1) problems.push(`${story.mandate}: confirmed at GoCardless ${confirmed} times (want 1)`);
   }
   for (const [index, state] of states.entries()) {
-    const lost = stories.filter((story) => story.outcomes[index] === 'gave-up').length;
-    const delivered = stories.length - lost;
-    if (state.totals.recovered !== lost || state.totals.duplicate !== delivered) {
-      problems.push(`${index === 0 ? 'gocardless' : 'stripe'}: ${state.totals.recovered} recovered / ${state.totals.duplicate} duplicates, want ${lost} / ${delivered}`);
+    const gaveUp = stories.filter((story) => story.outcomes[index] === 'gave-up').length;
+    const { recovered, duplicate } = state.totals;
+    if (recovered + duplicate !== stories.length || recovered > gaveUp || duplicate < stories.length - gaveUp) {
+      problems.push(`${index === 0 ? 'gocardless' : 'stripe'}: ${recovered} recovered and ${duplicate} duplicates for ${stories.length} events, ${gaveUp} given up by the sender`);
     }
   }
-  return problems.slice(0, 20);
+  return { problems: problems.slice(0, 20), mostReads: Math.max(0, ...reads.values()) };
 }
 
 async function inParallel<T>(items: T[], concurrency: number, each: (item: T) => Promise<void>): Promise<void> {
