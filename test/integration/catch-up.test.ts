@@ -64,7 +64,7 @@ describe('catch-up from the event lists after webhooks were lost to an outage an
     sandbox = await startProviderSandbox({ host: '127.0.0.1' });
     port = await getFreePort();
     const taskQueue = `catch-up-${randomUUID()}`;
-    settings = () => ({ TEMPORAL_TASK_QUEUE: taskQueue, BILLFLOW_CATCH_UP_INTERVAL: '1 hour', BILLFLOW_CATCH_UP_FIRST_LOOKBACK: '1 hour' });
+    settings = () => ({ TEMPORAL_TASK_QUEUE: taskQueue, BILLFLOW_CATCH_UP: 'gocardless,stripe', BILLFLOW_CATCH_UP_INTERVAL: '1 hour', BILLFLOW_CATCH_UP_FIRST_LOOKBACK: '1 hour' });
     config = receiverConfig(oldSecret);
     database = await openDatabase({});
     store = new AccountStore(database);
