@@ -11,7 +11,7 @@ import { buildWebhook, receiverEnvironment, signWebhookBody, webhookEvents } fro
 describe('billflow/testing webhooks', () => {
   it.each(providerNames)('builds every %s event signed so that the receiver verifies and parses it', (provider) => {
     const secret = provider === 'billforward' ? 'tester:testing-entry-secret' : 'testing-entry-secret';
-    const config = loadConfig({ ...receiverEnvironment(provider, secret), CCBILL_ALLOWED_IPS: '127.0.0.1' });
+    const config = loadConfig({ ...receiverEnvironment(provider, secret), CCBILL_ALLOWED_IPS: '127.0.0.1', RECURLY_ALLOWED_IPS: '127.0.0.1' });
     const receiver = findProvider(provider)!;
     for (const event of webhookEvents(provider)) {
       const webhook = buildWebhook(provider, event, { secret, references: { customer: 'CUSTOMER1' } });
@@ -21,7 +21,7 @@ describe('billflow/testing webhooks', () => {
       expect(receiver.parse(request).length, `${provider} ${event}`).toBeGreaterThan(0);
       // The same bytes signed with another secret are refused.
       if (provider === 'ccbill') continue;
-      const forged = { ...request, headers: lowerCase({ ...webhook.headers, ...signWebhookBody(provider, webhook.body, provider === 'billforward' ? 'tester:other' : 'other') }) };
+      const forged = { ...request, headers: lowerCase({ ...webhook.headers, ...signWebhookBody(provider, webhook.body, provider === 'billforward' ? 'tester:other' : 'other', { contentType: request.headers['content-type'] }) }) };
       expect(() => receiver.verify(forged, config), `${provider} ${event} forged`).toThrow();
     }
   });

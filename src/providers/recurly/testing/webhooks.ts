@@ -90,7 +90,8 @@ export const recurlyWebhooks: WebhookTemplate = {
   events,
   example: 'subscription.canceled',
   signing: 'secret',
-  receiverEnvironment: (secret) => ({ RECURLY_WEBHOOK_SECRET: secret }),
+  // The XML notifications it builds come with HTTP Basic credentials derived from the same secret.
+  receiverEnvironment: (secret) => ({ RECURLY_WEBHOOK_SECRET: secret, RECURLY_WEBHOOK_BASIC_AUTH: basicCredentials(secret) }),
   defaultSecret: (settings) => settings.webhookSecrets?.[0] ?? devWebhookSecret,
   complete: (event, references) => ({
     ...references,
@@ -104,8 +105,7 @@ export const recurlyWebhooks: WebhookTemplate = {
   build(event, references, secret, now) {
     if (isXmlNotification(event)) {
       const xml = invoiceNotificationXml(event, references, now);
-      const credentials = secret.includes(':') ? secret : `billflow:${secret}`;
-      return { body: xml, headers: { 'content-type': 'application/xml; charset=utf-8', ...recurly.sign(xml, credentials, { now, contentType: 'application/xml' }) } };
+      return { body: xml, headers: { 'content-type': 'application/xml; charset=utf-8', ...recurly.sign(xml, basicCredentials(secret), { now, contentType: 'application/xml' }) } };
     }
     const [objectType = '', eventType = ''] = event.split('.');
     const uuid = objectType === 'subscription' ? references.subscription : objectType === 'payment' ? references.payment : undefined;
@@ -136,3 +136,8 @@ export const recurlyWebhooks: WebhookTemplate = {
   },
   seed,
 };
+
+/** The Basic credentials of the XML endpoints for a secret: `user:password` as given, or billflow:<secret>. */
+function basicCredentials(secret: string): string {
+  return secret.includes(':') ? secret : `billflow:${secret}`;
+}
