@@ -1,11 +1,11 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { BillingSubscription } from '../../src/core/billing';
+import type { BillingPaymentStatus, BillingSubscription } from '../../src/core/billing';
 import { activityOptions } from '../activity-options';
 import { isFinalFailure } from '../failures';
 import type { SubscriptionState } from './state';
 
-const { getSubscription } = proxyActivities<Activities>(activityOptions);
+const { getSubscription, getPaymentStatus } = proxyActivities<Activities>(activityOptions);
 
 /** Statuses (billflow's vocabulary for every provider) of a subscription that has not ended. */
 const liveStatuses = new Set<BillingSubscription['status']>(['pending', 'trialing', 'active', 'past_due', 'paused']);
@@ -30,6 +30,21 @@ export class SubscriptionAtProvider {
     } catch (error) {
       if (!isFinalFailure(error)) throw error;
       log.warn('Subscription could not be read from the provider', { subscriptionId, error: String(error) });
+      return undefined;
+    }
+  }
+
+  /**
+   * How the provider says a payment or invoice stands; undefined when it cannot tell (it cannot be
+   * asked, as CCBill, or does not know the id): then the caller's verified event stands.
+   */
+  async paymentStatus(subject: { paymentId?: string; invoiceId?: string; key: string }): Promise<BillingPaymentStatus | undefined> {
+    const { paymentId, invoiceId, key } = subject;
+    try {
+      return await getPaymentStatus({ provider: this.subscription.provider, paymentId, invoiceId });
+    } catch (error) {
+      if (!isFinalFailure(error)) throw error;
+      log.warn('Payment status could not be read from the provider', { key, error: String(error) });
       return undefined;
     }
   }

@@ -1,15 +1,13 @@
-import { log, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { BillingPaymentStatus } from '../../src/core/billing';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
-import { isFinalFailure } from '../failures';
 import type { SubscriptionAtProvider } from './at-provider';
 import { paymentKey } from './dunning-state';
 import type { ChargebackCase } from './snapshot';
 import type { SubscriptionState } from './state';
 
-const { getPaymentStatus, suspendAccount, reinstateAccount, recordAccountEvent } = proxyActivities<Activities>(activityOptions);
+const { suspendAccount, reinstateAccount, recordAccountEvent } = proxyActivities<Activities>(activityOptions);
 
 /** The reason a chargeback suspends with: its reversal reinstates only an account suspended for it. */
 export const chargebackReason = 'chargeback';
@@ -39,7 +37,7 @@ export class Chargebacks {
     if (chargebacks.isStale(event, open)) return `ignored: older than the chargeback state of ${key}`;
     if (open?.stage === 'open' || open?.stage === 'lost') return `ignored: ${key} is already charged back`;
     // Suspending is destructive: a chargeback the provider does not show (reversed since, the webhook late) changes nothing.
-    const status = await this.statusAtProvider(event);
+    const status = await this.atProvider.paymentStatus({ paymentId: event.references.payment, invoiceId: event.references.invoice, key });
     if (status?.chargedBack === false) return `ignored: ${this.provider} says ${key} is ${status.providerStatus}, not charged back`;
     const customerId = await this.atProvider.customer();
     if (customerId === undefined) return 'ignored: the customer is unknown';
@@ -59,7 +57,7 @@ export class Chargebacks {
     if (key === undefined) return 'ignored: names no invoice or payment';
     const open = this.subscription.chargebacks.caseOf(key);
     if (this.subscription.chargebacks.isStale(event, open)) return `ignored: older than the chargeback state of ${key}`;
-    const status = await this.statusAtProvider(event);
+    const status = await this.atProvider.paymentStatus({ paymentId: event.references.payment, invoiceId: event.references.invoice, key });
     if (status?.chargedBack === true) return `ignored: ${this.provider} still says ${key} is ${status.providerStatus}`;
     return this.reverse(key, open, event.occurredAt, event.id, event.type);
   }
@@ -109,17 +107,5 @@ export class Chargebacks {
     await recordAccountEvent({ provider: this.provider, customerId, reason: `chargeback of ${key} reversed (${why})`, eventId });
     if (open) chargebacks.moved(open, 'reversed', at);
     return `chargeback of ${key} reversed: recorded`;
-  }
-
-  private async statusAtProvider(event: BillingEvent): Promise<BillingPaymentStatus | undefined> {
-    const { payment: paymentId, invoice: invoiceId } = event.references;
-    try {
-      return await getPaymentStatus({ provider: this.provider, paymentId, invoiceId });
-    } catch (error) {
-      if (!isFinalFailure(error)) throw error;
-      // The provider cannot be asked (CCBill) or does not know the id: the verified webhook stands.
-      log.warn('Payment status could not be read for a chargeback', { eventId: event.id, error: String(error) });
-      return undefined;
-    }
   }
 }

@@ -1,6 +1,6 @@
-import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { BillingPaymentStatus, RetryPaymentResult } from '../../src/core/billing';
+import type { RetryPaymentResult } from '../../src/core/billing';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure, isSpentKeyFailure } from '../failures';
@@ -12,7 +12,7 @@ import type { SubscriptionState } from './state';
 import { isBefore } from './time';
 import { WrittenOff } from './written-off';
 
-const { retryPayment, cancelSubscription, getPaymentStatus, suspendAccount, reinstateAccount } = proxyActivities<Activities>(activityOptions);
+const { retryPayment, cancelSubscription, suspendAccount, reinstateAccount } = proxyActivities<Activities>(activityOptions);
 
 /**
  * Dunning: a failed payment is retried on the policy's schedule (or left to the provider that
@@ -110,7 +110,7 @@ export class Dunning {
     if (key === undefined) return 'ignored: names no invoice or payment';
     let paid = invoicePaidOf(event);
     if (paid === undefined) {
-      const status = await this.statusAtProvider({ key, invoiceId: event.references.invoice, paymentId: event.references.payment });
+      const status = await this.atProvider.paymentStatus({ key, invoiceId: event.references.invoice, paymentId: event.references.payment });
       // Closed by a void: nothing is owed, nothing to suspend for.
       if (status?.writtenOff === true) return this.writtenOff.invoiceWrittenOff(event);
       if (status?.paid === undefined) return `ignored: ${this.provider} does not say whether ${key} closed paid`;
@@ -124,7 +124,7 @@ export class Dunning {
   async checkProvider(open: DunningCase): Promise<string> {
     const { dunning, policy } = this.subscription;
     const late = `no outcome of ${this.provider}'s own retry of ${open.key}`;
-    const status = await this.statusAtProvider(open);
+    const status = await this.atProvider.paymentStatus(open);
     const now = Date.now();
     if (status?.paid === true) {
       const settled = await this.settle(open.key, { at: new Date(now).toISOString(), eventId: `${workflowInfo().workflowId}:dunning:${open.key}:paid-at-provider` });
@@ -254,7 +254,7 @@ export class Dunning {
     // Suspending is destructive and a payment's webhook can be lost: ask the provider first.
     // Workflows that scheduled a suspension before this check replay without it.
     if (patched('confirm-unpaid-before-suspension')) {
-      const status = await this.statusAtProvider(open);
+      const status = await this.atProvider.paymentStatus(open);
       if (status?.paid === true || status?.writtenOff === true) {
         dunning.paid({ key: open.key, at: new Date(Date.now()).toISOString() });
         const said = status.paid === true ? `paid (${status.providerStatus})` : `${status.providerStatus}: no longer collected`;
@@ -284,16 +284,6 @@ export class Dunning {
     return `dunning for ${key} ended: paid; account reinstated`;
   }
 
-  /** How the provider says the payment or invoice stands; undefined when it cannot tell (unknown id, unsupported). */
-  private async statusAtProvider(subject: Pick<DunningCase, 'key' | 'invoiceId' | 'paymentId'>): Promise<BillingPaymentStatus | undefined> {
-    try {
-      return await getPaymentStatus({ provider: this.provider, paymentId: subject.paymentId, invoiceId: subject.invoiceId });
-    } catch (error) {
-      if (!isFinalFailure(error)) throw error;
-      log.warn('Payment status could not be read from the provider', { key: subject.key, error: String(error) });
-      return undefined;
-    }
-  }
 }
 
 function describeSchedule(open: DunningCase, steps: number): string {

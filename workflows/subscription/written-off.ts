@@ -1,15 +1,13 @@
-import { log, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { BillingPaymentStatus } from '../../src/core/billing';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
-import { isFinalFailure } from '../failures';
 import type { SubscriptionAtProvider } from './at-provider';
 import { paymentKey } from './dunning-state';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
 
-const { getPaymentStatus, reinstateAccount } = proxyActivities<Activities>(activityOptions);
+const { reinstateAccount } = proxyActivities<Activities>(activityOptions);
 
 /**
  * An invoice the provider stopped collecting (voided, uncollectible): its dunning case closes, so
@@ -31,14 +29,14 @@ export class WrittenOff {
     if (key === undefined) return 'ignored: names no invoice or payment';
     const open = this.subscription.dunning.caseOf(event);
     // BillForward also voids a version of an invoice it recalculates: only the invoice's own state counts.
-    const status = await this.statusAtProvider({ paymentId: open?.paymentId ?? event.references.payment, invoiceId: open?.invoiceId ?? event.references.invoice, key });
+    const status = await this.atProvider.paymentStatus({ paymentId: open?.paymentId ?? event.references.payment, invoiceId: open?.invoiceId ?? event.references.invoice, key });
     if (status?.writtenOff === false) return `ignored: ${this.provider} says ${key} is ${status.providerStatus}`;
     return this.close(key, event.occurredAt, event.id, event.type);
   }
 
   /** The invoice of a refused retry, if the provider says it is written off: the case closes instead of counting a failed retry. */
   async refusedRetry(open: DunningCase, eventId: string): Promise<string | undefined> {
-    const status = await this.statusAtProvider({ paymentId: open.paymentId, invoiceId: open.invoiceId, key: open.key });
+    const status = await this.atProvider.paymentStatus({ paymentId: open.paymentId, invoiceId: open.invoiceId, key: open.key });
     if (status?.writtenOff !== true) return undefined;
     return this.close(open.key, new Date(Date.now()).toISOString(), eventId, status.providerStatus);
   }
@@ -50,15 +48,5 @@ export class WrittenOff {
     if (customerId === undefined) return `dunning for ${key} closed: ${why}; customer unknown, account not reinstated`;
     await reinstateAccount({ provider: this.provider, customerId, reason: `${key} written off (${why})`, eventId });
     return `dunning for ${key} closed: ${why}; account reinstated`;
-  }
-
-  private async statusAtProvider(input: { paymentId?: string; invoiceId?: string; key: string }): Promise<BillingPaymentStatus | undefined> {
-    try {
-      return await getPaymentStatus({ provider: this.provider, paymentId: input.paymentId, invoiceId: input.invoiceId });
-    } catch (error) {
-      if (!isFinalFailure(error)) throw error;
-      log.warn('Payment status could not be read', { key: input.key, error: String(error) });
-      return undefined;
-    }
   }
 }
