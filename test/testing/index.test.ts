@@ -11,7 +11,7 @@ import { buildWebhook, receiverEnvironment, signWebhookBody, webhookEvents } fro
 describe('billflow/testing webhooks', () => {
   it.each(providerNames)('builds every %s event signed so that the receiver verifies and parses it', (provider) => {
     const secret = provider === 'billforward' ? 'tester:testing-entry-secret' : 'testing-entry-secret';
-    const config = loadConfig({ ...receiverEnvironment(provider, secret), CCBILL_ALLOWED_IPS: '127.0.0.1', RECURLY_ALLOWED_IPS: '127.0.0.1' });
+    const config = loadConfig({ ...receiverEnvironment(provider, secret), CCBILL_ALLOWED_IPS: '127.0.0.1' });
     const receiver = findProvider(provider)!;
     for (const event of webhookEvents(provider)) {
       const webhook = buildWebhook(provider, event, { secret, references: { customer: 'CUSTOMER1' } });

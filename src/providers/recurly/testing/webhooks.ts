@@ -90,8 +90,9 @@ export const recurlyWebhooks: WebhookTemplate = {
   events,
   example: 'subscription.canceled',
   signing: 'secret',
-  // The XML notifications it builds come with HTTP Basic credentials derived from the same secret.
-  receiverEnvironment: (secret) => ({ RECURLY_WEBHOOK_SECRET: secret, RECURLY_WEBHOOK_BASIC_AUTH: basicCredentials(secret) }),
+  // The XML notifications it builds come with HTTP Basic credentials derived from the same secret,
+  // and Recurly's XML endpoints also trust only their source addresses: here, this machine's.
+  receiverEnvironment: (secret) => ({ RECURLY_WEBHOOK_SECRET: secret, RECURLY_WEBHOOK_BASIC_AUTH: basicCredentials(secret), RECURLY_ALLOWED_IPS: '127.0.0.1,::1' }),
   defaultSecret: (settings) => settings.webhookSecrets?.[0] ?? devWebhookSecret,
   complete: (event, references) => ({
     ...references,
