@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountChangeInput } from '../../activities/accounts';
+import type { DeadLetterInput } from '../../activities/dead-letters';
 import type { Config } from '../../src/config';
 import { receiverDeadLetters } from '../../src/receiver/dead-letters';
 import { startReceiver, type RunningReceiver } from '../../src/run/receiver';
@@ -63,12 +64,22 @@ describe('dead letters', () => {
   let config: Config;
   /** The account store refuses to end access, for good, while this is set. */
   let refuseEndOfAccess = false;
+  /** While set, an operator replays a refused event the moment it is kept (the cause fixed meanwhile), before the workflow hears the letter is stored. */
+  let replayAsSoonAsKept = false;
 
   beforeAll(async () => {
     billflow = await startBillflow({}, {
       async endAccountAccess(input: AccountChangeInput) {
         if (refuseEndOfAccess) throw ApplicationFailure.nonRetryable('the account store refuses this customer', 'AccountRefused');
         return { ...(await billflow.store.endAccess(input)), eventId: input.eventId };
+      },
+      async recordDeadLetter(input: DeadLetterInput) {
+        const { id } = await stored.record(input);
+        if (replayAsSoonAsKept && input.kind === 'refused_event') {
+          refuseEndOfAccess = false;
+          await json(await api(receiver, 'POST', `/deliveries/${id}/replay`));
+        }
+        return { id };
       },
     });
     config = { ...billflow.config, apiToken: token };
@@ -166,6 +177,21 @@ describe('dead letters', () => {
     const state = await billflow.client.workflow.getHandle(workflowId).query(subscriptionStateQuery);
     expect(state).toMatchObject({ status: 'ended', lastEvent: { id: deleted.id, outcome: 'access ended' } });
     await keepHistory(billflow.client.workflow.getHandle(workflowId), 'subscription-refused-event-replayed');
+  });
+
+  it('applies the replay of a refused event that reaches the workflow while it is still keeping the dead letter', async () => {
+    const customer = `cus_${randomUUID().slice(0, 12)}`;
+    const subscription = billflow.sandbox.state.stripe.seedSubscription({ customerId: customer, status: 'canceled' });
+    const deleted = stripeSubscriptionEvent('customer.subscription.deleted', { id: subscription.id, customer, status: 'canceled' });
+    [refuseEndOfAccess, replayAsSoonAsKept] = [true, true];
+    try {
+      expect((await postStripe(billflow.receiver, deleted)).status).toBe(200);
+      await eventually(async () => expect((await billflow.store.get('stripe', customer))?.status).toBe('closed'));
+    } finally {
+      [refuseEndOfAccess, replayAsSoonAsKept] = [false, false];
+    }
+    const state = await billflow.client.workflow.getHandle(`stripe:subscription:${subscription.id}`).query(subscriptionStateQuery);
+    expect(state).toMatchObject({ status: 'ended', duplicatesDropped: 0, lastEvent: { id: deleted.id, outcome: 'access ended' } });
   });
 
   it('answers 422 to the replay of a delivery that still cannot be read, and records the refusal', async () => {

@@ -33,23 +33,26 @@ export class SubscriptionProcesses {
     this.chargebacks = new Chargebacks(subscription, atProvider);
   }
 
-  /** `refused` when a refusal no retry can fix stopped the event: it is kept as a dead letter. */
-  async apply(event: BillingEvent): Promise<'applied' | 'refused'> {
+  /**
+   * Applies `event`. When a refusal no retry can fix stops it, the event is kept as a dead letter
+   * and `forget` is called first: a replay the dead letter's recording lets an operator send at
+   * once may reach the inbox in the same workflow task, and must not be dropped as a redelivery.
+   */
+  async apply(event: BillingEvent, forget: (eventId: string) => void): Promise<void> {
     this.subscription.learnCustomer(event.references.customer);
     try {
       const outcome = await this.handle(event);
       this.subscription.recordOutcome(event, outcome);
-      return 'applied';
     } catch (error) {
       // Temporal retries retryable failures without end; what reaches here is a refusal no retry can fix.
       if (!isFinalFailure(error)) throw error;
       log.warn('Event could not be applied', { eventId: event.id, error: String(error) });
       this.subscription.recordOutcome(event, `failed: ${failureMessage(error)}`);
       // Histories recorded before the dead-letter store replay without keeping it.
-      if (!patched('subscription-refused-dead-letters')) return 'applied';
+      if (!patched('subscription-refused-dead-letters')) return;
+      forget(event.id);
       const { workflowId } = workflowInfo();
       await recordDeadLetter({ provider: event.provider, kind: 'refused_event', reason: failureMessage(error), event, workflowId });
-      return 'refused';
     }
   }
 

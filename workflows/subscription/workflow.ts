@@ -35,16 +35,14 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   setHandler(subscriptionStateQuery, () => subscription.view(inbox.duplicatesDropped));
   const processes = new SubscriptionProcesses(subscription);
   // A refused event is forgotten by the inbox, so that its replay (once the cause is fixed) is applied.
-  const applyOrForget = async (event: BillingEvent) => {
-    if ((await processes.apply(event)) === 'refused') inbox.forget(event.id);
-  };
+  const apply = (event: BillingEvent) => processes.apply(event, (eventId) => inbox.forget(eventId));
   const shown = new ShownSubscription(input.provider, inbox.hasPending());
   shown.update(subscription);
 
   while (!inbox.shouldContinueAsNew()) {
     const queued = inbox.take();
     if (queued) {
-      await applyOrForget(queued);
+      await apply(queued);
     } else {
       const due = subscription.nextDue();
       if (due && due.at <= Date.now()) {
@@ -52,7 +50,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       } else {
         // Histories recorded before keeping one timer per due time started one per wait, and replay that way.
         const event = patched('one-timer-per-due-time') ? await inbox.nextBy(due?.at) : await inbox.next(due ? due.at - Date.now() : undefined);
-        if (event) await applyOrForget(event);
+        if (event) await apply(event);
       }
     }
     shown.update(subscription);
