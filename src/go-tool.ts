@@ -80,36 +80,22 @@ export async function isExecutableFile(file: string): Promise<boolean> {
  * Builds the tool with `go` into its cache path and returns that path. Progress (Go's own output
  * and a line every `progressIntervalMs`) goes to `log`; a failure carries the output's tail.
  */
-export async function buildGoTool(
+export function buildGoTool(
   tool: GoTool,
   options: { go: string; env: NodeJS.ProcessEnv; log: (line: string) => void; progressIntervalMs: number },
 ): Promise<string> {
-  const { go, env, log } = options;
-  const target = cachedGoToolPath(tool, env);
-  const toolDir = path.dirname(path.dirname(target));
-  await fs.mkdir(toolDir, { recursive: true });
-  // GOBIN lives beside the target so that the final rename stays on one file system (atomic):
-  // a concurrent reader sees either no binary or a whole one.
-  const gobin = await fs.mkdtemp(path.join(toolDir, 'build-'));
-  const startedAt = Date.now();
-  try {
-    log(`Building ${tool.title} v${tool.version} with ${go} (a few minutes the first time)…`);
-    await runForwardingOutput(go, ['install', ...(tool.installFlags ?? []), `${tool.goPackage}@v${tool.version}`], {
-      cwd: gobin,
-      env: { ...env, CGO_ENABLED: '0', GOBIN: gobin },
-      log,
-      progress: (seconds) => `still building… ${seconds}s`,
-      progressIntervalMs: options.progressIntervalMs,
-    });
-    const built = path.join(gobin, tool.binary);
-    if (!(await isExecutableFile(built))) throw new Error(`go install finished but left no binary at ${built}`);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.rename(built, target);
-    log(`Built ${tool.title} in ${Math.round((Date.now() - startedAt) / 1000)}s: ${target}`);
-    return target;
-  } finally {
-    await fs.rm(gobin, { recursive: true, force: true });
-  }
+  const target = cachedGoToolPath(tool, options.env);
+  return goInstall({
+    ...options,
+    what: `${tool.title} v${tool.version}`,
+    packages: [`${tool.goPackage}@v${tool.version}`],
+    flags: tool.installFlags ? [...tool.installFlags] : undefined,
+    target: path.dirname(target),
+    finish: async () => {
+      if (!(await isExecutableFile(target))) throw new Error(`go install finished but left no binary at ${target}`);
+      return target;
+    },
+  });
 }
 
 export function runForwardingOutput(

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { buildGoTool, cachedGoToolPath, findOnPath, isExecutableFile, resolveConfiguredTool, type GoTool } from '../go-tool';
+import { buildGoTool, cachedGoToolPath, errorMessage, findOnPath, isExecutableFile, resolveConfiguredTool, type GoTool } from '../go-tool';
 
 export { billflowCacheDir } from '../go-tool';
 
@@ -136,8 +136,4 @@ async function downloadWithTemporalSdk(options: { target: string; log: (line: st
   await fs.rename(downloaded, target);
   log(`Downloaded the Temporal CLI: ${target}`);
   return target;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
