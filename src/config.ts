@@ -127,9 +127,12 @@ export function configVariables(): string[] {
   return [...settingVariables(settings), ...temporalConnectionVariables];
 }
 
-/** A loaded config never changes: whoever needs other values loads or builds another. */
+/**
+ * A loaded config never changes: whoever needs other values loads or builds another. Bytes (the
+ * certificates of `TEMPORAL_TLS_*_DATA`) are left as they are: a typed array cannot be frozen.
+ */
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
   }

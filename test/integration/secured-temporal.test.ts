@@ -110,6 +110,23 @@ describe.skipIf(missing !== undefined)('a real Temporal server requiring client 
     }
   });
 
+  it('connects as docker-compose configures it: the PEMs themselves in the _DATA variables, the unused ones empty', async () => {
+    const billflow = await startBillflow({
+      TEMPORAL_ADDRESS: temporal.server.address,
+      TEMPORAL_API_KEY: '',
+      TEMPORAL_TLS: '',
+      TEMPORAL_TLS_CLIENT_CERT_DATA: readFileSync(certificates.clientCertFile, 'utf8'),
+      TEMPORAL_TLS_CLIENT_KEY_DATA: readFileSync(certificates.clientKeyFile, 'utf8'),
+      TEMPORAL_TLS_SERVER_CA_CERT_DATA: readFileSync(certificates.caFile, 'utf8'),
+      TEMPORAL_TLS_SERVER_NAME: certificates.serverName,
+    });
+    try {
+      await deliverAndRun(billflow);
+    } finally {
+      await billflow.close();
+    }
+  });
+
   it('is found running only when probed the way the client connects (what `dev` asks before starting a server of its own)', async () => {
     const withCertificate = loadConfig({ ...tlsVariables, TEMPORAL_TLS_CLIENT_CERT_PATH: certificates.clientCertFile, TEMPORAL_TLS_CLIENT_KEY_PATH: certificates.clientKeyFile });
     expect(await isTemporalReachable(temporalConnectionOptions(withCertificate.temporal), 10_000)).toBe(true);

@@ -40,6 +40,14 @@ describe("the Temporal connection, from Temporal's environment configuration", (
     expect(temporalConnectionOptions(plaintext).tls).toBeUndefined();
   });
 
+  it('loads a config whose certificates are the PEMs themselves (TEMPORAL_TLS_*_DATA, as docker-compose passes them)', () => {
+    const config = loadConfig({ ...isolated, TEMPORAL_TLS_CLIENT_CERT_DATA: 'CERT', TEMPORAL_TLS_CLIENT_KEY_DATA: 'KEY', TEMPORAL_TLS_SERVER_CA_CERT_DATA: 'CA', TEMPORAL_TLS: '' });
+    const { tls } = temporalConnectionOptions(config.temporal);
+    const { clientCertPair, serverRootCACertificate } = tls as { clientCertPair: { crt: Uint8Array; key: Uint8Array }; serverRootCACertificate: Uint8Array };
+    expect([clientCertPair.crt, clientCertPair.key, serverRootCACertificate].map((bytes) => Buffer.from(bytes).toString())).toEqual(['CERT', 'KEY', 'CA']);
+    expect(Object.isFrozen(config.temporal)).toBe(true);
+  });
+
   it('reads the client certificate, key and CA the TEMPORAL_TLS_* variables name', () => {
     const cert = configFile('client.pem', 'CERT');
     const key = configFile('client.key', 'KEY');
