@@ -39,6 +39,8 @@ export interface GetPaymentStatusInput {
   paymentId?: string;
   /** Recurly, Stripe, BillForward: the invoice. */
   invoiceId?: string;
+  /** Stripe: the dispute of a chargeback event; asked instead of the invoice, which a dispute leaves paid. */
+  disputeId?: string;
 }
 
 export interface BillingPaymentStatus {
@@ -101,7 +103,7 @@ export interface BillingSubscription {
 
 export interface ResolvePaymentSubjectInput {
   provider: ProviderName;
-  /** GoCardless payment id, or Recurly transaction uuid (as its webhooks name it). */
+  /** GoCardless payment id, Recurly transaction uuid (as its webhooks name it), Stripe payment intent or charge. */
   paymentId?: string;
   /** Stripe or BillForward invoice id, Recurly invoice number. */
   invoiceId?: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscriptionStateQuery } from '../../workflows/subscription';
 import { eventually } from '../support/eventually';
-import { goCardlessBatch, goCardlessSecret, postGoCardless, postTriggered, startBillflow, type Billflow } from '../workflows/support/e2e';
+import { goCardlessBatch, goCardlessSecret, postGoCardless, postTriggered, startBillflow, stripeSecret, type Billflow } from '../workflows/support/e2e';
 import { uniqueId } from '../workflows/support/harness';
 
 /*
@@ -22,7 +22,7 @@ async function paymentEvent(billflow: Billflow, action: string, payment: string)
   expect(response.status).toBe(200);
 }
 
-const historyOf = async (billflow: Billflow, provider: 'gocardless' | 'ccbill', customer: string) =>
+const historyOf = async (billflow: Billflow, provider: 'gocardless' | 'ccbill' | 'stripe', customer: string) =>
   (await billflow.store.get(provider, customer))?.history.map((change) => [change.action, change.reason, change.changed]);
 
 describe('chargebacks, refunds and voids from signed webhooks', () => {
@@ -87,6 +87,53 @@ describe('chargebacks, refunds and voids from signed webhooks', () => {
     expect(response.status).toBe(200);
     await eventually(async () => expect(await historyOf(billflow, 'gocardless', references.customer)).toEqual([['record', expect.stringMatching(/^refund\.paid /), false]]));
     expect((await billflow.store.get('gocardless', references.customer))?.status).toBe('active');
+  });
+
+  it('Stripe: a dispute is confirmed with Stripe and traced through its payment intent\'s invoice to the subscription, which suspends (chargeback); the dispute won reinstates', async () => {
+    const created = await postTriggered(billflow, 'stripe', 'charge.dispute.created', {}, stripeSecret);
+    expect(created.response.status).toBe(200);
+    const { customer, subscription, invoice, payment } = created.references;
+    await eventually(async () => expect(await billflow.store.get('stripe', customer)).toMatchObject({ status: 'suspended', reason: 'chargeback', access: false }));
+    const handle = billflow.client.workflow.getHandle(`stripe:subscription:${subscription}`);
+    expect((await handle.query(subscriptionStateQuery)).status).toBe('suspended');
+    // Confirmed with the dispute itself, and traced by the invoice payment of its payment intent.
+    const asked = billflow.sandbox.requests.filter((request) => request.provider === 'stripe').map((request) => `${request.method} ${request.path.replace(/^\/stripe/, '')}`);
+    expect(asked).toEqual(expect.arrayContaining([`GET /v1/invoice_payments`, `GET /v1/invoices/${invoice}`, `GET /v1/disputes/du_${payment?.slice(3)}`]));
+
+    const closed = await postTriggered(billflow, 'stripe', 'charge.dispute.closed', created.references, stripeSecret);
+    expect(closed.response.status).toBe(200);
+    await eventually(async () => expect((await billflow.store.get('stripe', customer))?.status).toBe('active'));
+    // Stripe's word that the funds came back is the same reversal: nothing more happens.
+    await postTriggered(billflow, 'stripe', 'charge.dispute.funds_reinstated', created.references, stripeSecret);
+    await eventually(async () => expect((await handle.query(subscriptionStateQuery)).lastEvent?.outcome).toBe(`ignored: the chargeback of ${invoice} is already reversed`));
+    expect(await historyOf(billflow, 'stripe', customer)).toEqual([
+      ['suspend', 'chargeback', true],
+      ['reinstate', `chargeback of ${invoice} reversed (charge.dispute.closed)`, true],
+    ]);
+  });
+
+  it('Stripe: a dispute lost keeps the account suspended; an inquiry (no money taken) suspends nothing', async () => {
+    const created = await postTriggered(billflow, 'stripe', 'charge.dispute.created', {}, stripeSecret);
+    const { customer, invoice } = created.references;
+    await eventually(async () => expect((await billflow.store.get('stripe', customer))?.status).toBe('suspended'));
+    await postTriggered(billflow, 'stripe', 'charge.dispute.closed:lost', created.references, stripeSecret);
+    await eventually(async () => expect(await historyOf(billflow, 'stripe', customer)).toEqual([
+      ['suspend', 'chargeback', true],
+      ['record', `chargeback of ${invoice} lost (charge.dispute.closed)`, false],
+    ]));
+    expect((await billflow.store.get('stripe', customer))?.status).toBe('suspended');
+
+    // An inquiry: Stripe shows the dispute as warning_needs_response, so no money has gone back yet.
+    const stripe = billflow.sandbox.state.stripe;
+    const inquiry = { customer: uniqueId('cus_'), subscription: uniqueId('sub_'), invoice: uniqueId('in_'), payment: uniqueId('ch_') };
+    stripe.seedSubscription({ id: inquiry.subscription, customerId: inquiry.customer });
+    stripe.seedInvoice({ id: inquiry.invoice, customerId: inquiry.customer, subscriptionId: inquiry.subscription, status: 'paid' });
+    stripe.disputes.seedCharge({ id: inquiry.payment, customerId: inquiry.customer, paymentIntentId: `pi_${inquiry.payment.slice(3)}`, invoiceId: inquiry.invoice });
+    stripe.disputes.seedDispute({ id: `du_${inquiry.payment.slice(3)}`, chargeId: inquiry.payment, status: 'warning_needs_response' });
+    expect((await postTriggered(billflow, 'stripe', 'charge.dispute.created', inquiry, stripeSecret, { seed: false })).response.status).toBe(200);
+    const handle = billflow.client.workflow.getHandle(`stripe:subscription:${inquiry.subscription}`);
+    await eventually(async () => expect((await handle.query(subscriptionStateQuery)).lastEvent?.outcome).toBe(`ignored: stripe says ${inquiry.invoice} is dispute warning_needs_response, not charged back`));
+    expect(await billflow.store.get('stripe', inquiry.customer)).toBeUndefined();
   });
 
   it('CCBill: Chargeback and Return suspend (CCBill cannot be asked: its verified webhook stands); Refund and Void are recorded', async () => {

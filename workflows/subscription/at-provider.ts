@@ -38,10 +38,10 @@ export class SubscriptionAtProvider {
    * How the provider says a payment or invoice stands; undefined when it cannot tell (it cannot be
    * asked, as CCBill, or does not know the id): then the caller's verified event stands.
    */
-  async paymentStatus(subject: { paymentId?: string; invoiceId?: string; key: string }): Promise<BillingPaymentStatus | undefined> {
-    const { paymentId, invoiceId, key } = subject;
+  async paymentStatus(subject: { paymentId?: string; invoiceId?: string; disputeId?: string; key: string }): Promise<BillingPaymentStatus | undefined> {
+    const { paymentId, invoiceId, disputeId, key } = subject;
     try {
-      return await getPaymentStatus({ provider: this.subscription.provider, paymentId, invoiceId });
+      return await getPaymentStatus({ provider: this.subscription.provider, paymentId, invoiceId, ...(disputeId ? { disputeId } : {}) });
     } catch (error) {
       if (!isFinalFailure(error)) throw error;
       log.warn('Payment status could not be read from the provider', { key, error: String(error) });

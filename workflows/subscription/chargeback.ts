@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
@@ -37,7 +37,7 @@ export class Chargebacks {
     if (chargebacks.isStale(event, open)) return `ignored: older than the chargeback state of ${key}`;
     if (open?.stage === 'open' || open?.stage === 'lost') return `ignored: ${key} is already charged back`;
     // Suspending is destructive: a chargeback the provider does not show (reversed since, the webhook late) changes nothing.
-    const status = await this.atProvider.paymentStatus({ paymentId: event.references.payment, invoiceId: event.references.invoice, key });
+    const status = await this.atProvider.paymentStatus(subjectOf(event, key));
     if (status?.chargedBack === false) return `ignored: ${this.provider} says ${key} is ${status.providerStatus}, not charged back`;
     const customerId = await this.atProvider.customer();
     if (customerId === undefined) return 'ignored: the customer is unknown';
@@ -57,7 +57,10 @@ export class Chargebacks {
     if (key === undefined) return 'ignored: names no invoice or payment';
     const open = this.subscription.chargebacks.caseOf(key);
     if (this.subscription.chargebacks.isStale(event, open)) return `ignored: older than the chargeback state of ${key}`;
-    const status = await this.atProvider.paymentStatus({ paymentId: event.references.payment, invoiceId: event.references.invoice, key });
+    // A second word of the same reversal (Stripe's dispute closed won, then its funds reinstated)
+    // changes nothing more; histories recorded before recorded it again, and replay so.
+    if (open?.stage === 'reversed' && patched('chargeback-reversed-once')) return `ignored: the chargeback of ${key} is already reversed`;
+    const status = await this.atProvider.paymentStatus(subjectOf(event, key));
     if (status?.chargedBack === true) return `ignored: ${this.provider} still says ${key} is ${status.providerStatus}`;
     return this.reverse(key, open, event.occurredAt, event.id, event.type);
   }
@@ -108,4 +111,10 @@ export class Chargebacks {
     if (open) chargebacks.moved(open, 'reversed', at);
     return `chargeback of ${key} reversed: recorded`;
   }
+}
+
+/** What confirms a chargeback at the provider: the dispute where the event names one (Stripe), else the payment or invoice. */
+function subjectOf(event: BillingEvent, key: string) {
+  const { payment: paymentId, invoice: invoiceId, dispute: disputeId } = event.references;
+  return { paymentId, invoiceId, key, ...(disputeId ? { disputeId } : {}) };
 }

@@ -53,6 +53,29 @@ export interface StripeSubscriptionSummary {
   currentPeriodEnd: string | null;
 }
 
+export interface StripeDisputeSummary {
+  id: string;
+  /**
+   * `warning_needs_response`, `warning_under_review`, `warning_closed` (an inquiry: no money taken),
+   * `needs_response`, `under_review`, `appeal_needs_response`, `appeal_under_review`, `won`, `lost`, `prevented`.
+   */
+  status: string;
+  chargeId: string | null;
+  paymentIntentId: string | null;
+}
+
+export interface StripeChargeSummary {
+  id: string;
+  customerId: string | null;
+  paymentIntentId: string | null;
+}
+
+export interface StripeCustomerSummary {
+  id: string;
+  /** Stripe still answers a deleted customer's id, as `{ id, object: 'customer', deleted: true }`. */
+  deleted: boolean;
+}
+
 export interface StripeAction {
   /** Derive it from the workflow id and the step; Stripe keeps it for 24 hours. */
   idempotencyKey: string;
@@ -91,6 +114,31 @@ export function createStripeActivities({ apiUrl, apiKey, timeoutMs = 10_000 }: S
       const operation = `GET /v1/subscriptions/${required(subscriptionId)}`;
       return toSubscription(await call(operation, (client) => client.subscriptions.retrieve(subscriptionId)));
     },
+    async getStripeDispute(disputeId: string): Promise<StripeDisputeSummary> {
+      const operation = `GET /v1/disputes/${required(disputeId)}`;
+      const dispute = await call(operation, (client) => client.disputes.retrieve(disputeId));
+      return { id: dispute.id, status: dispute.status, chargeId: idOf(dispute.charge), paymentIntentId: idOf(dispute.payment_intent) };
+    },
+    async getStripeCharge(chargeId: string): Promise<StripeChargeSummary> {
+      const operation = `GET /v1/charges/${required(chargeId)}`;
+      const charge = await call(operation, (client) => client.charges.retrieve(chargeId));
+      return { id: charge.id, customerId: idOf(charge.customer), paymentIntentId: idOf(charge.payment_intent) };
+    },
+    async getStripeCustomer(customerId: string): Promise<StripeCustomerSummary> {
+      const operation = `GET /v1/customers/${required(customerId)}`;
+      const customer = await call(operation, (client) => client.customers.retrieve(customerId));
+      return { id: customer.id, deleted: 'deleted' in customer && customer.deleted === true };
+    },
+    /**
+     * The invoice a payment intent paid, or null when it paid none (a one-off charge). Since API
+     * version 2025-03-31 neither the charge nor the payment intent names its invoice: the link
+     * is the invoice payment (`GET /v1/invoice_payments?payment[type]=payment_intent&…`).
+     */
+    async findStripeInvoiceOfPayment(paymentIntentId: string): Promise<string | null> {
+      const operation = `GET /v1/invoice_payments?payment[payment_intent]=${required(paymentIntentId)}`;
+      const page = await call(operation, (client) => client.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: paymentIntentId }, limit: 1 }));
+      return idOf(page.data[0]?.invoice);
+    },
     /** Charges the open invoice now. A refused charge fails as `payment_declined`. */
     async payStripeInvoice(input: { invoiceId: string } & StripeAction): Promise<StripeInvoiceSummary> {
       const operation = `POST /v1/invoices/${required(input.invoiceId)}/pay`;
@@ -125,9 +173,9 @@ function requiredKey(key: string): string {
   return key;
 }
 
-function idOf(value: string | { id: string } | null | undefined): string | null {
+function idOf(value: string | { id?: string } | null | undefined): string | null {
   if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? value : value.id;
+  return typeof value === 'string' ? value : (value.id ?? null);
 }
 
 function toInvoice(invoice: Stripe.Invoice): StripeInvoiceSummary {

@@ -13,6 +13,23 @@ const subscriptionStatuses: Record<string, BillingSubscriptionStatus> = {
   canceled: 'cancelled',
 };
 
+/**
+ * A dispute's status as a chargeback: the money is taken while Stripe's card network case is open
+ * or lost; an inquiry (`warning_*`) takes none, and a won, prevented or inquiry-closed one gave it back.
+ */
+const disputeChargedBack: Record<string, boolean> = {
+  warning_needs_response: false,
+  warning_under_review: false,
+  warning_closed: false,
+  needs_response: true,
+  under_review: true,
+  appeal_needs_response: true,
+  appeal_under_review: true,
+  lost: true,
+  won: false,
+  prevented: false,
+};
+
 /** Stripe: invoices are paid again through `/pay`; cancellation now or at period end. */
 export function stripeBilling(api: ReturnType<typeof createStripeActivities>): BillingApi {
   return {
@@ -45,6 +62,11 @@ export function stripeBilling(api: ReturnType<typeof createStripeActivities>): B
     },
 
     async getPaymentStatus(input) {
+      if (input.disputeId) {
+        const dispute = await api.getStripeDispute(input.disputeId);
+        const chargedBack = disputeChargedBack[dispute.status];
+        return { providerStatus: `dispute ${dispute.status}`, ...(chargedBack === undefined ? {} : { chargedBack }) };
+      }
       const invoice = await api.getStripeInvoice(requiredId(input.invoiceId, 'invoiceId', 'stripe'));
       if (invoice.status === 'paid') return { paid: true, writtenOff: false, providerStatus: invoice.status };
       // An open invoice is retried by Stripe while it names a next attempt; void and uncollectible ones never are.
@@ -56,9 +78,25 @@ export function stripeBilling(api: ReturnType<typeof createStripeActivities>): B
       return { paid: false, writtenOff, providerStatus: invoice.status, ...(invoice.status === 'draft' ? {} : { providerWillRetry: false }) };
     },
 
+    /**
+     * By invoice; or by payment (a dispute names its charge and payment intent): the payment
+     * intent's invoice payment names the invoice, and the invoice its subscription. A charge
+     * without an invoice (a one-off payment) has its customer only.
+     */
     async resolvePaymentSubject(input) {
-      const invoice = await api.getStripeInvoice(requiredId(input.invoiceId, 'invoiceId', 'stripe'));
-      return withoutEmpty({ subscriptionId: invoice.subscriptionId, customerId: invoice.customerId });
+      let invoiceId = input.invoiceId;
+      let customerId: string | null = null;
+      if (!invoiceId) {
+        let paymentIntentId: string | null = requiredId(input.paymentId, 'paymentId or invoiceId', 'stripe');
+        if (!paymentIntentId.startsWith('pi_')) {
+          const charge = await api.getStripeCharge(paymentIntentId);
+          ({ customerId, paymentIntentId } = charge);
+        }
+        invoiceId = (paymentIntentId && (await api.findStripeInvoiceOfPayment(paymentIntentId))) ?? undefined;
+        if (!invoiceId) return withoutEmpty({ customerId });
+      }
+      const invoice = await api.getStripeInvoice(invoiceId);
+      return withoutEmpty({ subscriptionId: invoice.subscriptionId, customerId: invoice.customerId ?? customerId, ...(input.invoiceId ? {} : { invoiceId: invoice.id }) });
     },
   };
 }

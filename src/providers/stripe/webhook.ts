@@ -32,14 +32,19 @@ const kinds = new Map(
     'customer.subscription.resumed': 'subscription.resumed',
     'customer.deleted': 'account.closed',
     'charge.refunded': 'refund.created',
+    // A dispute opened (or an inquiry: the workflow asks the dispute whether money was taken), and
+    // an inquiry that became a chargeback, Stripe taking the funds. `charge.dispute.closed` is read
+    // from its status (`disputeClosedKinds`).
     'charge.dispute.created': 'payment.charged_back',
+    'charge.dispute.funds_withdrawn': 'payment.charged_back',
+    'charge.dispute.funds_reinstated': 'payment.chargeback_reversed',
     'refund.created': 'refund.created',
     'refund.failed': 'refund.failed',
   }),
 );
 
 /** The event types billflow gives a kind of its own: what catch-up asks Stripe's event list for (`types[]`, at most 20). */
-export const stripeHandledEventTypes: readonly string[] = [...kinds.keys()];
+export const stripeHandledEventTypes: readonly string[] = [...kinds.keys(), 'charge.dispute.closed'];
 
 const id = z.string().min(1);
 const unixSeconds = z.number().int().nullish();
@@ -143,7 +148,12 @@ function parse(request: WebhookRequest): BillingEvent[] {
   const object = event.data.object;
   if (!objectSchema.validate(object)) throw shapeError(objectSchema, object, 'body is not a Stripe event: ');
   const previous = event.data.previous_attributes ?? {};
-  const kind = event.type === 'customer.subscription.updated' ? subscriptionUpdateKind(object, previous) : (kinds.get(event.type) ?? 'unknown');
+  const kind =
+    event.type === 'customer.subscription.updated'
+      ? subscriptionUpdateKind(object, previous)
+      : event.type === 'charge.dispute.closed'
+        ? (disputeClosedKinds.get(object.status ?? '') ?? 'unknown')
+        : (kinds.get(event.type) ?? 'unknown');
   return [
     {
       provider: 'stripe',
@@ -169,6 +179,17 @@ const statusChangeKinds = new Map<string, BillingEventKind>([
   ['past_due', 'subscription.past_due'],
   ['unpaid', 'subscription.unpaid'],
   ['incomplete_expired', 'subscription.expired'],
+]);
+
+/**
+ * A closed dispute by its final status: `won` (and an inquiry closed, `warning_closed`, or a
+ * dispute `prevented`) gave the money back; `lost` keeps it with the payer.
+ */
+const disputeClosedKinds = new Map<string, BillingEventKind>([
+  ['won', 'payment.chargeback_reversed'],
+  ['warning_closed', 'payment.chargeback_reversed'],
+  ['prevented', 'payment.chargeback_reversed'],
+  ['lost', 'payment.chargeback_lost'],
 ]);
 
 /** What an update means for the subscription's entity workflow; a new period is a renewal. */
@@ -200,6 +221,7 @@ function referencesOf(object: StripeObject): BillingReferences {
     invoice: own(object, 'invoice') ?? ref(object.invoice) ?? ref(object.latest_invoice),
     payment: own(object, 'payment_intent') ?? ref(object.payment_intent) ?? own(object, 'charge') ?? ref(object.charge),
     refund: own(object, 'refund'),
+    dispute: own(object, 'dispute'),
   });
 }
 

@@ -53,6 +53,31 @@ describe('Stripe client (official SDK) against the provider sandbox', () => {
     });
   });
 
+  it('reads a dispute and its charge, and finds the invoice its payment intent paid through the invoice payments', async () => {
+    const { disputes } = sandbox.state.stripe;
+    disputes.seedCharge({ id: 'ch_1', customerId: 'cus_1', paymentIntentId: 'pi_1', invoiceId: 'in_1' });
+    disputes.seedCharge({ id: 'ch_2', customerId: 'cus_1', paymentIntentId: 'pi_2' });
+    disputes.seedDispute({ id: 'du_1', chargeId: 'ch_1', status: 'under_review' });
+    expect(await stripe.getStripeDispute('du_1')).toEqual({ id: 'du_1', status: 'under_review', chargeId: 'ch_1', paymentIntentId: 'pi_1' });
+    expect(await stripe.getStripeCharge('ch_2')).toEqual({ id: 'ch_2', customerId: 'cus_1', paymentIntentId: 'pi_2' });
+    expect(await stripe.findStripeInvoiceOfPayment('pi_1')).toBe('in_1');
+    // A one-off charge paid no invoice.
+    expect(await stripe.findStripeInvoiceOfPayment('pi_2')).toBeNull();
+    expect(stripeRequests().at(-1)?.path).toBe('/stripe/v1/invoice_payments');
+    const missing = await failureOf(stripe.getStripeDispute('du_missing'));
+    expect(missing).toMatchObject({ nonRetryable: true });
+    expect(missing.message).toMatch(/404.*No such dispute: 'du_missing'/);
+    expect(() => disputes.seedDispute({ chargeId: 'ch_missing' })).toThrow(/no sandbox Stripe charge ch_missing/);
+  });
+
+  it('reads a customer, and a deleted one as deleted (Stripe still answers its id)', async () => {
+    sandbox.state.stripe.seedCustomer({ id: 'cus_live' });
+    sandbox.state.stripe.seedCustomer({ id: 'cus_gone', deleted: true });
+    expect(await stripe.getStripeCustomer('cus_live')).toEqual({ id: 'cus_live', deleted: false });
+    expect(await stripe.getStripeCustomer('cus_gone')).toEqual({ id: 'cus_gone', deleted: true });
+    expect((await failureOf(stripe.getStripeCustomer('cus_none'))).message).toMatch(/No such customer/);
+  });
+
   it('pays an invoice once however often the same step is retried, with a form body and the given key', async () => {
     sandbox.state.stripe.seedInvoice({ id: 'in_3', customerId: 'cus_3' });
     const pay = { invoiceId: 'in_3', idempotencyKey: 'stripe:subscription:sub_3:dunning-1:pay' };

@@ -42,6 +42,10 @@ describe.skipIf(!runnable)('Stripe client against stripe-mock (Stripe\'s OpenAPI
     getStripeInvoice: () => stripe.getStripeInvoice('in_1MtHbELkdIwHu7ixl4OzzPMv'),
     getStripeSubscription: () => stripe.getStripeSubscription('sub_1MowQVLkdIwHu7ixeRlqHVzs'),
     payStripeInvoice: () => stripe.payStripeInvoice({ invoiceId: 'in_1MtHbELkdIwHu7ixl4OzzPMv', idempotencyKey: 'stripe:subscription:sub_1MowQVLkdIwHu7ixeRlqHVzs:dunning:in_1MtHbELkdIwHu7ixl4OzzPMv:1' }),
+    getStripeDispute: () => stripe.getStripeDispute('du_1MtJUT2eZvKYlo2CNaw2HvEv'),
+    getStripeCharge: () => stripe.getStripeCharge('ch_3MmlLrLkdIwHu7ix0snN0B15'),
+    getStripeCustomer: () => stripe.getStripeCustomer('cus_NffrFeUfNV2Hib'),
+    findStripeInvoiceOfPayment: () => stripe.findStripeInvoiceOfPayment('pi_3MtwBwLkdIwHu7ix28a3tqPa'),
     cancelStripeSubscription: async () => [
       await stripe.cancelStripeSubscription({ subscriptionId: 'sub_1MowQVLkdIwHu7ixeRlqHVzs', idempotencyKey: 'cancel-at-period-end', atPeriodEnd: true }),
       await stripe.cancelStripeSubscription({ subscriptionId: 'sub_1MowQVLkdIwHu7ixeRlqHVzs', idempotencyKey: 'cancel-now' }),
@@ -55,7 +59,9 @@ describe.skipIf(!runnable)('Stripe client against stripe-mock (Stripe\'s OpenAPI
   it.each(Object.keys(calls))('%s: every request passes stripe-mock\'s validation and its answer reads', async (name) => {
     const answers = [await calls[name as keyof typeof calls]()].flat();
     for (const answer of answers) {
-      expect(answer).toMatchObject({ id: expect.stringMatching(/^(in|sub)_/), status: expect.any(String) });
+      // The invoice a payment paid is an id (stripe-mock's fixture names it `invoice`).
+      if (typeof answer === 'string') continue;
+      expect(answer).toMatchObject({ id: expect.stringMatching(/^(in|sub|du|ch|cus)_/) });
     }
   });
 
@@ -76,6 +82,10 @@ describe.skipIf(!runnable)('Stripe client against stripe-mock (Stripe\'s OpenAPI
     expect(await billing.resolvePaymentSubject({ invoiceId })).toMatchObject({ customerId: expect.stringMatching(/^cus_/) });
     expect(await billing.getSubscription('sub_1MowQVLkdIwHu7ixeRlqHVzs')).toMatchObject({ id: expect.stringMatching(/^sub_/), status: expect.any(String) });
     await billing.cancelSubscription({ subscriptionId: 'sub_1MowQVLkdIwHu7ixeRlqHVzs', idempotencyKey: 'cancel-1', atPeriodEnd: true }, undefined as never);
+    // A dispute: its own status confirms it, and its payment intent (or charge) leads to the invoice.
+    expect(await billing.getPaymentStatus({ disputeId: 'du_1MtJUT2eZvKYlo2CNaw2HvEv' })).toMatchObject({ providerStatus: expect.stringMatching(/^dispute /) });
+    expect(await billing.resolvePaymentSubject({ paymentId: 'pi_3MtwBwLkdIwHu7ix28a3tqPa' })).toMatchObject({ invoiceId: expect.any(String) });
+    expect(await billing.resolvePaymentSubject({ paymentId: 'ch_3MmlLrLkdIwHu7ix0snN0B15' })).toEqual(expect.any(Object));
   });
 
   it('is a real check: a request outside the spec is refused, and billflow reads Stripe\'s error body as final', async () => {
@@ -116,6 +126,53 @@ describe.skipIf(!runnable)('Stripe client against stripe-mock (Stripe\'s OpenAPI
       }
       const itemOf = (subscription: Record<string, unknown>) => (subscription.items as { data: Record<string, unknown>[] }).data[0] ?? {};
       expect(typeOf(itemOf(fromSandbox.subscription).current_period_end)).toBe(typeOf(itemOf(fromMock.subscription).current_period_end));
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('the sandbox answers disputes, charges, invoice payments and customers with the fields billflow reads typed as Stripe\'s spec types them', async () => {
+    const sandbox = await startProviderSandbox();
+    try {
+      const stripeState = sandbox.state.stripe;
+      stripeState.seedSubscription({ id: 'sub_1', customerId: 'cus_1' });
+      stripeState.seedInvoice({ id: 'in_1', customerId: 'cus_1', subscriptionId: 'sub_1', status: 'paid' });
+      stripeState.disputes.seedCharge({ id: 'ch_1', customerId: 'cus_1', paymentIntentId: 'pi_1', invoiceId: 'in_1' });
+      stripeState.disputes.seedDispute({ id: 'du_1', chargeId: 'ch_1' });
+      stripeState.seedCustomer({ id: 'cus_1' });
+      const read = async (base: string, key: string, path: string) => {
+        const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}`, 'stripe-version': '2026-10-28.endive' } });
+        expect(response.status, `${base}${path}`).toBe(200);
+        return (await response.json()) as Record<string, unknown>;
+      };
+      const reads: [string, string, string[]][] = [
+        ['dispute', '/v1/disputes/du_1', ['id', 'object', 'status', 'charge', 'amount', 'created']],
+        ['charge', '/v1/charges/ch_1', ['id', 'object', 'status', 'disputed']],
+        ['invoice payments', '/v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=pi_1&limit=1', ['object', 'url', 'has_more', 'data']],
+        ['customer', '/v1/customers/cus_1', ['id', 'object']],
+      ];
+      const nullableIds: Record<string, string[]> = { dispute: ['payment_intent'], charge: ['customer', 'payment_intent'] };
+      for (const [name, path, fields] of reads) {
+        const [fromMock, fromSandbox] = [await read(mock.url, 'sk_test_123', path), await read(sandbox.url, sandbox.accessToken, path)];
+        for (const field of fields) expect(typeOf(fromSandbox[field]), `${name}.${field}`).toBe(typeOf(fromMock[field]));
+        // Ids the spec makes nullable (`string | null` in the SDK's types), null in stripe-mock's fixtures.
+        for (const field of nullableIds[name] ?? []) {
+          expect(['string', 'null'], `${name}.${field}`).toContain(typeOf(fromSandbox[field]));
+          expect(['string', 'null'], `${name}.${field}`).toContain(typeOf(fromMock[field]));
+        }
+        if (name === 'invoice payments') {
+          const [mockPayment, sandboxPayment] = [(fromMock.data as Record<string, unknown>[])[0] ?? {}, (fromSandbox.data as Record<string, unknown>[])[0] ?? {}];
+          for (const field of ['id', 'object', 'invoice', 'payment', 'status']) expect(typeOf(sandboxPayment[field]), `invoice_payment.${field}`).toBe(typeOf(mockPayment[field]));
+        }
+      }
+      // What both refuse: an invoice payment filter without its type, and a parameter Stripe does not have.
+      for (const path of ['/v1/invoice_payments?payment[payment_intent]=pi_1', '/v1/invoice_payments?not_a_parameter=1']) {
+        for (const [base, key] of [[mock.url, 'sk_test_123'], [sandbox.url, sandbox.accessToken]] as const) {
+          const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
+          expect(response.status, `${base}${path}`).toBe(400);
+          expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
+        }
+      }
     } finally {
       await sandbox.close();
     }

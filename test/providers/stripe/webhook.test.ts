@@ -309,11 +309,25 @@ describe('stripe.parse', () => {
     ['customer.deleted', 'account.closed'],
     ['charge.refunded', 'refund.created'],
     ['charge.dispute.created', 'payment.charged_back'],
+    ['charge.dispute.funds_withdrawn', 'payment.charged_back'],
+    ['charge.dispute.funds_reinstated', 'payment.chargeback_reversed'],
     ['refund.failed', 'refund.failed'],
     ['invoice.upcoming', 'unknown'],
     ['constructor', 'unknown'],
   ])('%s → %s', (type, kind) => {
     expect(kindOf(type, { id: 'x' })).toBe(kind);
+  });
+
+  it('reads a dispute: its id, its payment intent (else its charge) as the payment, and its close by its final status', () => {
+    const dispute = { id: 'du_1', object: 'dispute', charge: 'ch_1', payment_intent: 'pi_1', status: 'needs_response' };
+    expect(parseOne(stripe, request(event('charge.dispute.created', dispute)))).toMatchObject({ kind: 'payment.charged_back', references: { dispute: 'du_1', payment: 'pi_1' } });
+    expect(parseOne(stripe, request(event('charge.dispute.created', { ...dispute, payment_intent: null }))).references).toEqual({ dispute: 'du_1', payment: 'ch_1' });
+    const closed = (status: string) => kindOf('charge.dispute.closed', { ...dispute, status });
+    expect(closed('won')).toBe('payment.chargeback_reversed');
+    expect(closed('warning_closed')).toBe('payment.chargeback_reversed');
+    expect(closed('prevented')).toBe('payment.chargeback_reversed');
+    expect(closed('lost')).toBe('payment.chargeback_lost');
+    expect(closed('under_review')).toBe('unknown');
   });
 
   it('reads a subscription update: new period → renewed, cancellation scheduled → cancelled, withdrawn → reactivated', () => {

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, KeptAnswers, rawBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { EventList } from '../../../testing/sandbox/event-list';
+import { StripeDisputes } from './disputes';
 import { listStripeEvents, stripeEventSchema, type StripeEvent } from './events';
 import { mixedId } from '../../../testing/webhooks/ids';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
@@ -64,6 +65,12 @@ export const stripeInvoiceSeed = z.object({
   /** Unix seconds of Stripe's own next attempt; none (billflow's schedule retries) when absent. */
   nextPaymentAttempt: z.number().int().positive().nullable().default(null),
 });
+/** A customer, and whether it was deleted (`customer.deleted`: Stripe still answers its id, marked `deleted`). */
+export const stripeCustomerSeed = z.object({
+  id: z.string().regex(/^cus_\w+$/, 'a Stripe customer id starts with cus_'),
+  deleted: z.boolean().default(false),
+});
+export type StripeCustomerRecord = z.infer<typeof stripeCustomerSeed> & { created: number };
 export type StripeSubscriptionSeed = z.input<typeof stripeSubscriptionSeed>;
 export type StripeInvoiceSeed = z.input<typeof stripeInvoiceSeed>;
 
@@ -78,6 +85,9 @@ export class StripeSandbox {
 
   readonly invoices = new Map<string, StripeInvoiceRecord>();
   readonly subscriptions = new Map<string, StripeSubscriptionRecord>();
+  readonly customers = new Map<string, StripeCustomerRecord>();
+  /** Charges, their invoice payments and their disputes. */
+  readonly disputes = new StripeDisputes();
   /** What the sandbox was told happened (`recordEvent`), as `GET /v1/events` lists it. */
   readonly events = new EventList<StripeEvent>((event) => ({ id: event.id, createdAtMs: event.created * 1000 }));
   private readonly kept = new KeptAnswers();
@@ -85,6 +95,12 @@ export class StripeSandbox {
   /** An event that happened at Stripe: listed by `GET /v1/events` from now on, whether or not its webhook ever arrives. */
   recordEvent(event: Record<string, unknown>): StripeEvent {
     return this.events.record(stripeEventSchema.parse(event)).event;
+  }
+
+  seedCustomer(seed: z.input<typeof stripeCustomerSeed>): StripeCustomerRecord {
+    const customer = { ...stripeCustomerSeed.parse(seed), created: this.customers.get(seed.id)?.created ?? now() };
+    this.customers.set(customer.id, customer);
+    return customer;
   }
 
   seedSubscription(seed: StripeSubscriptionSeed): StripeSubscriptionRecord {
@@ -147,6 +163,8 @@ export class StripeSandbox {
   reset(): void {
     this.invoices.clear();
     this.subscriptions.clear();
+    this.customers.clear();
+    this.disputes.clear();
     this.events.clear();
     this.kept.clear();
   }
@@ -208,6 +226,13 @@ export class StripeSandbox {
           charge: mixedId('ch_', 24),
         });
       }));
+      router.get('/v1/customers/:id', onRecord(this.findCustomer, (ctx, customer) => {
+        // A deleted customer still answers, as its id and the mark (the deleted-object shape).
+        ctx.body = customer.deleted
+          ? { id: customer.id, object: 'customer', deleted: true }
+          : { id: customer.id, object: 'customer', created: customer.created, livemode: false, email: null, metadata: {} };
+      }));
+      this.disputes.addApiRoutes(router, renderError);
       router.get('/v1/subscriptions/:id', onRecord(this.findSubscription, (ctx, subscription) => {
         ctx.body = this.subscriptionJson(subscription);
       }));
@@ -256,6 +281,12 @@ export class StripeSandbox {
         noun: 'Stripe invoice',
       },
     });
+    addCollectionRoutes(router, 'customers', {
+      records: this.customers,
+      seed: { schema: stripeCustomerSeed, create: (fields) => this.seedCustomer(fields) },
+      change: { schema: z.object({ deleted: z.boolean().optional() }), noun: 'Stripe customer' },
+    });
+    this.disputes.addControlRoutes(router);
     addRenewRoute(router, (id, outcome) => this.renew(id, outcome));
     this.events.addControlRoute(router, (body) => stripeEventSchema.parse(body));
     return router;
@@ -280,6 +311,12 @@ export class StripeSandbox {
     const invoice = this.invoices.get(id);
     if (!invoice) renderError(ctx, 404, { type: 'invalid_request_error', code: 'resource_missing', param: 'invoice', message: `No such invoice: '${id}'` });
     return invoice;
+  };
+
+  private readonly findCustomer: RecordFinder<StripeCustomerRecord> = (ctx, id) => {
+    const customer = this.customers.get(id);
+    if (!customer) renderError(ctx, 404, { type: 'invalid_request_error', code: 'resource_missing', param: 'id', message: `No such customer: '${id}'` });
+    return customer;
   };
 
   private readonly findSubscription: RecordFinder<StripeSubscriptionRecord> = (ctx, id) => {

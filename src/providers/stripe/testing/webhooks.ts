@@ -53,6 +53,31 @@ function subscription(references: TriggerReferences, now: number, fields: Stripe
   };
 }
 
+/** The dispute, charge and payment intent of a triggered dispute: the same for every event about one `--payment`. */
+function disputeIds(references: TriggerReferences): { dispute: string; charge: string; paymentIntent: string } {
+  const charge = references.payment ?? '';
+  const suffix = charge.slice(charge.indexOf('_') + 1);
+  return { dispute: `du_${suffix}`, charge, paymentIntent: `pi_${suffix}` };
+}
+
+function dispute(references: TriggerReferences, now: number, status: string): StripeObject {
+  const ids = disputeIds(references);
+  return {
+    id: ids.dispute,
+    object: 'dispute',
+    amount: 2000,
+    balance_transactions: [],
+    charge: ids.charge,
+    currency: 'usd',
+    is_charge_refundable: false,
+    payment_intent: ids.paymentIntent,
+    reason: 'fraudulent',
+    status,
+    created: now - 60,
+    livemode: false,
+  };
+}
+
 /** `data.object` (and `previous_attributes`) of each event, shaped as Stripe's API version 2025-03-31 sends them. */
 const objects: Record<string, (references: TriggerReferences, now: number) => { object: StripeObject; previous?: StripeObject }> = {
   'invoice.payment_failed': (references, now) => ({ object: invoice(references, now, false) }),
@@ -81,9 +106,12 @@ const objects: Record<string, (references: TriggerReferences, now: number) => { 
   'charge.refunded': (references, now) => ({
     object: { id: references.payment, object: 'charge', customer: references.customer, invoice: references.invoice, amount: 2000, amount_refunded: 2000, refunded: true, currency: 'usd', status: 'succeeded', created: now - day },
   }),
-  'charge.dispute.created': (references, now) => ({
-    object: { id: mixedId('du_'), object: 'dispute', charge: references.payment, amount: 2000, currency: 'usd', reason: 'fraudulent', status: 'needs_response', created: now },
-  }),
+  // A dispute of the charge `--payment` names, paid through its payment intent; `:lost` / `:won` is trigger's name for its close.
+  'charge.dispute.created': (references, now) => ({ object: dispute(references, now, 'needs_response') }),
+  'charge.dispute.funds_withdrawn': (references, now) => ({ object: dispute(references, now, 'needs_response') }),
+  'charge.dispute.funds_reinstated': (references, now) => ({ object: dispute(references, now, 'won') }),
+  'charge.dispute.closed': (references, now) => ({ object: dispute(references, now, 'won') }),
+  'charge.dispute.closed:lost': (references, now) => ({ object: dispute(references, now, 'lost') }),
 };
 
 /** The sandbox's subscription (and invoice) as they stand once the event has happened. */
@@ -104,7 +132,38 @@ const sandboxStates: Record<string, { subscription?: { status: string; cancelAtP
   'customer.subscription.resumed': { subscription: { status: 'active' } },
 };
 
-async function seed(event: string, { customer, subscription, invoice }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+/** The dispute's status at Stripe once the event has happened. */
+const disputeStates: Record<string, string> = {
+  'charge.dispute.created': 'needs_response',
+  'charge.dispute.funds_withdrawn': 'needs_response',
+  'charge.dispute.funds_reinstated': 'won',
+  'charge.dispute.closed': 'won',
+  'charge.dispute.closed:lost': 'lost',
+};
+
+/**
+ * A disputed charge of a paid invoice of the subscription, and the dispute; a later event about
+ * the same charge (its close) only moves the dispute's status.
+ */
+async function seedDispute(status: string, references: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const { customer, subscription, invoice } = references;
+  const ids = disputeIds(references);
+  const seeded: string[] = [];
+  if (!(await sandboxHas(sandbox, '/stripe/charges', ids.charge))) {
+    await sandbox.post('/stripe/subscriptions', { id: subscription, customerId: customer, status: 'active' });
+    await sandbox.post('/stripe/invoices', { id: invoice, customerId: customer, subscriptionId: subscription, status: 'paid', amountDue: 2000 });
+    await sandbox.post('/stripe/charges', { id: ids.charge, customerId: customer, paymentIntentId: ids.paymentIntent, invoiceId: invoice, amount: 2000 });
+    seeded.push(`subscription ${subscription} (active, customer ${customer})`, `invoice ${invoice} (paid)`, `charge ${ids.charge} (payment intent ${ids.paymentIntent}, paid invoice ${invoice})`);
+  }
+  await sandbox.post('/stripe/disputes', { id: ids.dispute, chargeId: ids.charge, status });
+  seeded.push(`dispute ${ids.dispute} (${status}, charge ${ids.charge})`);
+  return seeded;
+}
+
+async function seed(event: string, references: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  const { customer, subscription, invoice } = references;
+  const disputeStatus = disputeStates[event];
+  if (disputeStatus && customer && subscription && invoice && references.payment) return seedDispute(disputeStatus, references, sandbox);
   const state = sandboxStates[event];
   if (!state || !customer || !subscription) return [];
   const seeded: string[] = [];
