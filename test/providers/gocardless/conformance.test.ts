@@ -44,6 +44,11 @@ const operations: Operation[] = [
     billflow: (client) => client.createGoCardlessPayment({ ...creation, mandateId: 'MD000C0NF0RM', idempotencyKey: key }),
   },
   {
+    name: "list a subscription's payments",
+    sdk: (sdk) => sdk.payments.list({ subscription: 'SB000C0NF0RM', sort_field: 'charge_date' as never, sort_direction: 'desc' as never, limit: 20 }),
+    billflow: (client) => client.listGoCardlessSubscriptionPayments({ subscriptionId: 'SB000C0NF0RM' }),
+  },
+  {
     name: 'read a subscription',
     sdk: (sdk) => sdk.subscriptions.find('SB000C0NF0RM'),
     billflow: (client) => client.getGoCardlessSubscription('SB000C0NF0RM'),
@@ -169,5 +174,47 @@ describe('billflow\'s GoCardless client against gocardless-nodejs, captured at t
     expect(await reasonOf(await resend({ 'gocardless-version': '2014-11-03' }))).toEqual({ status: 400, reason: 'version_not_found' });
     expect(await reasonOf(await resend({ authorization: 'Bearer wrong' }))).toEqual({ status: 401, reason: 'access_token_not_found' });
     expect(await reasonOf(await resend({ authorization: undefined }))).toEqual({ status: 401, reason: 'missing_authorization_header' });
+  });
+
+  it("answers the SDK's payment list parameters and pages through its cursors as GoCardless does", async () => {
+    const gocardless = sandbox.state.gocardless;
+    gocardless.seedMandate({ id: 'MD000L1ST2', customerId: 'CU000C0NF0RM' });
+    gocardless.seedMandate({ id: 'MD000OTHER', customerId: 'CU000OTHER' });
+    const seeded = ['2026-01-05', '2026-02-05', '2026-03-05', '2026-04-05'].map((day, index) =>
+      gocardless.seedPayment({ id: `PM000L1ST${index}`, mandateId: index % 2 ? 'MD000L1ST2' : 'MD000C0NF0RM', status: 'paid_out', chargeDate: day }),
+    );
+    gocardless.seedPayment({ id: 'PM000OTHER', mandateId: 'MD000OTHER', status: 'paid_out' });
+    // Created a month apart, after the payment every test seeds.
+    gocardless.payments.get('PM000C0NF0RM')!.createdAt = '2025-12-01T00:00:00.000Z';
+    seeded.forEach((payment, index) => (payment.createdAt = `2026-0${index + 1}-01T00:00:00.000Z`));
+    const ids = (payments: { id?: string }[]) => payments.map((payment) => payment.id);
+
+    // Newest first by default; the customer's payments across both mandates, the other customer's not.
+    const newestFirst = [...ids(seeded).reverse(), 'PM000C0NF0RM'];
+    const first = await sdk.payments.list({ customer: 'CU000C0NF0RM', limit: 2 });
+    expect(ids(first.payments)).toEqual(newestFirst.slice(0, 2));
+    expect(first.meta).toEqual({ cursors: { before: null, after: 'PM000L1ST2' }, limit: 2 });
+    const second = await sdk.payments.list({ customer: 'CU000C0NF0RM', limit: 2, after: first.meta.cursors?.after ?? undefined });
+    expect(ids(second.payments)).toEqual(newestFirst.slice(2, 4));
+    expect(second.meta.cursors).toEqual({ before: 'PM000L1ST1', after: 'PM000L1ST0' });
+    const back = await sdk.payments.list({ customer: 'CU000C0NF0RM', limit: 2, before: second.meta.cursors?.before ?? undefined });
+    expect(ids(back.payments)).toEqual(newestFirst.slice(0, 2));
+
+    // The SDK's own paging reads every page to the end.
+    const all: string[] = [];
+    for await (const payment of sdk.payments.all({ customer: 'CU000C0NF0RM', limit: 2 })) all.push(payment.id ?? '');
+    expect(all).toEqual(newestFirst);
+
+    const chargedInFebruaryOrMarch = await sdk.payments.list({ charge_date: { gte: '2026-02-01', lt: '2026-04-01' } as never, sort_field: 'charge_date' as never });
+    expect(ids(chargedInFebruaryOrMarch.payments)).toEqual(['PM000L1ST1', 'PM000L1ST2']);
+    const created = await sdk.payments.list({ created_at: { gt: new Date(Date.now() + 60_000).toISOString() } as never, currency: 'GBP' as never, scheme: 'bacs', creditor: 'CR000SANDBOX' });
+    expect(created.payments).toEqual([]);
+    expect(ids((await sdk.payments.list({ mandate: 'MD000L1ST2', status: 'paid_out' as never })).payments)).toEqual(['PM000L1ST3', 'PM000L1ST1']);
+
+    // Refused as GoCardless refuses them: a cursor naming nothing, both cursors, a malformed date, an unknown status.
+    expect(await sdk.payments.list({ after: 'PM000N0TF0UND' }).catch((error: unknown) => error)).toBeInstanceOf(InvalidApiUsageError);
+    expect(await sdk.payments.list({ after: 'PM000L1ST1', before: 'PM000L1ST2' }).catch((error: unknown) => error)).toBeInstanceOf(InvalidApiUsageError);
+    expect(await sdk.payments.list({ charge_date: { gte: '5 February' } as never }).catch((error: unknown) => error)).toBeInstanceOf(ValidationFailedError);
+    expect(await sdk.payments.list({ status: 'lost' as never }).catch((error: unknown) => error)).toBeInstanceOf(ValidationFailedError);
   });
 });

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
 import { jsonBodyOf, newId } from '../../../testing/sandbox/common';
 import { EventList } from '../../../testing/sandbox/event-list';
-import { goCardlessEventSchema, listGoCardlessEvents, type GoCardlessEvent } from './events';
+import { goCardlessEventSchema, listGoCardlessEvents, type GoCardlessEvent, type GoCardlessListRefusal } from './events';
+import { listPayments } from './payment-list';
 import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
 /*
@@ -18,6 +19,8 @@ import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxP
 
 export const API_VERSION = '2015-07-06';
 const CREDITOR_ID = 'CR000SANDBOX';
+/** Every sandbox mandate is a Bacs mandate (GBP), and so is every payment on one. */
+const SCHEME = 'bacs';
 
 export const mandateStatuses = [
   'pending_customer_approval', 'pending_submission', 'submitted', 'active', 'suspended_by_payer',
@@ -199,13 +202,8 @@ export class GoCardlessSandbox {
     return providerApi(options, { name: 'gocardless', renderFault, admit, replay, notFound }, (router) => {
       router.get('/events', (ctx) => {
         const answer = listGoCardlessEvents(this.events, ctx.querystring);
-        if (!('status' in answer)) {
-          ctx.body = answer;
-          return;
-        }
-        if (answer.field === undefined) return renderError(ctx, answer.status, answer.type, answer.reason, answer.message);
-        const pointer = { field: answer.field, message: answer.message, request_pointer: `/${answer.field}` };
-        renderValidationFailed(ctx, [pointer]);
+        if ('reason' in answer) return renderListRefusal(ctx, answer);
+        ctx.body = answer;
       });
       router.get('/mandates/:id', onRecord(findMandate, (ctx, mandate) => {
         ctx.body = { mandates: mandateJson(mandate) };
@@ -229,9 +227,10 @@ export class GoCardlessSandbox {
         ctx.body = { mandates: mandateJson(mandate) };
       }));
       router.get('/payments', (ctx) => {
-        const answer = listPayments([...this.payments.values()], new URLSearchParams(ctx.querystring));
-        if ('reason' in answer) return renderError(ctx, answer.status, answer.type, answer.reason, answer.message);
-        ctx.body = { payments: answer.map(paymentJson), meta: { cursors: { before: null, after: null }, limit: answer.length } };
+        const listable = [...this.payments.values()].map((payment) => ({ ...payment, customerId: this.mandates.get(payment.mandateId)?.customerId, creditorId: CREDITOR_ID, scheme: SCHEME }));
+        const answer = listPayments(listable, ctx.querystring, paymentStatuses);
+        if ('reason' in answer) return renderListRefusal(ctx, answer);
+        ctx.body = { payments: answer.payments.map(paymentJson), meta: answer.meta };
       });
       router.get('/payments/:id', onRecord(findPayment, (ctx, payment) => {
         ctx.body = { payments: paymentJson(payment) };
@@ -366,6 +365,12 @@ function renderFault(ctx: Context, status: number): void {
 }
 
 /** GoCardless's error envelope: a broad `type`, and the specific `reason` of each error (with its `links`, when it names a resource). */
+/** A list's refusal: `validation_failed` points at the parameter, as GoCardless's errors do. */
+function renderListRefusal(ctx: Context, refusal: GoCardlessListRefusal): void {
+  if (refusal.field === undefined) return renderError(ctx, refusal.status, refusal.type, refusal.reason, refusal.message);
+  renderValidationFailed(ctx, [{ field: refusal.field, message: refusal.message, request_pointer: `/${refusal.field}` }]);
+}
+
 function renderError(ctx: Context, status: number, type: string, reason: string, message: string, links?: Record<string, string>): void {
   const requestId = randomUUID();
   ctx.status = status;
@@ -416,7 +421,7 @@ function mandateJson(mandate: SandboxMandate) {
     id: mandate.id,
     created_at: mandate.createdAt,
     reference: `SANDBOX-${mandate.id}`,
-    scheme: 'bacs',
+    scheme: SCHEME,
     status: mandate.status,
     metadata: {},
     links: { creditor: CREDITOR_ID, customer: mandate.customerId },
@@ -453,36 +458,6 @@ function subscriptionJson(subscription: SandboxSubscription) {
     metadata: {},
     links: { mandate: subscription.mandateId },
   };
-}
-
-const paymentListParameters = new Set(['subscription', 'mandate', 'status', 'sort_field', 'sort_direction', 'limit']);
-
-/**
- * `GET /payments` filtered by subscription, mandate and status, sorted by `sort_field` (`charge_date`
- * or `amount`) in `sort_direction` (`asc`, `desc`), at most `limit` (1–500, 50 by default); one page.
- * An unknown parameter or value is refused as GoCardless refuses it.
- */
-function listPayments(payments: SandboxPayment[], params: URLSearchParams): SandboxPayment[] | { status: 400 | 422; type: string; reason: string; message: string } {
-  for (const name of new Set(params.keys())) {
-    if (!paymentListParameters.has(name)) return { status: 400, type: 'invalid_api_usage', reason: 'invalid_parameter', message: `${name} is not a parameter of this endpoint` };
-  }
-  const limit = Number(params.get('limit') ?? 50);
-  const field = params.get('sort_field');
-  const direction = params.get('sort_direction') ?? 'asc';
-  const invalid = (message: string) => ({ status: 422 as const, type: 'validation_failed', reason: 'validation_failed', message });
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) return invalid('limit must be a whole number from 1 to 500');
-  if (field !== null && field !== 'charge_date' && field !== 'amount') return invalid('sort_field must be charge_date or amount');
-  if (direction !== 'asc' && direction !== 'desc') return invalid('sort_direction must be asc or desc');
-  const matching = payments.filter(
-    (payment) =>
-      [['subscription', payment.subscriptionId], ['mandate', payment.mandateId], ['status', payment.status]].every(([name, value]) => {
-        const wanted = params.get(name as string);
-        return wanted === null || wanted === value;
-      }),
-  );
-  const key = (payment: SandboxPayment): string | number => (field === 'amount' ? payment.amount : field === 'charge_date' ? payment.chargeDate : payment.createdAt);
-  const sorted = matching.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  return (direction === 'desc' ? sorted.reverse() : sorted).slice(0, limit);
 }
 
 function chargeDate(time: number): string {
