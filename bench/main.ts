@@ -22,10 +22,25 @@ const benchmarks: Record<string, (argv: string[]) => Promise<BenchResult>> = {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
-    options: { full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, 'log-level': { type: 'string' }, server: { type: 'string' } },
+    options: { full: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, 'log-level': { type: 'string' }, server: { type: 'string' }, help: { type: 'boolean' } },
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(
+      [
+        'npm run bench -- [--full] [--cpu-prof] [--log-level <level>] [--server dev|real|dev,real] [benchmark …]',
+        `  benchmarks: ${Object.keys(benchmarks).join(', ')} (all when none is named)`,
+        '  --full        the full sizes (about 20 minutes for all); quick sizes otherwise',
+        '  --cpu-prof    write CPU profiles of the receiver or worker and keep them',
+        '  --log-level   LOG_LEVEL of billflow\'s processes (default info, as shipped)',
+        '  --server      the Temporal to run on: dev (default), real (the Temporal server on PostgreSQL), or both',
+        'Each benchmark also runs alone with its own sizes: npx tsx bench/<file>.ts --help',
+        '',
+      ].join('\n'),
+    );
+    return;
+  }
   const unknown = positionals.filter((name) => !(name in benchmarks));
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(benchmarks).join(', ')}`);
   const names = positionals.length > 0 ? positionals : Object.keys(benchmarks);
