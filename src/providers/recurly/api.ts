@@ -180,6 +180,42 @@ export function createRecurlyActivities(options: RecurlyOptions) {
   };
 }
 
+/** Recurly's largest page of a list. */
+export const recurlyPageSize = 200;
+
+/** The resources catch-up lists by when they last changed. */
+export type RecurlyListed = 'subscriptions' | 'invoices';
+
+/**
+ * Every record of a site's list changed at or after `since`, in the order Recurly lists them:
+ * `sort=updated_at&order=asc` — ascending only, for Recurly's own reason: in descending order a
+ * record updated while the pages are read moves behind the cursor and is never listed, while in
+ * ascending order it moves ahead and is listed (again) on a later page. `begin_time` is inclusive.
+ * The pages are followed as Recurly's clients follow them: while `has_more`, its `next` path,
+ * which carries the cursor and the first request's parameters.
+ */
+export async function listRecurlyUpdatedSince<Item extends z.ZodType>(
+  options: RecurlyOptions,
+  resource: RecurlyListed,
+  since: Date,
+  item: Item,
+): Promise<z.infer<Item>[]> {
+  const call = recurlyCaller(options);
+  const page = z.object({ has_more: z.boolean(), next: z.string().nullish(), data: z.array(item) });
+  const query = new URLSearchParams({ limit: String(recurlyPageSize), order: 'asc', sort: 'updated_at', begin_time: since.toISOString() });
+  const listed: z.infer<Item>[] = [];
+  let path: string | undefined = `/${resource}?${query.toString()}`;
+  while (path !== undefined) {
+    const answer: z.infer<typeof page> = await call('GET', path, page);
+    listed.push(...answer.data);
+    if (!answer.has_more) break;
+    // The next page is a path on the same API; anything else is not an answer to follow.
+    if (!answer.next?.startsWith(`/${resource}?`)) throw failureFromMalformedAnswer(PROVIDER, `GET /${resource}`, `has_more without a next page of /${resource}`, false);
+    path = answer.next;
+  }
+  return listed;
+}
+
 /** The path segment naming a record: prefixed as Recurly takes it, then encoded (ids come from webhooks). */
 function pathId(kind: keyof typeof recurlyPathIds, id: string): string {
   return segment(id && recurlyPathIds[kind](id));

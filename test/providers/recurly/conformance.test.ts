@@ -1,6 +1,7 @@
 import * as recurlySdk from 'recurly';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRecurlyActivities } from '../../../src/providers/recurly/api';
+import { z } from 'zod';
+import { createRecurlyActivities, listRecurlyUpdatedSince } from '../../../src/providers/recurly/api';
 import type { RecurlySandbox } from '../../../src/providers/recurly/testing/sandbox';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
 import { recurlyUuid } from '../../support/recurly';
@@ -149,6 +150,26 @@ describe('billflow\'s Recurly client against recurly-client-node, captured at th
     expect(renamed(byBillflow!)).toEqual(essentials(bySdk!));
     expect(essentials(bySdk!)).toMatchObject({ accept: 'application/vnd.recurly.v2021-02-25', authorization: expect.stringMatching(/^Basic /) });
     expect(sandbox.requests.map((request) => request.status)).toEqual([200]);
+  });
+
+  it('lists what changed since a time as the SDK pages it: the same parameters, the same next pages, every record once', async () => {
+    for (let index = 0; index < 250; index += 1) sandbox.state.recurly.seedSubscription({ accountCode: `listed-${index}` });
+    const since = new Date(Date.now() - 60_000);
+    proxy.clear();
+    const bySdk: string[] = [];
+    const pager = sdk.listSubscriptions({ params: { limit: 200, order: 'asc', sort: 'updated_at', beginTime: since } });
+    for await (const subscription of pager.each()) bySdk.push(subscription.id ?? '');
+    const sdkRequests = proxy.captured.splice(0);
+    const byBillflow = await listRecurlyUpdatedSince({ apiUrl: proxy.url, apiKey: sandbox.accessToken, timeoutMs: 2000 }, 'subscriptions', since, z.object({ id: z.string() }));
+    const billflowRequests = proxy.captured.splice(0);
+
+    expect(bySdk).toHaveLength(251);
+    expect(byBillflow.map(({ id }) => id)).toEqual(bySdk);
+    const sent = (request: CapturedRequest) => ({ ...essentials(request), query: Object.fromEntries([...new URLSearchParams(request.query)].sort()) });
+    expect(billflowRequests.map(sent)).toEqual(sdkRequests.map(sent));
+    expect(sdkRequests).toHaveLength(2);
+    expect(sent(sdkRequests[0]!).query).toEqual({ begin_time: since.toISOString(), limit: '200', order: 'asc', sort: 'updated_at' });
+    expect(sent(sdkRequests[1]!).query).toMatchObject({ cursor: expect.any(String), begin_time: since.toISOString() });
   });
 
   it('reads the sandbox\'s error bodies as Recurly\'s: a missing record, a declined collection', async () => {

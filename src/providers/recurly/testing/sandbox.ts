@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { attemptOutcomes, DAY_MS, KeptAnswers, newId, jsonBodyOf, type AttemptOutcome } from '../../../testing/sandbox/common';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
 import { onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
+import { recurlyTime, serveList } from './lists';
 
 /*
  * A stand-in for the parts of the Recurly v3 API billflow calls: accounts, subscriptions that
@@ -31,6 +32,11 @@ export interface RecurlySubscriptionRecord {
   periodStartedAt: string;
   periodEndsAt: string;
   remainingPauseCycles: number | null;
+  createdAt: string;
+  /** Every change moves it: what `sort=updated_at` lists by. */
+  updatedAt: string;
+  /** When it entered its current state: its `canceled_at`, `paused_at`, or expiry. */
+  stateChangedAt: string;
 }
 
 export interface RecurlyInvoiceRecord {
@@ -43,6 +49,10 @@ export interface RecurlyInvoiceRecord {
   balance: number;
   /** What the next collection does. */
   nextOutcome: AttemptOutcome;
+  createdAt: string;
+  updatedAt: string;
+  /** When it entered its current state: its `closed_at` once paid, failed or voided. */
+  stateChangedAt: string;
 }
 
 export interface RecurlyTransactionRecord {
@@ -108,6 +118,7 @@ export class RecurlySandbox {
     const existing = (fields.id && this.subscriptions.get(fields.id)) || (fields.uuid && this.subscriptionBy(`uuid-${fields.uuid}`)) || undefined;
     const id = fields.id ?? existing?.id ?? newId('', 12);
     const now = Date.now();
+    const at = new Date(now).toISOString();
     const subscription: RecurlySubscriptionRecord = {
       id,
       uuid: fields.uuid ?? existing?.uuid ?? randomUUID().replace(/-/g, ''),
@@ -116,6 +127,9 @@ export class RecurlySandbox {
       periodStartedAt: new Date(now).toISOString(),
       periodEndsAt: fields.periodEndsAt ?? new Date(now + 30 * DAY_MS).toISOString(),
       remainingPauseCycles: null,
+      createdAt: existing?.createdAt ?? at,
+      updatedAt: at,
+      stateChangedAt: existing?.state === fields.state ? existing.stateChangedAt : at,
     };
     this.subscriptions.set(id, subscription);
     return subscription;
@@ -126,6 +140,7 @@ export class RecurlySandbox {
     const fields = recurlyInvoiceSeed.parse(seed);
     this.ensureAccount(fields.accountCode);
     const id = fields.id ?? newId('', 12);
+    const at = new Date().toISOString();
     const invoice: RecurlyInvoiceRecord = {
       id,
       number: fields.number ?? String(++this.invoiceNumber),
@@ -135,6 +150,9 @@ export class RecurlySandbox {
       total: fields.total,
       balance: fields.state === 'paid' ? 0 : fields.total,
       nextOutcome: fields.nextOutcome,
+      createdAt: at,
+      updatedAt: at,
+      stateChangedAt: at,
     };
     this.invoices.set(id, invoice);
     return invoice;
@@ -165,19 +183,23 @@ export class RecurlySandbox {
     const subscription = this.subscriptions.get(id) ?? this.subscriptionBy(`uuid-${id}`);
     if (!subscription) throw new Error(`no sandbox Recurly subscription ${id}`);
     if (subscription.state === 'canceled') {
-      subscription.state = 'expired';
+      changed(subscription, 'expired');
       return { subscription };
     }
     if (subscription.state === 'paused') {
       const remaining = (subscription.remainingPauseCycles ?? 1) - 1;
       subscription.remainingPauseCycles = remaining > 0 ? remaining : null;
-      if (remaining > 0) return { subscription };
-      subscription.state = 'active';
+      if (remaining > 0) {
+        changed(subscription);
+        return { subscription };
+      }
+      changed(subscription, 'active');
     }
     if (subscription.state !== 'active') throw new Error(`a ${subscription.state} subscription does not renew`);
     const start = Date.parse(subscription.periodEndsAt);
     subscription.periodStartedAt = new Date(start).toISOString();
     subscription.periodEndsAt = new Date(start + 30 * DAY_MS).toISOString();
+    changed(subscription);
     const invoice = this.seedInvoice({ accountCode: subscription.accountCode, subscriptionId: subscription.id, state: 'pending', nextOutcome: outcome });
     this.attempt(invoice);
     return { subscription, invoice };
@@ -209,25 +231,31 @@ export class RecurlySandbox {
       router.get('/accounts/:id', onRecord(findAccount, (ctx, account) => {
         ctx.body = accountJson(account);
       }));
+      router.get('/subscriptions', (ctx) => {
+        serveList(ctx, 'subscriptions', [...this.subscriptions.values()], (subscription) => this.subscriptionJson(subscription));
+      });
+      router.get('/invoices', (ctx) => {
+        serveList(ctx, 'invoices', [...this.invoices.values()], (invoice) => this.invoiceJson(invoice));
+      });
       router.get('/subscriptions/:id', onRecord(findSubscription, (ctx, subscription) => {
         ctx.body = this.subscriptionJson(subscription);
       }));
       router.put('/subscriptions/:id/cancel', onRecord(findSubscription, (ctx, subscription) => {
         if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be canceled`);
-        subscription.state = 'canceled';
+        changed(subscription, 'canceled');
         ctx.body = this.subscriptionJson(subscription);
       }));
       router.put('/subscriptions/:id/pause', onRecord(findSubscription, (ctx, subscription) => {
         const body = z.object({ remaining_pause_cycles: z.number().int().positive() }).safeParse(jsonBodyOf(ctx));
         if (!body.success) return renderError(ctx, 422, 'validation', 'remaining_pause_cycles must be a positive integer');
         if (subscription.state !== 'active') return invalidTransition(ctx, `Subscription is ${subscription.state} and cannot be paused`);
-        subscription.state = 'paused';
+        changed(subscription, 'paused');
         subscription.remainingPauseCycles = body.data.remaining_pause_cycles;
         ctx.body = this.subscriptionJson(subscription);
       }));
       router.delete('/subscriptions/:id', onRecord(findSubscription, (ctx, subscription) => {
         if (subscription.state === 'expired') return invalidTransition(ctx, 'Subscription is already expired');
-        subscription.state = 'expired';
+        changed(subscription, 'expired');
         subscription.periodEndsAt = new Date().toISOString();
         ctx.body = this.subscriptionJson(subscription);
       }));
@@ -264,12 +292,15 @@ export class RecurlySandbox {
     addCollectionRoutes(router, 'subscriptions', {
       records: this.subscriptions,
       seed: { schema: recurlySubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
-      change: { schema: z.object({ state: z.enum(subscriptionStates) }), noun: 'Recurly subscription' },
+      change: { schema: z.object({ state: z.enum(subscriptionStates) }).transform(changeOf), noun: 'Recurly subscription' },
     });
     addCollectionRoutes(router, 'invoices', {
       records: this.invoices,
       seed: { schema: recurlyInvoiceSeed, create: (fields) => this.seedInvoice(fields) },
-      change: { schema: z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }), noun: 'Recurly invoice' },
+      change: {
+        schema: z.object({ state: z.enum(invoiceStates).optional(), nextOutcome: z.enum(attemptOutcomes).optional() }).transform(changeOf),
+        noun: 'Recurly invoice',
+      },
     });
     addCollectionRoutes(router, 'transactions', {
       records: this.transactions,
@@ -292,10 +323,10 @@ export class RecurlySandbox {
     };
     this.transactions.set(transaction.id, transaction);
     if (succeeded) {
-      invoice.state = 'paid';
+      changed(invoice, 'paid');
       invoice.balance = 0;
     } else {
-      invoice.state = 'past_due';
+      changed(invoice, 'past_due');
     }
     return transaction;
   }
@@ -343,6 +374,13 @@ export class RecurlySandbox {
       current_period_started_at: subscription.periodStartedAt,
       current_period_ends_at: subscription.periodEndsAt,
       remaining_pause_cycles: subscription.remainingPauseCycles,
+      created_at: recurlyTime(subscription.createdAt),
+      activated_at: recurlyTime(subscription.createdAt),
+      updated_at: recurlyTime(subscription.updatedAt),
+      canceled_at: subscription.state === 'canceled' ? recurlyTime(subscription.stateChangedAt) : null,
+      // A canceled subscription expires at its term's end; an expired one did when it entered that state.
+      expires_at: subscription.state === 'expired' || subscription.state === 'failed' ? recurlyTime(subscription.stateChangedAt) : subscription.state === 'canceled' ? subscription.periodEndsAt : null,
+      paused_at: subscription.state === 'paused' ? recurlyTime(subscription.stateChangedAt) : null,
     };
   }
 
@@ -359,6 +397,9 @@ export class RecurlySandbox {
       currency: 'USD',
       total: invoice.total,
       balance: invoice.balance,
+      created_at: recurlyTime(invoice.createdAt),
+      updated_at: recurlyTime(invoice.updatedAt),
+      closed_at: closedStates.has(invoice.state) ? recurlyTime(invoice.stateChangedAt) : null,
     };
   }
 
@@ -374,6 +415,24 @@ export class RecurlySandbox {
       status: transaction.status,
     };
   }
+}
+
+const closedStates = new Set<string>(['paid', 'failed', 'voided']);
+
+/** A change to a record: `updated_at` moves, and a new state starts its own time. */
+function changed<State extends string>(record: { state: State; updatedAt: string; stateChangedAt: string }, state?: State): void {
+  const at = new Date().toISOString();
+  record.updatedAt = at;
+  if (state !== undefined && state !== record.state) {
+    record.state = state;
+    record.stateChangedAt = at;
+  }
+}
+
+/** What a control route's change assigns: the fields, and the times a change moves. */
+function changeOf<Fields extends { state?: string }>(fields: Fields): Fields & { updatedAt: string; stateChangedAt?: string } {
+  const at = new Date().toISOString();
+  return { ...fields, updatedAt: at, ...(fields.state === undefined ? {} : { stateChangedAt: at }) };
 }
 
 function accountJson(account: RecurlyAccountRecord) {
