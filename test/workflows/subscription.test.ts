@@ -321,6 +321,42 @@ describe('subscription workflow', () => {
       expect(state.lastEvent?.outcome).toBe('ignored: older than the current state');
     });
 
+    it('a state it already holds changes nothing: paused while paused, resumed while not paused, cancelled while ending (reconciled states come under ids of their own)', async () => {
+      const [subscription, customer] = [uniqueId('sub_'), uniqueId('cus_')];
+      const references = { subscription, customer };
+      const periodEnd = new Date(Date.now() + 60_000).toISOString();
+      billing.subscriptions.set(subscription, { customerId: customer, status: 'paused', currentPeriodEnd: periodEnd });
+      const handle = subscriptionHandle('stripe', subscription);
+      const outcomes: (string | undefined)[] = [];
+      const apply = async (event: ReturnType<typeof billingEvent>) => {
+        await send([event]);
+        const applied = outcomes.length + 1;
+        outcomes.push(await eventually(async () => {
+          const state = await handle.query(subscriptionStateQuery);
+          expect(state.eventsApplied).toBe(applied);
+          return state.lastEvent?.outcome;
+        }));
+      };
+      await apply(billingEvent('subscription.resumed', { references }));
+      await apply(billingEvent('subscription.paused', { references }));
+      await apply(billingEvent('subscription.paused', { references }));
+      await apply(billingEvent('subscription.resumed', { references }));
+      await apply(billingEvent('subscription.resumed', { references }));
+      await apply(billingEvent('subscription.cancelled', { references }));
+      await apply(billingEvent('subscription.cancelled', { references }));
+      expect(outcomes).toEqual([
+        'ignored: not paused',
+        'paused: no access until resumed',
+        'ignored: already paused',
+        'resumed: the account is active again',
+        'ignored: not paused',
+        `access ends at ${periodEnd}`,
+        `ignored: access already ends at ${periodEnd}`,
+      ]);
+      expect((await store.get('stripe', customer))?.history.map((change) => change.action)).toEqual(['pause', 'resume']);
+      await keepHistory(handle, 'subscription-held-state-no-op');
+    });
+
     it('an expiry ends access at once, once the provider confirms it', async () => {
       const [subscription, customer] = [uniqueId('sub_'), uniqueId('cus_')];
       billing.subscriptions.set(subscription, { customerId: customer, status: 'expired' });

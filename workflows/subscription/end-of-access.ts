@@ -4,6 +4,7 @@ import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import { periodEndOf, runsUntilAfter, type SubscriptionAtProvider } from './at-provider';
 import { periodEndOf as periodEndInEvent } from './facts';
+import { heldStateIsNoOp } from './patches';
 import type { SubscriptionState } from './state';
 
 const { endAccountAccess } = proxyActivities<Activities>(activityOptions);
@@ -28,6 +29,11 @@ export class EndOfAccess {
     if (access.isStale(event)) return 'ignored: older than the current state';
     if (access.ended) return 'ignored: access has already ended';
     let periodEnd = periodEndInEvent(event);
+    // Already ending then (or the event names no end): a cancellation it already has changes nothing.
+    const scheduled = access.endsAt;
+    if (scheduled !== undefined && (periodEnd === undefined || Math.max(Date.now(), periodEnd) === scheduled) && patched(heldStateIsNoOp)) {
+      return `ignored: access already ends at ${new Date(scheduled).toISOString()}`;
+    }
     if (periodEnd === undefined || this.subscription.customerId === undefined) {
       const current = await this.atProvider.current();
       periodEnd ??= periodEndOf(current);

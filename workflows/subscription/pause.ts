@@ -1,8 +1,9 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import type { SubscriptionAtProvider } from './at-provider';
+import { heldStateIsNoOp } from './patches';
 import type { SubscriptionState } from './state';
 
 const { pauseAccount, resumeAccount } = proxyActivities<Activities>(activityOptions);
@@ -22,6 +23,9 @@ export class Pause {
     const { pause, access, provider, policy } = this.subscription;
     if (pause.isStale(event)) return 'ignored: older than the current pause state';
     if (access.ended) return 'ignored: access has ended';
+    // A state it already has changes nothing: catch-up reconciles Recurly by state, under an id of its
+    // own, so the webhook of the same pause may have come. Histories recorded before paused again.
+    if (pause.paused && patched(heldStateIsNoOp)) return 'ignored: already paused';
     const current = await this.atProvider.current();
     if (current && current.status !== 'paused') return `ignored: ${provider} says the subscription is ${current.status}, not paused`;
     const customerId = await this.atProvider.customer();
@@ -37,6 +41,7 @@ export class Pause {
     const { pause, access, provider } = this.subscription;
     if (pause.isStale(event)) return 'ignored: older than the current pause state';
     if (access.ended) return 'ignored: access has ended';
+    if (!pause.paused && patched(heldStateIsNoOp)) return 'ignored: not paused';
     const customerId = await this.atProvider.customer();
     if (customerId === undefined) return 'ignored: the customer is unknown';
     await resumeAccount({ provider, customerId, reason: event.type, eventId: event.id });
