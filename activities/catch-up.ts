@@ -49,7 +49,7 @@ export function createCatchUpActivities(deps: {
     async catchUpProviderEvents({ provider, cursor }: CatchUpInput): Promise<CatchUpResult> {
       const { route } = deps;
       if (!route) throw ApplicationFailure.nonRetryable('catch-up needs the routes of the worker (createActivities({ route }))', failureTypes.missingConfiguration);
-      reconciled ??= metricMeter.createCounter('billflow_reconciled_events_total', 'events', 'Events read back from a provider\'s event list by catch-up, by provider and outcome: recovered (its webhook never came), duplicate, ignored, unusable');
+      reconciled ??= metricMeter.createCounter('billflow_reconciled_events_total', 'events', 'Events read back from a provider\'s event list by catch-up, by provider and outcome: recovered (its webhook never came), duplicate, ignored, unusable, reconciled (a Recurly state its workflow lacked by that id)');
       return sweepProviderEvents(
         {
           client: getClient(),
@@ -62,6 +62,8 @@ export function createCatchUpActivities(deps: {
           onEvent: (outcome, event, detail) => {
             reconciled?.add(1, { provider, outcome });
             if (outcome === 'recovered') log.warn('Missed webhook recovered by catch-up', { provider, eventId: event.id, eventType: event.type, kind: event.kind, workflowId: detail });
+            // Not a warning: most are states the webhook already gave (the workflow applies them as no-ops).
+            if (outcome === 'reconciled') log.info('State reconciled by catch-up', { provider, eventId: event.id, eventType: event.type, kind: event.kind, workflowId: detail });
             if (outcome === 'unusable') log.warn('Event from the provider\'s list could not be read', { provider, eventId: event.id, reason: detail });
           },
           onProgress: () => heartbeat(),

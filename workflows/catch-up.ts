@@ -54,7 +54,7 @@ export async function catchUpWorkflow(input: CatchUpWorkflowInput): Promise<void
   let timing: CatchUpTiming = { intervalMs: input.intervalMs, firstLookbackMs: input.firstLookbackMs };
   const view: CatchUpView = input.carried ?? {
     cursor: { since: new Date(Date.now() - input.firstLookbackMs).toISOString(), seen: [] },
-    totals: { recovered: 0, duplicate: 0, ignored: 0, unusable: 0 },
+    totals: { recovered: 0, duplicate: 0, ignored: 0, unusable: 0, reconciled: 0 },
     sweeps: 0,
   };
   let sweepAsked = false;
@@ -72,7 +72,8 @@ export async function catchUpWorkflow(input: CatchUpWorkflowInput): Promise<void
     view.cursor = cursor;
     view.sweeps += 1;
     view.lastSweep = { at: new Date().toISOString(), counts };
-    for (const outcome of Object.keys(counts) as (keyof CatchUpCounts)[]) view.totals[outcome] += counts[outcome];
+    // Totals carried from runs before an outcome existed lack it.
+    for (const outcome of Object.keys(counts) as (keyof CatchUpCounts)[]) view.totals[outcome] = (view.totals[outcome] ?? 0) + counts[outcome];
     show(input.provider, view, timing);
     await condition(() => sweepAsked, timing.intervalMs);
   }
@@ -80,10 +81,11 @@ export async function catchUpWorkflow(input: CatchUpWorkflowInput): Promise<void
 }
 
 function show(provider: ProviderName, view: CatchUpView, timing: CatchUpTiming): void {
-  const { recovered, duplicate, ignored, unusable } = view.totals;
+  const { recovered, duplicate, ignored, unusable, reconciled } = view.totals;
+  const states = reconciled ? `, ${reconciled} ${reconciled === 1 ? 'state' : 'states'} reconciled` : '';
   showDetails({
     subject: `${provider} catch-up`,
-    standing: `cursor at ${view.cursor.since}; **${recovered}** missed ${recovered === 1 ? 'webhook' : 'webhooks'} recovered, ${duplicate} already delivered, ${ignored} ignored, ${unusable} unusable`,
+    standing: `cursor at ${view.cursor.since}; **${recovered}** missed ${recovered === 1 ? 'webhook' : 'webhooks'} recovered${states}, ${duplicate} already delivered, ${ignored} ignored, ${unusable} unusable`,
     next: `a sweep every ${Math.round(timing.intervalMs / 1000)} s`,
     ...(view.lastSweep ? { lastStep: { action: `sweep ${view.sweeps}: ${view.lastSweep.counts.recovered} recovered, ${view.lastSweep.counts.duplicate} duplicates`, at: view.lastSweep.at } } : {}),
   });

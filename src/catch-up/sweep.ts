@@ -20,9 +20,11 @@ export interface CatchUpCursor {
 /**
  * What became of a listed event: `recovered` (no workflow had it: its webhook never came),
  * `duplicate` (its workflow had it from the webhook), `ignored` (no workflow takes it), `unusable`
- * (the provider's parser refused it).
+ * (the provider's parser refused it), `reconciled` (a state read back where the provider has no event
+ * list, Recurly's, handed to a workflow that lacked it under its id: new to the workflow, or held
+ * already from the webhook of the same change, which has another id, and then a no-op there).
  */
-export const catchUpOutcomes = ['recovered', 'duplicate', 'ignored', 'unusable'] as const;
+export const catchUpOutcomes = ['recovered', 'duplicate', 'ignored', 'unusable', 'reconciled'] as const;
 export type CatchUpOutcome = (typeof catchUpOutcomes)[number];
 export type CatchUpCounts = Record<CatchUpOutcome, number>;
 
@@ -59,7 +61,7 @@ export interface SweepOptions {
 export async function sweepProviderEvents(options: SweepOptions, cursor: CatchUpCursor): Promise<{ cursor: CatchUpCursor; counts: CatchUpCounts }> {
   const listed = await options.eventLog.since(new Date(cursor.since));
   const taken = new Set(cursor.seen);
-  const counts: CatchUpCounts = { recovered: 0, duplicate: 0, ignored: 0, unusable: 0 };
+  const counts: CatchUpCounts = { recovered: 0, duplicate: 0, ignored: 0, unusable: 0, reconciled: 0 };
   for (const logged of listed) {
     if (taken.has(logged.id)) continue;
     for (const [outcome, event, detail] of await handOn(options, logged)) {
@@ -76,7 +78,7 @@ type Handed = [CatchUpOutcome, Pick<BillingEvent, 'id' | 'type'> & { kind?: Bill
 async function handOn(options: SweepOptions, logged: LoggedEvent): Promise<Handed[]> {
   let events: BillingEvent[];
   try {
-    events = options.parse({ rawBody: Buffer.from(logged.body), headers: { 'content-type': 'application/json' }, query: {}, ip: '127.0.0.1' });
+    events = options.parse({ rawBody: Buffer.from(logged.body), headers: { 'content-type': 'application/json', ...logged.headers }, query: {}, ip: '127.0.0.1' });
   } catch (error) {
     if (!(error instanceof MalformedPayloadError)) throw error;
     return [['unusable', { id: logged.id, type: 'unknown' }, error.message]];
@@ -94,7 +96,7 @@ async function handOn(options: SweepOptions, logged: LoggedEvent): Promise<Hande
       continue;
     }
     await deliverEvents(options.client, routes.map((route) => ({ event, route })), { taskQueue: options.taskQueue, deadlineMs: options.deadlineMs });
-    handed.push(['recovered', event, own.workflowId]);
+    handed.push([logged.fromState ? 'reconciled' : 'recovered', event, own.workflowId]);
   }
   return handed;
 }

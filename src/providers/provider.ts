@@ -48,6 +48,10 @@ export interface LoggedEvent {
   createdAtMs: number;
   /** The webhook body this event would have come in, for the provider's own parser. */
   body: string;
+  /** Headers its webhook would carry beside the body, where the parser reads the event's id there (Recurly). */
+  headers?: Record<string, string>;
+  /** A record's state made into an event (Recurly), not an event the provider listed: its webhook had another id. */
+  fromState?: boolean;
 }
 
 export interface ProviderEventLog {

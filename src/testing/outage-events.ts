@@ -3,17 +3,28 @@ import type { ProviderSandbox } from './sandbox/server';
 import { upperId } from './webhooks/ids';
 
 /** What happened at the providers in one step of an outage scenario, and the webhook bodies they send for it. */
+/** A webhook a provider sends: its body, and the headers it carries beside its signature. */
+interface Sent {
+  customer: string;
+  event: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
 export interface HappenedAtProviders {
-  gocardless: { mandate: string; customer: string; event: string; body: string };
-  stripe: { subscription: string; customer: string; event: string; body: string };
+  gocardless: Sent & { mandate: string };
+  stripe: Sent & { subscription: string };
+  /** Recurly lists no events: what catch-up reads back is the subscription's state. */
+  recurly: Sent & { subscription: string; headers: Record<string, string> };
 }
 
 const stripeId = (prefix: string) => `${prefix}${randomUUID().replace(/-/g, '').slice(0, 14)}`;
 
 /**
- * A GoCardless mandate cancelled by the bank and a Stripe subscription deleted, each with an effect
- * billflow applies once (the account suspended, the account closed): seeded in the sandbox as they
- * stand afterwards and recorded in its event lists, for outage tests and `npm run chaos -- catch-up`.
+ * A GoCardless mandate cancelled by the bank, a Stripe subscription deleted and a Recurly one expired,
+ * each with an effect billflow applies once (the account suspended, its access ended twice): seeded
+ * in the sandbox as they stand afterwards and recorded in its event lists (Recurly's list of
+ * subscriptions sorted by `updated_at`), for outage tests and `npm run chaos -- catch-up`.
  */
 export function cancellationsHappen(sandbox: ProviderSandbox): HappenedAtProviders {
   const mandate = upperId('MD');
@@ -41,7 +52,12 @@ export function cancellationsHappen(sandbox: ProviderSandbox): HappenedAtProvide
     livemode: false,
     data: { object: { id: subscription, object: 'subscription', customer: stripeCustomer, status: 'canceled', canceled_at: now, ended_at: now } },
   });
+  const recurlyCustomer = `acct-${randomUUID().slice(0, 8)}`;
+  const recurly = sandbox.state.recurly.seedSubscription({ accountCode: recurlyCustomer, state: 'expired' });
+  const notification = randomUUID();
+  const recurlyBody = { id: recurly.id, object_type: 'subscription', event_type: 'expired', event_time: new Date().toISOString(), uuid: recurly.uuid, account_code: recurlyCustomer };
   return {
+    recurly: { subscription: recurly.uuid, customer: recurlyCustomer, event: notification, body: JSON.stringify(recurlyBody), headers: { 'recurly-notification-id': notification } },
     gocardless: { mandate, customer: mandateCustomer, event: goCardlessEvent.id, body: JSON.stringify({ events: [goCardlessEvent], meta: { webhook_id: upperId('WB') } }) },
     stripe: { subscription, customer: stripeCustomer, event: stripeEvent.id, body: JSON.stringify(stripeEvent) },
   };

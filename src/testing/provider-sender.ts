@@ -30,11 +30,12 @@ export class ProviderSender {
     this.secrets.set(provider, secret);
   }
 
-  async send(provider: ProviderName, body: string): Promise<SendOutcome> {
+  /** `headers`: what the provider sends beside its signature (Recurly's `recurly-notification-id`). */
+  async send(provider: ProviderName, body: string, headers: Record<string, string> = {}): Promise<SendOutcome> {
     const giveUpAt = Date.now() + this.options.horizonMs;
     for (;;) {
       this.outcomes.attempts += 1;
-      if (await this.attempt(provider, body)) {
+      if (await this.attempt(provider, body, headers)) {
         this.outcomes.delivered += 1;
         return 'delivered';
       }
@@ -46,13 +47,13 @@ export class ProviderSender {
     }
   }
 
-  private async attempt(provider: ProviderName, body: string): Promise<boolean> {
+  private async attempt(provider: ProviderName, body: string, headers: Record<string, string>): Promise<boolean> {
     const secret = this.secrets.get(provider);
     if (secret === undefined) throw new Error(`no secret for ${provider}: call useSecret first`);
     try {
       const response = await fetch(`${this.options.receiverUrl()}/webhooks/${provider}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...signWebhookBody(provider, body, secret) },
+        headers: { 'content-type': 'application/json', ...headers, ...signWebhookBody(provider, body, secret) },
         body,
         signal: AbortSignal.timeout(this.options.attemptTimeoutMs ?? 5000),
       });

@@ -1,6 +1,7 @@
 import { defineProvider } from '../provider';
 import { createRecurlyActivities } from './api';
 import { recurlyBilling } from './billing';
+import { recurlyEventLog } from './event-log';
 import { recurlySettings } from './settings';
 import { recurly as webhook } from './webhook';
 
@@ -11,4 +12,8 @@ export const recurly = defineProvider({
   createApi: ({ apiUrl, apiKey }, options) => createRecurlyActivities({ apiUrl, apiKey: apiKey ?? '', ...options }),
   billing: recurlyBilling,
   runsOwnDunning: true,
+  eventLog: {
+    configured: ({ apiKey }) => Boolean(apiKey),
+    create: ({ apiUrl, apiKey }, options) => recurlyEventLog({ apiUrl, apiKey: apiKey ?? '', ...options }),
+  },
 });
