@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { failureTypes } from '../src/core/failures';
-import type { AccountChangeInput, AccountStore, ChangeResult, PauseInput, ReinstateInput, UsageResetInput } from '../src/store/account-store';
+import type { AccountChangeInput, AccountStore, ChangeResult, PauseInput, ReinstateInput, SuspendInput, UsageResetInput } from '../src/store/account-store';
 
-export type { AccountChangeInput, ChangeResult, PauseInput, ReinstateInput, UsageResetInput } from '../src/store/account-store';
+export type { AccountChangeInput, ChangeResult, PauseInput, ReinstateInput, SuspendInput, UsageResetInput } from '../src/store/account-store';
 
 /**
  * What an account activity returns: the store's answer and the event behind it. A local activity's
@@ -16,7 +16,7 @@ export interface AccountActivityResult extends ChangeResult {
 /** Activities over the merchant's account store. Each is safe to retry: it applies at most once per event. */
 export function createAccountActivities(store: AccountStore) {
   return {
-    async suspendAccount(input: AccountChangeInput): Promise<AccountActivityResult> {
+    async suspendAccount(input: SuspendInput): Promise<AccountActivityResult> {
       return { ...(await store.suspend(checked(input))), eventId: input.eventId };
     },
     async reinstateAccount(input: ReinstateInput): Promise<AccountActivityResult> {

@@ -13,10 +13,21 @@ export interface AccountChangeInput {
   eventId: string;
 }
 
+export interface SuspendInput extends AccountChangeInput {
+  /**
+   * An account already suspended is suspended for this reason from now on (a chargeback over a
+   * dunning suspension): the reinstatement that would have lifted the earlier suspension (the
+   * invoice paid) then leaves it suspended. Changed (and recorded so) when the reason differs.
+   */
+  takeOver?: boolean;
+}
+
 export interface ReinstateInput extends AccountChangeInput {
   /**
-   * Reinstate only an account suspended for this reason (e.g. `chargeback`): a won dispute brings
-   * back what its chargeback suspended, never an account suspended since for something else.
+   * Reinstate only an account suspended for this reason (e.g. `chargeback`), or for a reason that
+   * begins with it and a space (`dunning exhausted` covers `dunning exhausted for in_1`): a won
+   * dispute brings back what its chargeback suspended, a paid invoice what its dunning did, never
+   * an account suspended since for something else.
    */
   onlyIfSuspendedFor?: string;
 }
@@ -84,23 +95,26 @@ export class AccountStore {
   /** `database` is public so that the dead-letter store can live beside the accounts. */
   constructor(readonly database: Database) {}
 
-  suspend(input: AccountChangeInput): Promise<ChangeResult> {
+  suspend(input: SuspendInput): Promise<ChangeResult> {
+    const { takeOver, ...change } = input;
     return this.perform({
       action: 'suspend',
-      input,
+      input: change,
       operationKey: input.eventId,
-      apply: ({ status }) => (status === 'active' ? { status: 'suspended', changed: true } : { status, changed: false }),
+      apply: ({ status, reason }) =>
+        status === 'active' || (takeOver === true && status === 'suspended' && reason !== change.reason) ? { status: 'suspended', changed: true } : { status, changed: false },
     });
   }
 
   reinstate(input: ReinstateInput): Promise<ChangeResult> {
     const { onlyIfSuspendedFor, ...change } = input;
+    const suspendedFor = (reason: string | null) =>
+      onlyIfSuspendedFor === undefined || reason === onlyIfSuspendedFor || (reason?.startsWith(`${onlyIfSuspendedFor} `) ?? false);
     return this.perform({
       action: 'reinstate',
       input: change,
       operationKey: input.eventId,
-      apply: ({ status, reason }) =>
-        status === 'suspended' && (onlyIfSuspendedFor === undefined || reason === onlyIfSuspendedFor) ? { status: 'active', changed: true } : { status, changed: false },
+      apply: ({ status, reason }) => (status === 'suspended' && suspendedFor(reason) ? { status: 'active', changed: true } : { status, changed: false }),
     });
   }
 

@@ -3,6 +3,7 @@ import { subscriptionStateQuery } from '../../workflows/subscription';
 import { eventually } from '../support/eventually';
 import { goCardlessBatch, goCardlessSecret, postGoCardless, postTriggered, startBillflow, stripeSecret, type Billflow } from '../workflows/support/e2e';
 import { uniqueId } from '../workflows/support/harness';
+import { keepHistory } from '../workflows/support/histories';
 
 /*
  * Money that comes back, end to end: signed webhooks into the real receiver, the resolver and the
@@ -110,6 +111,7 @@ describe('chargebacks, refunds and voids from signed webhooks', () => {
       ['suspend', 'chargeback', true],
       ['reinstate', `chargeback of ${invoice} reversed (charge.dispute.closed)`, true],
     ]);
+    await keepHistory(handle, 'subscription-stripe-dispute-won');
   });
 
   it('Stripe: a dispute lost keeps the account suspended; an inquiry (no money taken) suspends nothing', async () => {
@@ -166,5 +168,73 @@ describe('chargebacks only recorded (BILLFLOW_CHARGEBACK_REACTION=record)', () =
     await paymentEvent(billflow, 'charged_back', payment);
     await eventually(async () => expect(await historyOf(billflow, 'gocardless', customer)).toEqual([['record', `chargeback of ${payment} (payments.charged_back), recorded only`, false]]));
     expect((await billflow.store.get('gocardless', customer))?.status).toBe('active');
+  });
+});
+
+describe('a chargeback over a dunning suspension (reinstating after dunning lifts only a dunning suspension)', () => {
+  let billflow: Billflow;
+
+  beforeAll(async () => {
+    // One retry of billflow's own, soon: the schedule runs out within the test.
+    billflow = await startBillflow({ BILLFLOW_DUNNING_SCHEDULE: '300ms' });
+  });
+
+  afterAll(async () => {
+    await billflow?.close();
+  });
+
+  /** A subscription whose invoice `unpaid` exhausted billflow's dunning (account suspended), with a paid invoice whose charge is then disputed. */
+  async function suspendedForDunningThenDisputed() {
+    const stripe = billflow.sandbox.state.stripe;
+    const ids = { customer: uniqueId('cus_'), subscription: uniqueId('sub_'), unpaid: uniqueId('in_'), disputed: uniqueId('in_'), payment: uniqueId('ch_') };
+    stripe.seedSubscription({ id: ids.subscription, customerId: ids.customer, status: 'past_due' });
+    stripe.seedInvoice({ id: ids.unpaid, customerId: ids.customer, subscriptionId: ids.subscription, nextOutcome: 'decline' });
+    stripe.seedInvoice({ id: ids.disputed, customerId: ids.customer, subscriptionId: ids.subscription, status: 'paid' });
+    stripe.disputes.seedCharge({ id: ids.payment, customerId: ids.customer, paymentIntentId: `pi_${ids.payment.slice(3)}`, invoiceId: ids.disputed });
+    const references = { customer: ids.customer, subscription: ids.subscription };
+    // The customer must authenticate and Stripe plans no attempt: billflow's schedule passes without retries and runs out.
+    const failed = await postTriggered(billflow, 'stripe', 'invoice.payment_action_required', { ...references, invoice: ids.unpaid }, stripeSecret, { seed: false });
+    expect(failed.response.status).toBe(200);
+    await eventually(async () => expect(await billflow.store.get('stripe', ids.customer)).toMatchObject({ status: 'suspended', reason: `dunning exhausted for ${ids.unpaid}` }));
+
+    stripe.disputes.seedDispute({ id: `du_${ids.payment.slice(3)}`, chargeId: ids.payment });
+    await postTriggered(billflow, 'stripe', 'charge.dispute.created', { ...references, payment: ids.payment }, stripeSecret, { seed: false });
+    await eventually(async () => expect(await billflow.store.get('stripe', ids.customer)).toMatchObject({ status: 'suspended', reason: 'chargeback' }));
+    return { ...ids, references, handle: billflow.client.workflow.getHandle(`stripe:subscription:${ids.subscription}`) };
+  }
+
+  it('the unpaid invoice paid leaves the account suspended for the chargeback; the dispute won then reinstates it', async () => {
+    const { customer, unpaid, disputed, payment, references, handle } = await suspendedForDunningThenDisputed();
+    billflow.sandbox.state.stripe.invoices.get(unpaid)!.status = 'paid';
+    await postTriggered(billflow, 'stripe', 'invoice.paid', { ...references, invoice: unpaid }, stripeSecret, { seed: false });
+    await eventually(async () => expect((await handle.query(subscriptionStateQuery)).lastEvent?.outcome).toBe(`dunning for ${unpaid} ended: paid; the account stays suspended for another reason`));
+    expect(await billflow.store.get('stripe', customer)).toMatchObject({ status: 'suspended', reason: 'chargeback', access: false });
+
+    billflow.sandbox.state.stripe.disputes.disputes.get(`du_${payment.slice(3)}`)!.status = 'won';
+    await postTriggered(billflow, 'stripe', 'charge.dispute.closed', { ...references, payment }, stripeSecret, { seed: false });
+    await eventually(async () => expect((await billflow.store.get('stripe', customer))?.status).toBe('active'));
+    expect((await historyOf(billflow, 'stripe', customer))?.filter(([action]) => action !== 'record')).toEqual([
+      ['suspend', `dunning exhausted for ${unpaid}`, true],
+      ['suspend', 'chargeback', true],
+      ['reinstate', `payment received for ${unpaid}`, false],
+      ['reinstate', `chargeback of ${disputed} reversed (charge.dispute.closed)`, true],
+    ]);
+    await keepHistory(handle, 'subscription-chargeback-over-dunning-suspension');
+  });
+
+  it('the dispute won while the invoice is still unpaid hands the suspension back to its dunning; the payment then reinstates', async () => {
+    const { customer, unpaid, disputed, payment, references, handle } = await suspendedForDunningThenDisputed();
+    billflow.sandbox.state.stripe.disputes.disputes.get(`du_${payment.slice(3)}`)!.status = 'won';
+    await postTriggered(billflow, 'stripe', 'charge.dispute.closed', { ...references, payment }, stripeSecret, { seed: false });
+    await eventually(async () =>
+      expect((await handle.query(subscriptionStateQuery)).lastEvent?.outcome).toBe(
+        `chargeback of ${disputed} reversed (charge.dispute.closed): the account stays suspended, ${unpaid} is still unpaid`,
+      ),
+    );
+    expect(await billflow.store.get('stripe', customer)).toMatchObject({ status: 'suspended', reason: `dunning exhausted for ${unpaid}` });
+
+    billflow.sandbox.state.stripe.invoices.get(unpaid)!.status = 'paid';
+    await postTriggered(billflow, 'stripe', 'invoice.paid', { ...references, invoice: unpaid }, stripeSecret, { seed: false });
+    await eventually(async () => expect((await billflow.store.get('stripe', customer))?.status).toBe('active'));
   });
 });

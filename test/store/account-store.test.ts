@@ -185,6 +185,31 @@ for (const backend of testBackends) {
       expect(await store.reinstate({ ...change({ customerId: chargedBack, reason: 'dispute won' }), onlyIfSuspendedFor: 'chargeback' })).toEqual({ changed: true });
     });
 
+    it('a chargeback takes over a dunning suspension, so the invoice paid (reinstating only for dunning) leaves the account suspended', async () => {
+      const customerId = `CU${randomUUID()}`;
+      await store.suspend(change({ customerId, reason: 'dunning exhausted for IN1' }));
+      // Without takeOver a second suspension changes nothing; with it, the reason becomes the chargeback's.
+      expect(await store.suspend(change({ customerId, reason: 'mandates.cancelled' }))).toEqual({ changed: false });
+      expect(await store.suspend({ ...change({ customerId, reason: 'chargeback' }), takeOver: true })).toEqual({ changed: true });
+      expect(await store.suspend({ ...change({ customerId, reason: 'chargeback' }), takeOver: true })).toEqual({ changed: false });
+      expect(await store.reinstate({ ...change({ customerId, reason: 'payment received for IN1' }), onlyIfSuspendedFor: 'dunning exhausted' })).toEqual({ changed: false });
+      expect(await store.get('gocardless', customerId)).toMatchObject({ status: 'suspended', reason: 'chargeback', access: false });
+      expect((await store.get('gocardless', customerId))?.history.map((entry) => [entry.action, entry.reason, entry.statusBefore, entry.statusAfter, entry.changed])).toEqual([
+        ['suspend', 'dunning exhausted for IN1', 'active', 'suspended', true],
+        ['suspend', 'mandates.cancelled', 'suspended', 'suspended', false],
+        ['suspend', 'chargeback', 'suspended', 'suspended', true],
+        ['suspend', 'chargeback', 'suspended', 'suspended', false],
+        ['reinstate', 'payment received for IN1', 'suspended', 'suspended', false],
+      ]);
+
+      // A reason that begins with the one asked for, and a space, is that reason: `dunning exhausted for IN2`.
+      const unpaid = `CU${randomUUID()}`;
+      await store.suspend(change({ customerId: unpaid, reason: 'dunning exhausted for IN2' }));
+      expect(await store.reinstate({ ...change({ customerId: unpaid, reason: 'payment received for IN2' }), onlyIfSuspendedFor: 'dunning exhausted' })).toEqual({ changed: true });
+      // A takeOver of an active account is a plain suspension.
+      expect(await store.suspend({ ...change({ customerId: unpaid, reason: 'chargeback' }), takeOver: true })).toEqual({ changed: true });
+    });
+
     it('resets usage once per billing period, whichever events announce it', async () => {
       const customerId = `CU${randomUUID()}`;
       const renewal = { ...change({ customerId, reason: 'subscriptions.payment_created' }), periodKey: '2026-01' };

@@ -3,7 +3,7 @@ import type { Activities } from '../../activities';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import type { SubscriptionAtProvider } from './at-provider';
-import { paymentKey } from './dunning-state';
+import { dunningSuspensionReasonFor, paymentKey } from './dunning-state';
 import type { ChargebackCase } from './snapshot';
 import type { SubscriptionState } from './state';
 
@@ -46,7 +46,10 @@ export class Chargebacks {
       chargebacks.opened(key, event, false);
       return `chargeback of ${key} recorded; access unchanged`;
     }
-    const { changed } = await suspendAccount({ provider: this.provider, customerId, reason: chargebackReason, eventId: event.id });
+    // An account already suspended for non-payment is suspended for the chargeback from now on, so
+    // that the invoice's payment leaves it suspended. Histories recorded before left the reason, and replay so.
+    const takeOver = patched('chargeback-takes-over-suspension');
+    const { changed } = await suspendAccount({ provider: this.provider, customerId, reason: chargebackReason, eventId: event.id, ...(takeOver ? { takeOver } : {}) });
     chargebacks.opened(key, event, changed);
     return changed ? `chargeback of ${key}: account suspended` : `chargeback of ${key}: account was already suspended or closed`;
   }
@@ -101,6 +104,13 @@ export class Chargebacks {
     const customerId = await this.atProvider.customer();
     if (customerId === undefined) return 'ignored: the customer is unknown';
     const { chargebacks } = this.subscription;
+    const unpaid = this.subscription.dunning.exhaustedCase;
+    if (open?.suspended && open.stage !== 'reversed' && unpaid && patched('chargeback-takes-over-suspension')) {
+      // The chargeback took the suspension over from an invoice still unpaid: it goes back to that invoice's dunning.
+      await suspendAccount({ provider: this.provider, customerId, reason: dunningSuspensionReasonFor(unpaid.key), eventId, takeOver: true });
+      chargebacks.moved(open, 'reversed', at);
+      return `chargeback of ${key} reversed (${why}): the account stays suspended, ${unpaid.key} is still unpaid`;
+    }
     if (open?.suspended && open.stage !== 'reversed') {
       // Only an account still suspended for the chargeback: one suspended since for something else stays so.
       const { changed } = await reinstateAccount({ provider: this.provider, customerId, reason: `chargeback of ${key} reversed (${why})`, eventId, onlyIfSuspendedFor: chargebackReason });

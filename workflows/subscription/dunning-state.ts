@@ -4,6 +4,13 @@ import type { DunningCase, SubscriptionSnapshot } from './snapshot';
 import { isAfter, isBefore, laterOf } from './time';
 
 const keptSettled = 100;
+
+/** What an exhausted schedule suspends for (`dunning exhausted for <invoice>`): a payment lifts only a suspension with this reason. */
+export const dunningSuspensionReason = 'dunning exhausted';
+
+export function dunningSuspensionReasonFor(key: string): string {
+  return `${dunningSuspensionReason} for ${key}`;
+}
 const maxReattemptDelayMs = 60 * 60 * 1000;
 
 /**
@@ -23,6 +30,11 @@ export class DunningState {
   /** The account is suspended because a schedule ran out and no payment has brought it back. */
   get suspendedForNonPayment(): boolean {
     return this.state.suspendedForNonPayment;
+  }
+
+  /** An exhausted case, whose suspension stands while it is unpaid. */
+  get exhaustedCase(): DunningCase | undefined {
+    return this.state.suspendedForNonPayment ? this.state.dunning.find((open) => open.stage === 'exhausted') : undefined;
   }
 
   /** The open case an event's invoice or payment belongs to. */

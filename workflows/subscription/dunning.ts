@@ -5,7 +5,7 @@ import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure, isSpentKeyFailure } from '../failures';
 import type { SubscriptionAtProvider } from './at-provider';
-import { paymentKey } from './dunning-state';
+import { dunningSuspensionReason, dunningSuspensionReasonFor, paymentKey } from './dunning-state';
 import { customerActionRequired, invoicePaidOf, nextRetryAtOf, providerWillRetry, providerWontRetry, renewalWasPaid, timeOf } from './facts';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
@@ -267,7 +267,7 @@ export class Dunning {
       dunning.exhausted(open);
       return `dunning for ${open.key} exhausted, but the customer is unknown: account not suspended`;
     }
-    await suspendAccount({ provider: this.provider, customerId, reason: `dunning exhausted for ${open.key}`, eventId: `${keyBase}:suspend` });
+    await suspendAccount({ provider: this.provider, customerId, reason: dunningSuspensionReasonFor(open.key), eventId: `${keyBase}:suspend` });
     dunning.exhausted(open);
     if (!policy.cancelAtProviderWhenExhausted) return `dunning for ${open.key} exhausted: account suspended`;
     await cancelSubscription({ provider: this.provider, subscriptionId: this.subscription.subscriptionId, idempotencyKey: `${keyBase}:cancel` });
@@ -280,8 +280,11 @@ export class Dunning {
     if (!reinstate) return `dunning for ${key} ended: paid`;
     const customerId = await this.atProvider.customer();
     if (customerId === undefined) return `dunning for ${key} ended: paid; customer unknown, account not reinstated`;
-    await reinstateAccount({ provider: this.provider, customerId, reason: `payment received for ${key}`, eventId: payment.eventId });
-    return `dunning for ${key} ended: paid; account reinstated`;
+    // Only a suspension for non-payment is lifted: one a chargeback took over stays. Histories
+    // recorded before lifted any suspension, and replay so.
+    const only = patched('reinstate-only-dunning-suspension') ? { onlyIfSuspendedFor: dunningSuspensionReason } : {};
+    const { changed } = await reinstateAccount({ provider: this.provider, customerId, reason: `payment received for ${key}`, eventId: payment.eventId, ...only });
+    return changed || !only.onlyIfSuspendedFor ? `dunning for ${key} ended: paid; account reinstated` : `dunning for ${key} ended: paid; the account stays suspended for another reason`;
   }
 
 }

@@ -1,9 +1,9 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import type { SubscriptionAtProvider } from './at-provider';
-import { paymentKey } from './dunning-state';
+import { dunningSuspensionReason, paymentKey } from './dunning-state';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
 
@@ -46,7 +46,9 @@ export class WrittenOff {
     if (!reinstate) return `dunning for ${key} closed: ${why}, nothing to retry or suspend for`;
     const customerId = await this.atProvider.customer();
     if (customerId === undefined) return `dunning for ${key} closed: ${why}; customer unknown, account not reinstated`;
-    await reinstateAccount({ provider: this.provider, customerId, reason: `${key} written off (${why})`, eventId });
-    return `dunning for ${key} closed: ${why}; account reinstated`;
+    // As a payment does: only a suspension for non-payment is lifted (histories recorded before lifted any).
+    const only = patched('reinstate-only-dunning-suspension') ? { onlyIfSuspendedFor: dunningSuspensionReason } : {};
+    const { changed } = await reinstateAccount({ provider: this.provider, customerId, reason: `${key} written off (${why})`, eventId, ...only });
+    return changed || !only.onlyIfSuspendedFor ? `dunning for ${key} closed: ${why}; account reinstated` : `dunning for ${key} closed: ${why}; the account stays suspended for another reason`;
   }
 }
