@@ -57,7 +57,8 @@ async function start(command: string, environment: Record<string, string>, ready
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // 'close', not 'exit': only then has everything the process wrote been read, its last log lines included.
+  const exited = once(child, 'close').then(([code]) => code as number | null);
   await eventually(async () => {
     if (child.exitCode !== null) throw new Error(`billflow ${command} exited ${child.exitCode}: ${stderr}`);
     expect(logs.map((line) => line.msg)).toContain(readyMessage);

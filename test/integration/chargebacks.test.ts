@@ -42,7 +42,7 @@ describe('chargebacks, refunds and voids from signed webhooks', () => {
     await paymentEvent(billflow, 'charged_back', payment);
     await eventually(async () => expect(await billflow.store.get('gocardless', customer)).toMatchObject({ status: 'suspended', reason: 'chargeback', access: false }));
     const handle = billflow.client.workflow.getHandle(`gocardless:subscription:${subscription}`);
-    expect((await handle.query(subscriptionStateQuery)).status).toBe('suspended');
+    await eventually(async () => expect((await handle.query(subscriptionStateQuery)).status).toBe('suspended'));
 
     billflow.sandbox.state.gocardless.setPaymentStatus(payment, 'paid_out');
     await paymentEvent(billflow, 'chargeback_cancelled', payment);
@@ -96,7 +96,7 @@ describe('chargebacks, refunds and voids from signed webhooks', () => {
     const { customer, subscription, invoice, payment } = created.references;
     await eventually(async () => expect(await billflow.store.get('stripe', customer)).toMatchObject({ status: 'suspended', reason: 'chargeback', access: false }));
     const handle = billflow.client.workflow.getHandle(`stripe:subscription:${subscription}`);
-    expect((await handle.query(subscriptionStateQuery)).status).toBe('suspended');
+    await eventually(async () => expect((await handle.query(subscriptionStateQuery)).status).toBe('suspended'));
     // Confirmed with the dispute itself, and traced by the invoice payment of its payment intent.
     const asked = billflow.sandbox.requests.filter((request) => request.provider === 'stripe').map((request) => `${request.method} ${request.path.replace(/^\/stripe/, '')}`);
     expect(asked).toEqual(expect.arrayContaining([`GET /v1/invoice_payments`, `GET /v1/invoices/${invoice}`, `GET /v1/disputes/du_${payment?.slice(3)}`]));

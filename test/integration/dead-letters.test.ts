@@ -174,8 +174,8 @@ describe('dead letters', () => {
     refuseEndOfAccess = false;
     expect(await json(await api(receiver, 'POST', `/deliveries/${kept.id}/replay`))).toMatchObject({ accepted: 1, workflowIds: [workflowId] });
     await eventually(async () => expect((await billflow.store.get('stripe', customer))?.status).toBe('closed'));
-    const state = await billflow.client.workflow.getHandle(workflowId).query(subscriptionStateQuery);
-    expect(state).toMatchObject({ status: 'ended', lastEvent: { id: deleted.id, outcome: 'access ended' } });
+    const handle = billflow.client.workflow.getHandle(workflowId);
+    await eventually(async () => expect(await handle.query(subscriptionStateQuery)).toMatchObject({ status: 'ended', lastEvent: { id: deleted.id, outcome: 'access ended' } }));
     await keepHistory(billflow.client.workflow.getHandle(workflowId), 'subscription-refused-event-replayed');
   });
 
@@ -190,8 +190,8 @@ describe('dead letters', () => {
     } finally {
       [refuseEndOfAccess, replayAsSoonAsKept] = [false, false];
     }
-    const state = await billflow.client.workflow.getHandle(`stripe:subscription:${subscription.id}`).query(subscriptionStateQuery);
-    expect(state).toMatchObject({ status: 'ended', duplicatesDropped: 0, lastEvent: { id: deleted.id, outcome: 'access ended' } });
+    const handle = billflow.client.workflow.getHandle(`stripe:subscription:${subscription.id}`);
+    await eventually(async () => expect(await handle.query(subscriptionStateQuery)).toMatchObject({ status: 'ended', duplicatesDropped: 0, lastEvent: { id: deleted.id, outcome: 'access ended' } }));
   });
 
   it('answers 422 to the replay of a delivery that still cannot be read, and records the refusal', async () => {

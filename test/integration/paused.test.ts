@@ -33,7 +33,7 @@ describe('paused subscriptions from signed webhooks', () => {
 
     await eventually(async () => expect(await billflow.store.get('stripe', customer)).toMatchObject({ status: 'paused', access: false, reason: 'customer.subscription.paused' }));
     const handle = billflow.client.workflow.getHandle(workflowId);
-    expect((await handle.query(subscriptionStateQuery)).status).toBe('paused');
+    await eventually(async () => expect((await handle.query(subscriptionStateQuery)).status).toBe('paused'));
     await eventually(async () => expect(await searchStatus(workflowId)).toBe('paused'));
 
     billflow.sandbox.state.stripe.subscriptions.get(subscription.id)!.status = 'active';
@@ -68,7 +68,7 @@ describe('paused subscriptions from signed webhooks', () => {
     billflow.sandbox.state.gocardless.subscriptions.get(subscription.id)!.status = 'paused';
     expect((await postGoCardless(billflow.receiver, pause())).status).toBe(200);
     await eventually(async () => expect(await billflow.store.get('gocardless', customer)).toMatchObject({ status: 'paused', access: false }));
-    expect((await handle.query(subscriptionStateQuery)).status).toBe('paused');
+    await eventually(async () => expect((await handle.query(subscriptionStateQuery)).status).toBe('paused'));
   });
 });
 

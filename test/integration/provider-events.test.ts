@@ -179,7 +179,7 @@ describe('CCBill, BillForward and GoCardless events, each the way the provider m
       expect(cancelling.nextAction?.at).toBe(end);
       expect(await billflow.store.get('billforward', references.customer)).toBeUndefined();
       await eventually(async () => expect((await billflow.store.get('billforward', references.customer))?.status).toBe('closed'), 15_000);
-      expect((await handle.query(subscriptionStateQuery)).status).toBe('ended');
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).status).toBe('ended'));
     });
   });
 

@@ -328,7 +328,7 @@ describe('subscription processes from signed webhooks', () => {
       billflow.sandbox.state.stripe.subscriptions.get(subscription)!.status = 'canceled';
       expect((await postStripe(billflow.receiver, stripeSubscriptionEvent('customer.subscription.deleted', { id: subscription, customer, status: 'canceled' }))).status).toBe(200);
       await eventually(async () => expect((await billflow.store.get('stripe', customer))?.status).toBe('closed'));
-      expect((await billflow.client.workflow.getHandle(`stripe:subscription:${subscription}`).query(subscriptionStateQuery)).status).toBe('ended');
+      await eventually(async () => expect((await billflow.client.workflow.getHandle(`stripe:subscription:${subscription}`).query(subscriptionStateQuery)).status).toBe('ended'));
     });
   });
 });

@@ -129,7 +129,7 @@ describe('subscription workflow', () => {
 
       await send([billingEvent('payment.succeeded', { references })]);
       await eventually(async () => expect((await store.get('stripe', customer))?.status).toBe('active'));
-      expect((await handle.query(subscriptionStateQuery)).status).toBe('active');
+      await eventually(async () => expect((await handle.query(subscriptionStateQuery)).status).toBe('active'));
       const history = (await store.get('stripe', customer))?.history.map((change) => change.action);
       expect(history).toEqual(['suspend', 'reinstate']);
       await keepHistory(handle, 'subscription-dunning-exhausted-reinstated');
@@ -503,9 +503,8 @@ describe('subscription workflow', () => {
       mandateStatuses.set(back, 'active');
       await send([billingEvent('mandate.reinstated', { provider: 'gocardless', references: { mandate: back } })], grace);
       await eventually(async () => expect((await store.get('gocardless', `CU-${late}`))?.status).toBe('suspended'));
-      expect((await lateHandle.query(mandateStateQuery)).lastEvent?.outcome).toBe('account suspended after the grace period');
-      const backState = await client.workflow.getHandle(`gocardless:mandate:${back}`).query(mandateStateQuery);
-      expect(backState.lastEvent?.outcome).toBe('pending suspension cancelled: the mandate is back');
+      await eventually(async () => expect((await lateHandle.query(mandateStateQuery)).lastEvent?.outcome).toBe('account suspended after the grace period'));
+      await eventually(async () => expect((await client.workflow.getHandle(`gocardless:mandate:${back}`).query(mandateStateQuery)).lastEvent?.outcome).toBe('pending suspension cancelled: the mandate is back'));
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(await store.get('gocardless', `CU-${back}`)).toBeUndefined();
       await keepHistory(lateHandle, 'mandate-suspended-after-grace');
@@ -519,7 +518,7 @@ describe('subscription workflow', () => {
       await send([billingEvent('mandate.replaced', { provider: 'gocardless', references: { mandate }, facts: { replacementMandate: `${mandate}-NEW` } })]);
       await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('active'));
       const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
-      expect((await handle.query(mandateStateQuery)).lastEvent?.outcome).toBe(`account reinstated: replaced by mandate ${mandate}-NEW`);
+      await eventually(async () => expect((await handle.query(mandateStateQuery)).lastEvent?.outcome).toBe(`account reinstated: replaced by mandate ${mandate}-NEW`));
       await keepHistory(handle, 'mandate-replaced-reinstated');
     });
 
@@ -549,7 +548,7 @@ describe('subscription workflow', () => {
       expect(workflowIds).toEqual([`recurly:account:${account}`]);
       await eventually(async () => expect((await store.get('recurly', account))?.status).toBe('closed'));
       const handle = client.workflow.getHandle(`recurly:account:${account}`);
-      expect(await handle.query(accountStateQuery)).toMatchObject({ closed: true, eventsApplied: 1 });
+      await eventually(async () => expect(await handle.query(accountStateQuery)).toMatchObject({ closed: true, eventsApplied: 1 }));
       await keepHistory(handle, 'account-closed');
     });
   });
