@@ -67,6 +67,8 @@ export function createCatchUpActivities(deps: {
             if (outcome === 'unusable') log.warn('Event from the provider\'s list could not be read', { provider, eventId: event.id, reason: detail });
           },
           onProgress: () => heartbeat(),
+          // A loaded Config says how many at once (BILLFLOW_CATCH_UP_CONCURRENCY); plain provider settings take the default.
+          ...('catchUp' in deps.providers ? { concurrency: deps.providers.catchUp.concurrency } : {}),
         },
         cursor,
       );

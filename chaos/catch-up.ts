@@ -1,4 +1,4 @@
-// `npm run chaos -- catch-up [--per-phase 250] [--concurrency 16]`: the outage scenario of
+// `npm run chaos -- catch-up [--per-phase 250] [--concurrency 16] [--sweep-concurrency 16]`: the outage scenario of
 // test/integration/catch-up.test.ts at a size. A provider-like sender delivers GoCardless mandate
 // cancellations, Stripe subscription deletions and Recurly subscription expiries in four phases:
 // receiver up; receiver down (the sender gives up after its shortened horizon); secret rotated at
@@ -48,6 +48,7 @@ export async function runCatchUpChaos(argv: string[]): Promise<void> {
   const options = readOptions(argv, {
     'per-phase': { quick: 250, full: 250, help: 'events per provider and phase (four phases, three providers)' },
     concurrency: { quick: 16, full: 16, help: 'deliveries in flight' },
+    'sweep-concurrency': { quick: 16, full: 16, help: 'events a sweep hands on at once (BILLFLOW_CATCH_UP_CONCURRENCY)' },
   });
   const started = Date.now();
   const log = (line: string) => process.stderr.write(`  · [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
@@ -69,6 +70,7 @@ export async function runCatchUpChaos(argv: string[]): Promise<void> {
       RECURLY_WEBHOOK_SECRET: known.recurly,
       BILLFLOW_CATCH_UP_INTERVAL: '1 hour',
       BILLFLOW_CATCH_UP_FIRST_LOOKBACK: '1 day',
+      BILLFLOW_CATCH_UP_CONCURRENCY: String(options['sweep-concurrency']),
     });
   let config = configWith(secrets.before);
   const worker = await startWorker(config, createActivities({ store, providers: config, route: (event) => routeEvents(event, { settings: config.workflows }) }), silent);

@@ -24,6 +24,8 @@ export const catchUpSettings = {
   intervalMs: setting('BILLFLOW_CATCH_UP_INTERVAL', z.string().default('5 minutes').pipe(duration)),
   /** How far back the very first sweep reads, before a cursor exists. */
   firstLookbackMs: setting('BILLFLOW_CATCH_UP_FIRST_LOOKBACK', z.string().default('3 days').pipe(duration)),
+  /** Events a sweep hands on at once (the events of one workflow still one at a time, in order). */
+  concurrency: setting('BILLFLOW_CATCH_UP_CONCURRENCY', z.coerce.number().int().min(1).max(256).default(16)),
 };
 
 export type CatchUpSettings = SettingsOf<typeof catchUpSettings>;
