@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EventList, ListedEvent } from '../../../testing/sandbox/event-list';
+import { invalidParameter, readListQuery, type GoCardlessListRefusal } from './list-query';
 
 /** A GoCardless event as `GET /events` lists it and a webhook batch carries it; other fields kept as given. */
 export const goCardlessEventSchema = z.looseObject({
@@ -16,14 +17,6 @@ const rangeOperators = { gt: (at: number, bound: number) => at > bound, gte: (at
 const linkFilters = ['mandate', 'payment', 'subscription', 'customer', 'refund', 'payout', 'creditor'] as const;
 const known = new RegExp(`^(after|before|limit|include|action|resource_type|parent_event|created_at\\[(gt|gte|lt|lte)\\]|${linkFilters.join('|')})$`);
 
-export interface GoCardlessListRefusal {
-  status: 400 | 422;
-  type: string;
-  reason: string;
-  message: string;
-  field?: string;
-}
-
 /**
  * `GET /events` as GoCardless answers it: newest first, `limit` 1–500 (50 by default), paged with
  * `after` (older) or `before` (newer), whose next values come in `meta.cursors`; filtered by
@@ -31,20 +24,16 @@ export interface GoCardlessListRefusal {
  * unknown parameter or cursor is `invalid_api_usage`, a malformed value `validation_failed`.
  */
 export function listGoCardlessEvents(events: EventList<GoCardlessEvent>, querystring: string): { events: GoCardlessEvent[]; meta: { cursors: { before: string | null; after: string | null }; limit: number } } | GoCardlessListRefusal {
-  const params = new URLSearchParams(querystring);
-  for (const name of new Set(params.keys())) {
-    if (!known.test(name)) return { status: 400, type: 'invalid_api_usage', reason: 'invalid_parameter', message: `${name} is not a parameter of this endpoint` };
-  }
-  const limitText = params.get('limit');
-  const limit = limitText === null ? 50 : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) return invalid('limit', 'must be a whole number from 1 to 500');
+  const query = readListQuery(querystring, known);
+  if ('reason' in query) return query;
+  const { params, limit } = query;
 
   const tests: ((event: GoCardlessEvent, at: number) => boolean)[] = [];
   for (const [operator, compare] of Object.entries(rangeOperators)) {
     const text = params.get(`created_at[${operator}]`);
     if (text === null) continue;
     const bound = z.iso.datetime({ offset: true }).safeParse(text);
-    if (!bound.success) return invalid(`created_at[${operator}]`, 'is not a valid ISO 8601 time');
+    if (!bound.success) return invalidParameter(`created_at[${operator}]`, 'is not a valid ISO 8601 time');
     tests.push((_, at) => compare(at, Date.parse(bound.data)));
   }
   for (const name of ['action', 'resource_type'] as const) {
@@ -71,8 +60,4 @@ export function listGoCardlessEvents(events: EventList<GoCardlessEvent>, queryst
     events: data,
     meta: { cursors: { before: newerRemain ? (data[0]?.id ?? null) : null, after: olderRemain ? (data.at(-1)?.id ?? null) : null }, limit },
   };
-}
-
-function invalid(field: string, message: string): GoCardlessListRefusal {
-  return { status: 422, type: 'validation_failed', reason: 'validation_failed', message, field };
 }

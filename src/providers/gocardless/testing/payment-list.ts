@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { GoCardlessListRefusal } from './events';
+import { invalidParameter, readListQuery, type GoCardlessListRefusal } from './list-query';
 
 /** A payment as `GET /payments` filters it: its own fields and what its mandate adds. */
 export interface ListablePayment {
@@ -39,19 +39,15 @@ const isoTime = z.iso.datetime({ offset: true });
  * parameter or cursor is `invalid_api_usage`, a malformed value `validation_failed`.
  */
 export function listPayments<P extends ListablePayment>(payments: readonly P[], querystring: string, statuses: readonly string[]): PaymentPage<P> | GoCardlessListRefusal {
-  const params = new URLSearchParams(querystring);
-  for (const name of new Set(params.keys())) {
-    if (!known.test(name)) return { status: 400, type: 'invalid_api_usage', reason: 'invalid_parameter', message: `${name} is not a parameter of this endpoint` };
-  }
-  const limitText = params.get('limit');
-  const limit = limitText === null ? 50 : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) return invalid('limit', 'must be a whole number from 1 to 500');
+  const query = readListQuery(querystring, known);
+  if ('reason' in query) return query;
+  const { params, limit } = query;
   const field = params.get('sort_field');
-  if (field !== null && field !== 'charge_date' && field !== 'amount') return invalid('sort_field', 'must be charge_date or amount');
+  if (field !== null && field !== 'charge_date' && field !== 'amount') return invalidParameter('sort_field', 'must be charge_date or amount');
   const direction = params.get('sort_direction') ?? (field === null ? 'desc' : 'asc');
-  if (direction !== 'asc' && direction !== 'desc') return invalid('sort_direction', 'must be asc or desc');
+  if (direction !== 'asc' && direction !== 'desc') return invalidParameter('sort_direction', 'must be asc or desc');
   const status = params.get('status');
-  if (status !== null && !statuses.includes(status)) return invalid('status', `must be one of ${statuses.join(', ')}`);
+  if (status !== null && !statuses.includes(status)) return invalidParameter('status', `must be one of ${statuses.join(', ')}`);
 
   const tests: ((payment: P) => boolean)[] = [];
   for (const [name, key] of Object.entries(equalityFilters)) {
@@ -61,12 +57,12 @@ export function listPayments<P extends ListablePayment>(payments: readonly P[], 
   for (const operator of rangeOperators) {
     const created = params.get(`created_at[${operator}]`);
     if (created !== null) {
-      if (!isoTime.safeParse(created).success) return invalid(`created_at[${operator}]`, 'is not a valid ISO 8601 time');
+      if (!isoTime.safeParse(created).success) return invalidParameter(`created_at[${operator}]`, 'is not a valid ISO 8601 time');
       tests.push((payment) => compare[operator](Date.parse(payment.createdAt), Date.parse(created)));
     }
     const charged = params.get(`charge_date[${operator}]`);
     if (charged !== null) {
-      if (!isoDate.safeParse(charged).success) return invalid(`charge_date[${operator}]`, 'is not a valid date (YYYY-MM-DD)');
+      if (!isoDate.safeParse(charged).success) return invalidParameter(`charge_date[${operator}]`, 'is not a valid date (YYYY-MM-DD)');
       // Dates as YYYY-MM-DD compare as their text does.
       tests.push((payment) => compare[operator](payment.chargeDate.localeCompare(charged), 0));
     }
@@ -96,8 +92,4 @@ export function listPayments<P extends ListablePayment>(payments: readonly P[], 
       limit,
     },
   };
-}
-
-function invalid(field: string, message: string): GoCardlessListRefusal {
-  return { status: 422, type: 'validation_failed', reason: 'validation_failed', message: `${field} ${message}`, field };
 }

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { addCollectionRoutes, addRenewRoute } from '../../../testing/sandbox/control-routes';
 import { jsonBodyOf, newId } from '../../../testing/sandbox/common';
 import { EventList } from '../../../testing/sandbox/event-list';
-import { goCardlessEventSchema, listGoCardlessEvents, type GoCardlessEvent, type GoCardlessListRefusal } from './events';
+import { goCardlessEventSchema, listGoCardlessEvents, type GoCardlessEvent } from './events';
+import type { GoCardlessListRefusal } from './list-query';
 import { listPayments } from './payment-list';
 import { hasBearerToken, onRecord, providerApi, type RecordFinder, type SandboxPlumbing } from '../../../testing/sandbox/provider-api';
 
