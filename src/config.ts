@@ -4,6 +4,7 @@ import { providerNames, providerSettingsTrees, type ProviderSettings } from './p
 import { ConfigError, readSettings, setting, settingVariables, type SettingsOf } from './settings';
 import { readTemporalConnectionSettings, temporalConnectionVariables, type TemporalConnectionSettings } from './temporal/connection';
 import { catchUpSettings } from './catch-up/settings';
+import { tracingSettings } from './tracing/settings';
 import { workflowSettings, type WorkflowSettings } from './workflow-settings';
 
 export { ConfigError } from './settings';
@@ -94,6 +95,8 @@ const settings = {
   workflows: workflowSettings,
   /** Catch-up from the providers' event lists (src/catch-up/settings.ts). */
   catchUp: catchUpSettings,
+  /** OpenTelemetry tracing, on when an OTLP endpoint is set (src/tracing/settings.ts). */
+  tracing: tracingSettings,
   ...providerSettingsTrees,
 };
 

@@ -8,6 +8,7 @@ import { AccountStore } from '../store/account-store';
 import { openDatabase } from '../store/database';
 import { receiverDeadLetters } from '../receiver/dead-letters';
 import { startReceiver } from '../run/receiver';
+import { startTracing } from '../tracing/start';
 import { defaultWorkerMetricsPort, startWorkerProcess, workerMetricsAddress } from '../run/worker';
 import { sandboxProviderSettings, startProviderSandbox } from '../testing/sandbox/server';
 import { findOrBuildTemporalCli } from '../temporal/cli-binary';
@@ -67,9 +68,12 @@ export async function runDev(baseConfig: Config, logger: Logger, environment: No
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     stops.push(() => database.close());
     const store = new AccountStore(database);
-    const worker = await startWorkerProcess(config, logger, { store });
+    // One tracer provider for the process's worker and receiver, under one service name.
+    const tracing = await startTracing(config.tracing, { serviceName: 'billflow', logger });
+    if (tracing) stops.push(() => tracing.shutdown());
+    const worker = await startWorkerProcess(config, logger, { store, tracing });
     stops.push(() => worker.close());
-    const receiver = await startReceiver(config, logger, { accounts: store, deadLetters: receiverDeadLetters(database, config) });
+    const receiver = await startReceiver(config, logger, { accounts: store, deadLetters: receiverDeadLetters(database, config), tracing });
     stops.push(() => receiver.close());
     await firstWorkflow(config, logger);
 

@@ -13,3 +13,4 @@ export type { Logger } from 'pino';
 export { billingEventKinds, type BillingEvent, type BillingEventKind, type BillingReferences, type ProviderName } from '../core/events';
 export { providerNames } from '../providers/registry';
 export type { WorkflowRouteEntry } from '../workflow-routes';
+export { startTracing, type Tracing, type TracingOptions } from '../tracing/start';

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AccountStore } from '../store/account-store';
 import type { Config } from '../config';
 import type { ReceiverMetrics } from '../metrics';
+import type { Tracing } from '../tracing/start';
 import type { WorkflowRouteEntry } from '../workflow-routes';
 import { accountLookup } from './accounts';
 import type { ReceiverDeadLetters } from './dead-letters';
@@ -12,6 +13,7 @@ import { addDeliveryRoutes } from './deliveries';
 import { requireBearer } from './bearer';
 import { handleErrors, type ReceiverState } from './errors';
 import { live, ready } from './health';
+import { traceWebhooks } from './tracing';
 import { receiveWebhook } from './webhook';
 
 export interface ReceiverDeps {
@@ -29,6 +31,11 @@ export interface ReceiverDeps {
    * without them dead letters go to the worker's store through Temporal, and `/deliveries` answers 503.
    */
   deadLetters?: ReceiverDeadLetters;
+  /**
+   * The process's tracing: a server span per webhook delivery. Give the Temporal client the
+   * package's client interceptor too (`startReceiver` does), so the trace goes on into the workflows.
+   */
+  tracing?: Tracing;
 }
 
 /** billflow's receiver as a Koa app of its own: what `billflow receiver` serves. */
@@ -42,6 +49,7 @@ export function createReceiverApp(deps: ReceiverDeps): Koa<ReceiverState> {
   const router = addReceiverRoutes(new Router<ReceiverState>(), deps);
 
   if (metrics) app.use(metrics.countDeliveries());
+  if (deps.tracing) app.use(traceWebhooks(deps.tracing.tracer));
   app.use(handleErrors(logger, { retryAfterSeconds: config.receiver.retryAfterSeconds }));
   app.use(router.routes());
   app.use(router.allowedMethods());
@@ -65,6 +73,7 @@ export function createReceiverRouter(deps: ReceiverDeps & { prefix?: string }): 
   const router = new Router<ReceiverState>(deps.prefix ? { prefix: deps.prefix } : {});
   warnIfUnverified(deps);
   if (deps.metrics) router.use(deps.metrics.countDeliveries(deps.prefix));
+  if (deps.tracing) router.use(traceWebhooks(deps.tracing.tracer, deps.prefix));
   router.use(handleErrors(deps.logger, { retryAfterSeconds: deps.config.receiver.retryAfterSeconds }));
   return addReceiverRoutes(router, deps);
 }

@@ -12,6 +12,7 @@ import { createReceiverApp } from '../receiver/app';
 import { receiverDeadLetters, type ReceiverDeadLetters } from '../receiver/dead-letters';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { temporalCallsSettled } from '../temporal/deliver';
+import { startTracing, type Tracing } from '../tracing/start';
 import type { WorkflowRouteEntry } from '../workflow-routes';
 
 export interface RunningReceiver {
@@ -26,15 +27,28 @@ export interface ReceiverOptions {
   accounts?: AccountStore;
   /** Your workflows' routes, signalled in addition to billflow's own workflows. */
   routes?: readonly WorkflowRouteEntry[];
-  /** The Temporal client to signal through; default one connected as `config.temporal` says. */
+  /**
+   * The Temporal client to signal through; default one connected as `config.temporal` says (with
+   * the OpenTelemetry client interceptor when tracing is on: give yours that interceptor too).
+   */
   client?: Client;
   /** Where dead letters are kept and `/deliveries` reads; pass the worker's database's when both run in one process. */
   deadLetters?: ReceiverDeadLetters;
+  /**
+   * The process's tracing, when the caller started it (`startTracing`); else the receiver starts
+   * its own if `OTEL_EXPORTER_OTLP_ENDPOINT` asks for it, and stops it on close.
+   */
+  tracing?: Tracing;
 }
 
 /** Starts the HTTP receiver. It comes up even while Temporal is down: /readyz tells, webhooks get 503. */
 export async function startReceiver(config: Config, logger: Logger, options: ReceiverOptions = {}): Promise<RunningReceiver> {
-  const client = options.client ?? new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
+  const ownTracing = options.tracing ? undefined : await startTracing(config.tracing, { serviceName: 'billflow-receiver', logger });
+  const tracing = options.tracing ?? ownTracing;
+  const interceptors = tracing && (await import('../tracing/temporal')).tracedClientInterceptors();
+  const client =
+    options.client ??
+    new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace, ...(interceptors ? { interceptors } : {}) });
   const metrics = new ReceiverMetrics(providerNames);
   // A PostgreSQL store is shared by every process. The embedded one can be opened by one process
   // only — the worker's — so a receiver on its own serves `/accounts` and `/deliveries`, and keeps
@@ -43,7 +57,7 @@ export async function startReceiver(config: Config, logger: Logger, options: Rec
   if ((!options.accounts || !options.deadLetters) && config.databaseUrl) database = await openDatabase({ databaseUrl: config.databaseUrl });
   const accounts = options.accounts ?? (database && new AccountStore(database));
   const deadLetters = options.deadLetters ?? (database && receiverDeadLetters(database, config));
-  const app = createReceiverApp({ config, client, logger, metrics, accounts, deadLetters, routes: options.routes });
+  const app = createReceiverApp({ config, client, logger, metrics, accounts, deadLetters, routes: options.routes, tracing });
   const { receiveTimeoutMs } = config.receiver;
   // A client that trickles its headers or body is answered 408 and cut once the bound passes
   // (Node's own bound is 300 s), checked every quarter of it: one slow client holds a socket for
@@ -71,6 +85,7 @@ export async function startReceiver(config: Config, logger: Logger, options: Rec
       await temporalCallsSettled(client);
       await client.connection.close();
       await database?.close();
+      await ownTracing?.shutdown();
     },
   };
 }

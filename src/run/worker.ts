@@ -12,6 +12,7 @@ import { describeTemporalConnection } from '../temporal/connection';
 import { routeTemporalLogs } from '../temporal/runtime-logging';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { startWorker, type WorkflowCode } from '../temporal/worker';
+import type { Tracing } from '../tracing/start';
 
 export interface RunningWorker {
   /** Settles when the worker stops; rejects if it crashed. */
@@ -34,6 +35,8 @@ export interface WorkerProcessOptions extends WorkflowCode {
   routes?: readonly WorkflowRouteEntry[];
   /** Start (or update) the providers' catch-up workflows (`BILLFLOW_CATCH_UP`); true when absent. */
   catchUp?: boolean;
+  /** The process's tracing, when the caller started it; else the worker starts its own as the settings say. */
+  tracing?: Tracing;
 }
 
 /** billflow's activities (provider APIs from the config, the account store), to spread next to your own. */
@@ -62,6 +65,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     shutdownGraceTime,
     workflowsPath: options.workflowsPath,
     workflowBundle: options.workflowBundle,
+    tracing: options.tracing,
   }).catch(async (error: unknown) => {
     await database?.close();
     throw error;

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { startTracing, type Tracing } from '../tracing/start';
 import { TemporalConnectionError, temporalConnectionOptions } from './connection';
 import { routeTemporalLogs } from './runtime-logging';
+import { workflowTracingInterceptorsPath } from './workflow-bundle';
 
 export interface BillflowWorker {
   worker: Worker;
@@ -29,7 +31,14 @@ export interface WorkflowCode {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-export type StartWorkerOptions = WorkflowCode & Pick<WorkerOptions, 'shutdownGraceTime'>;
+export type StartWorkerOptions = WorkflowCode &
+  Pick<WorkerOptions, 'shutdownGraceTime'> & {
+    /**
+     * The process's tracing, when the caller started it (`startTracing`); else the worker starts
+     * its own if `OTEL_EXPORTER_OTLP_ENDPOINT` asks for it, and stops it with the worker.
+     */
+    tracing?: Tracing;
+  };
 
 /** billflow's own workflows as sources: the folder of `workflows/index`, `.ts` in the repository and `.js` when compiled. */
 export const billflowWorkflowsPath = path.resolve(__dirname, '../../workflows');
@@ -52,17 +61,31 @@ export function workflowCode(options: WorkflowCode): Pick<WorkerOptions, 'workfl
  * (billflow's, from `createBillflowActivities`, spread next to yours).
  */
 export async function startWorker(config: Config, activities: object, logger: Logger, options: StartWorkerOptions = {}): Promise<BillflowWorker> {
-  const { workflowsPath, workflowBundle, ...workerOptions } = options;
+  const { workflowsPath, workflowBundle, tracing: givenTracing, ...workerOptions } = options;
   routeTemporalLogs(logger);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch((error: unknown) => {
+  const ownTracing = givenTracing ? undefined : await startTracing(config.tracing, { serviceName: 'billflow-worker', logger });
+  const tracing = givenTracing ?? ownTracing;
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal)).catch(async (error: unknown) => {
+    await ownTracing?.shutdown();
     throw new TemporalConnectionError(config.temporal, error);
   });
+  const code = workflowCode({ workflowsPath, workflowBundle });
+  const traced = tracing && (await import('../tracing/temporal')).tracedWorkerOptions(tracing);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...workflowCode({ workflowsPath, workflowBundle }),
+    ...code,
     activities,
+    interceptors: {
+      ...traced?.interceptors,
+      // A prebuilt bundle has billflow's workflow interceptors built in (bundleWorkflows); workflow
+      // code bundled at start gets them here, so both behave alike with tracing on and off.
+      ...(code.workflowsPath ? { workflowModules: [workflowTracingInterceptorsPath] } : {}),
+    },
+    // With tracing off the workflow interceptors stay inert and never call it; a workflow reached by
+    // a traced client all the same (a receiver tracing, this worker not) finds it and drops its spans.
+    sinks: traced?.sinks ?? { exporter: { export: { fn: () => undefined } } },
     // billflow's workflow tasks are short and many (a signal or two each; every entity a workflow of
     // its own), so the worker spends most of a task waiting on the server. The SDK's defaults (40
     // tasks at once, 10 pollers, 1 thread) let the task queue grow faster than the worker drained it:
@@ -75,9 +98,14 @@ export async function startWorker(config: Config, activities: object, logger: Lo
     ...workerOptions,
   }).catch(async (error: unknown) => {
     await connection.close();
+    await ownTracing?.shutdown();
     throw error;
   });
-  const running = worker.run().finally(() => connection.close());
+  // The spans still batched leave once the worker has stopped.
+  const running = worker.run().finally(async () => {
+    await connection.close();
+    await ownTracing?.shutdown();
+  });
   return {
     worker,
     connection,
