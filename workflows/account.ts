@@ -53,7 +53,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
 
   for (let event = await inbox.next(); event; event = await inbox.next()) {
     account.eventsApplied += 1;
-    account.lastEvent = { id: event.id, type: event.type, occurredAt: event.occurredAt, outcome: await apply(event, account) };
+    account.lastEvent = { id: event.id, type: event.type, occurredAt: event.occurredAt, outcome: await inbox.inTraceOf(event, () => apply(event, account)) };
     show();
   }
   await continueAsNewWith<typeof accountWorkflow>({ ...input, carried: { account, inbox: inbox.carry() } });

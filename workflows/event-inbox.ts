@@ -1,3 +1,4 @@
+import { context, trace, type Context } from '@opentelemetry/api';
 import type { Duration } from '@temporalio/common';
 import { CancellationScope, condition, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { BillingEvent } from '../src/core/events';
@@ -36,6 +37,10 @@ export class EventInbox {
   private signalsThisRun = 0;
   /** The timer of the due time `nextBy`/`waitBy` last waited for, kept for the next wait with the same one. */
   private dueTimer?: { dueAt: number; fired: Promise<void>; scope: CancellationScope };
+  /** The trace context each queued event's signal came in, for the events that came traced (see `inTraceOf`). */
+  private readonly traces = new Map<string, Context>();
+  /** The trace of the event `take` handed out last. */
+  private taken?: { eventId: string; trace: Context };
   duplicatesDropped = 0;
 
   constructor(carry?: InboxCarry, options: InboxOptions = {}) {
@@ -48,7 +53,8 @@ export class EventInbox {
   /** Installs the signal handler (and the query catch-up asks); call once, first thing in the workflow. */
   listen(): void {
     setHandler(billingEventSignal, (event) => {
-      this.receive(event);
+      // Inside the signal's span when the sender traces (workflows/tracing.ts); nothing to keep otherwise.
+      if (this.receive(event) && trace.getActiveSpan()) this.traces.set(event.id, context.active());
     });
     // A query adds nothing to the history: recorded histories replay as before.
     setHandler(billingEventSeenQuery, (id) => this.seen.has(id));
@@ -76,12 +82,28 @@ export class EventInbox {
     if (at >= 0) this.recentEventIds.splice(at, 1);
   }
 
+  /**
+   * Runs `work`, what the workflow does about `event`, in the trace of the webhook that delivered
+   * it: the activities it calls become spans of that trace, under the signal's span, rather than of
+   * whichever delivery started the workflow months ago. Without tracing (or for an event that came
+   * untraced) it just runs `work`. Only the headers of the activities' commands change, never the
+   * commands: histories replay either way.
+   */
+  inTraceOf<T>(event: BillingEvent, work: () => Promise<T>): Promise<T> {
+    if (this.taken?.eventId !== event.id) return work();
+    return context.with(this.taken.trace, work);
+  }
+
   hasPending(): boolean {
     return this.pending.length > 0;
   }
 
   take(): BillingEvent | undefined {
-    return this.pending.shift();
+    const event = this.pending.shift();
+    const traced = event && this.traces.get(event.id);
+    this.taken = traced ? { eventId: event.id, trace: traced } : undefined;
+    if (traced) this.traces.delete(event.id);
+    return event;
   }
 
   /**

@@ -47,33 +47,38 @@ export async function paymentResolverWorkflow(input: ResolverWorkflowInput): Pro
     await condition(() => inbox.hasPending(), idleBeforeEnd);
     const event = inbox.take();
     if (!event) break;
-    setCurrentDetails(`Resolving ${event.type} (${event.id}) of ${input.provider} payment ${event.references.payment ?? event.references.invoice}`);
-    const subject = await resolve(event, subjects);
-    if (!subject?.subscriptionId) {
-      view.dropped.push({ eventId: event.id, reason: 'belongs to no subscription' });
-      log.info('Payment belongs to no subscription: event kept as a dead letter', { eventId: event.id, type: event.type });
-      // Kept where an operator sees it and can replay it once the payment has a subscription;
-      // histories recorded before the dead-letter store replay without the call.
-      if (patched('resolver-dead-letters')) {
-        const payment = event.references.payment ?? event.references.invoice;
-        const reason = subject ? `payment ${payment} belongs to no subscription` : `the provider does not know payment ${payment}`;
-        await recordDeadLetter({ provider: input.provider, kind: 'unresolved_payment', reason, event, workflowId: workflowInfo().workflowId });
-      }
-      continue;
-    }
-    const { subscriptionId } = subject;
-    const workflowId = entityWorkflowId(input.provider, 'subscription', subscriptionId);
-    const start: SubscriptionWorkflowInput = { provider: input.provider, subscriptionId, ...(input.subscriptionPolicy ? { policy: input.subscriptionPolicy } : {}) };
-    // The invoice a payment was an attempt at keys its dunning case (a Recurly retry is a new
-    // transaction of the same invoice). Forwarded events carried none before; those histories replay so.
-    const invoice = subject.invoiceId && patched('resolver-adds-invoice') ? { invoice: subject.invoiceId } : {};
-    await forwardBillingEvent({
-      event: { ...event, references: { ...definedOnly(subject), ...invoice, ...event.references, subscription: subscriptionId } },
-      route: { workflowType: 'subscriptionWorkflow', workflowId, args: [start] },
-    });
-    view.forwarded.push({ eventId: event.id, to: workflowId });
+    await inbox.inTraceOf(event, () => forward(event, input, subjects, view));
   }
   setCurrentDetails(`Forwarded ${view.forwarded.length}, dropped ${view.dropped.length}`);
+}
+
+/** Resolves one event's subscription and forwards the event to it, or keeps it as a dead letter. */
+async function forward(event: BillingEvent, input: ResolverWorkflowInput, subjects: Map<string, Subject | undefined>, view: ResolverView): Promise<void> {
+  setCurrentDetails(`Resolving ${event.type} (${event.id}) of ${input.provider} payment ${event.references.payment ?? event.references.invoice}`);
+  const subject = await resolve(event, subjects);
+  if (!subject?.subscriptionId) {
+    view.dropped.push({ eventId: event.id, reason: 'belongs to no subscription' });
+    log.info('Payment belongs to no subscription: event kept as a dead letter', { eventId: event.id, type: event.type });
+    // Kept where an operator sees it and can replay it once the payment has a subscription;
+    // histories recorded before the dead-letter store replay without the call.
+    if (patched('resolver-dead-letters')) {
+      const payment = event.references.payment ?? event.references.invoice;
+      const reason = subject ? `payment ${payment} belongs to no subscription` : `the provider does not know payment ${payment}`;
+      await recordDeadLetter({ provider: input.provider, kind: 'unresolved_payment', reason, event, workflowId: workflowInfo().workflowId });
+    }
+    return;
+  }
+  const { subscriptionId } = subject;
+  const workflowId = entityWorkflowId(input.provider, 'subscription', subscriptionId);
+  const start: SubscriptionWorkflowInput = { provider: input.provider, subscriptionId, ...(input.subscriptionPolicy ? { policy: input.subscriptionPolicy } : {}) };
+  // The invoice a payment was an attempt at keys its dunning case (a Recurly retry is a new
+  // transaction of the same invoice). Forwarded events carried none before; those histories replay so.
+  const invoice = subject.invoiceId && patched('resolver-adds-invoice') ? { invoice: subject.invoiceId } : {};
+  await forwardBillingEvent({
+    event: { ...event, references: { ...definedOnly(subject), ...invoice, ...event.references, subscription: subscriptionId } },
+    route: { workflowType: 'subscriptionWorkflow', workflowId, args: [start] },
+  });
+  view.forwarded.push({ eventId: event.id, to: workflowId });
 }
 
 interface Subject {

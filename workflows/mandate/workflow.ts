@@ -48,7 +48,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
     else await condition(ready);
     const event = inbox.take();
     if (event) {
-      await processes.apply(event);
+      await inbox.inTraceOf(event, () => processes.apply(event));
       shown.update(mandate);
     }
   }

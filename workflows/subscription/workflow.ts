@@ -35,7 +35,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   setHandler(subscriptionStateQuery, () => subscription.view(inbox.duplicatesDropped));
   const processes = new SubscriptionProcesses(subscription);
   // A refused event is forgotten by the inbox, so that its replay (once the cause is fixed) is applied.
-  const apply = (event: BillingEvent) => processes.apply(event, (eventId) => inbox.forget(eventId));
+  const apply = (event: BillingEvent) => inbox.inTraceOf(event, () => processes.apply(event, (eventId) => inbox.forget(eventId)));
   const shown = new ShownSubscription(input.provider, inbox.hasPending());
   shown.update(subscription);
 

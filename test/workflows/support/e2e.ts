@@ -14,7 +14,8 @@ import { reachableSandbox } from '../../../src/cli/trigger';
 import type { TriggerReferences } from '../../../src/testing/webhooks/types';
 import type { ProviderName } from '../../../src/core/events';
 import { temporalConnectionOptions } from '../../../src/temporal/connection';
-import { startWorker, type BillflowWorker } from '../../../src/temporal/worker';
+import { startWorker, type BillflowWorker, type WorkflowCode } from '../../../src/temporal/worker';
+import type { Tracing } from '../../../src/tracing/start';
 import type { WorkflowRouteEntry } from '../../../src/workflow-routes';
 import { activitiesFor } from './worker-activities';
 
@@ -58,15 +59,15 @@ export function e2eConfig(sandbox: ProviderSandbox, environment: Record<string, 
 export async function startBillflow(
   environment: Record<string, string> = {},
   extraActivities: object = {},
-  user: { routes?: readonly WorkflowRouteEntry[]; workflowsPath?: string } = {},
+  user: { routes?: readonly WorkflowRouteEntry[]; tracing?: Tracing } & WorkflowCode = {},
   logger: pino.Logger = silent,
 ) {
   const sandbox = await startProviderSandbox({ host: '127.0.0.1' });
   const config = e2eConfig(sandbox, environment);
   const database: Database = await openDatabase({});
   const store = new AccountStore(database);
-  const worker: BillflowWorker = await startWorker(config, { ...activitiesFor(config, store), ...extraActivities }, logger, { workflowsPath: user.workflowsPath });
-  const receiver: RunningReceiver = await startReceiver(config, logger, { routes: user.routes });
+  const worker: BillflowWorker = await startWorker(config, { ...activitiesFor(config, store), ...extraActivities }, logger, { workflowsPath: user.workflowsPath, workflowBundle: user.workflowBundle, tracing: user.tracing });
+  const receiver: RunningReceiver = await startReceiver(config, logger, { routes: user.routes, tracing: user.tracing });
   const client = new Client({ connection: await Connection.connect(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
   return {
     sandbox,
@@ -123,7 +124,7 @@ export async function postTriggered(
   event: string,
   references: TriggerReferences,
   secret: string,
-  options: { seed?: boolean } = {},
+  options: { seed?: boolean; headers?: Record<string, string> } = {},
 ) {
   const template = webhookTemplates.get(provider);
   if (!template) throw new Error(`no webhook template for ${provider}`);
@@ -133,7 +134,7 @@ export async function postTriggered(
   if (control && template.seed) await template.seed(event, complete, control);
   const built = template.build(event, complete, secret, new Date());
   const query = built.query ? `?${new URLSearchParams(built.query).toString()}` : '';
-  const response = await fetch(`${receiver.url}/webhooks/${provider}${query}`, { method: 'POST', headers: built.headers, body: built.body });
+  const response = await fetch(`${receiver.url}/webhooks/${provider}${query}`, { method: 'POST', headers: { ...built.headers, ...options.headers }, body: built.body });
   return { response, references: complete, built };
 }
 
