@@ -45,7 +45,7 @@ export interface ReceiverOptions {
 export async function startReceiver(config: Config, logger: Logger, options: ReceiverOptions = {}): Promise<RunningReceiver> {
   const ownTracing = options.tracing ? undefined : await startTracing(config.tracing, { serviceName: 'billflow-receiver', logger });
   const tracing = options.tracing ?? ownTracing;
-  const interceptors = tracing && (await import('../tracing/temporal')).tracedClientInterceptors();
+  const interceptors = tracing && (await import('../tracing/temporal.js')).tracedClientInterceptors();
   const client =
     options.client ??
     new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace, ...(interceptors ? { interceptors } : {}) });

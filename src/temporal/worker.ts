@@ -70,7 +70,7 @@ export async function startWorker(config: Config, activities: object, logger: Lo
     throw new TemporalConnectionError(config.temporal, error);
   });
   const code = workflowCode({ workflowsPath, workflowBundle });
-  const traced = tracing && (await import('../tracing/temporal')).tracedWorkerOptions(tracing);
+  const traced = tracing && (await import('../tracing/temporal.js')).tracedWorkerOptions(tracing);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

@@ -7,11 +7,14 @@ import { setting, type SettingsOf } from '../settings';
  * exporter headers, timeouts, batching) is read by the OpenTelemetry SDK itself from the standard
  * `OTEL_*` variables, so they mean what they mean everywhere else.
  */
+/** An OTLP/HTTP endpoint: an http(s) URL (`collector:4318` would be taken as a URL of scheme `collector:`). */
+const endpoint = z.url({ protocol: /^https?$/ }).optional();
+
 export const tracingSettings = {
   /** The collector's OTLP/HTTP base URL (`/v1/traces` is appended): tracing is on when this or the next is set. */
-  otlpEndpoint: setting('OTEL_EXPORTER_OTLP_ENDPOINT', z.url().optional()),
+  otlpEndpoint: setting('OTEL_EXPORTER_OTLP_ENDPOINT', endpoint),
   /** The full URL of the collector's traces endpoint, taken as it is. */
-  otlpTracesEndpoint: setting('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', z.url().optional()),
+  otlpTracesEndpoint: setting('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', endpoint),
   /** OpenTelemetry's own switch: `true` turns tracing off whatever the endpoints say. */
   sdkDisabled: setting('OTEL_SDK_DISABLED', z.stringbool().default(false)),
 };

@@ -1,14 +1,20 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { trace, ProxyTracerProvider, SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import pino from 'pino';
+import { loadConfig } from '../../src/config';
+import { startReceiver } from '../../src/run/receiver';
 import { billflowWorkflowsPath } from '../../src/temporal/worker';
 import { bundleWorkflows } from '../../src/temporal/workflow-bundle';
 import { startTracing, type Tracing } from '../../src/tracing/start';
 import { eventually } from '../support/eventually';
-import { goCardlessSecret, postTriggered, startBillflow, stripeSecret, type Billflow } from '../workflows/support/e2e';
+import { goCardlessSecret, postStripe, postTriggered, startBillflow, stripeSecret, stripeSubscriptionEvent, type Billflow } from '../workflows/support/e2e';
 
 /*
  * One trace per webhook, read from an in-process exporter given to billflow's tracing: the
@@ -194,6 +200,60 @@ describe.each([
     expect(toSubscription.attributes.temporalWorkflowId).toBe(`gocardless:subscription:${references.subscription}`);
     expectChild(subscriptionSignal as ReadableSpan, toSubscription);
     expectAllDescendFrom(found.spans, found.server);
+  });
+});
+
+describe('exporting over OTLP/HTTP as the standard variables say', () => {
+  let collector: Server;
+  const received: { path?: string; contentType?: string; body: Buffer }[] = [];
+
+  beforeAll(async () => {
+    // A stand-in collector: it keeps what the SDK's exporter posts and answers as a collector does.
+    collector = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ path: request.url, contentType: request.headers['content-type'], body: Buffer.concat(chunks) });
+        response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    collector.listen(0, '127.0.0.1');
+    await new Promise((resolve) => collector.once('listening', resolve));
+  });
+
+  afterAll(async () => {
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    delete process.env.OTEL_SERVICE_NAME;
+    await new Promise((resolve) => collector.close(resolve));
+  });
+
+  it('sends the receiver\'s spans to the endpoint, under OTEL_SERVICE_NAME, once the receiver closes', async () => {
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    // The SDK reads its variables from the process's environment, as in production.
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
+    process.env.OTEL_SERVICE_NAME = 'billing-webhooks';
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: inject('temporalNamespace'),
+      // No worker polls this queue: the workflow is started and signalled, never run.
+      TEMPORAL_TASK_QUEUE: `tracing-${randomUUID()}`,
+      STRIPE_WEBHOOK_SECRET: stripeSecret,
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
+    const receiver = await startReceiver(config, pino({ level: 'silent' }));
+    const subscription = `sub_${randomUUID().slice(0, 12)}`;
+    const response = await postStripe(receiver, stripeSubscriptionEvent('customer.subscription.deleted', { id: subscription, customer: 'cus_tracing', status: 'canceled' }));
+    expect(response.status).toBe(200);
+    await receiver.close();
+
+    const traces = received.filter((request) => request.path === '/v1/traces');
+    expect(traces.length).toBeGreaterThan(0);
+    expect(traces.every((request) => request.contentType === 'application/x-protobuf')).toBe(true);
+    const body = Buffer.concat(traces.map((request) => request.body)).toString('latin1');
+    for (const text of ['billing-webhooks', serverSpanName, 'billflow.workflow_ids', `stripe:subscription:${subscription}`, 'SignalWithStartWorkflow:subscriptionWorkflow']) expect(body).toContain(text);
+    expect(body).not.toContain('billflow-receiver');
   });
 });
 
