@@ -1,10 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type {
+  BillingAccount,
   BillingApi,
   BillingMandate,
   BillingPaymentStatus,
   BillingSubscription,
   CancelSubscriptionInput,
+  GetAccountStatusInput,
   GetMandateStatusInput,
   GetPaymentStatusInput,
   GetSubscriptionInput,
@@ -68,5 +70,13 @@ export function createBillingActivities(billing: Readonly<Record<ProviderName, B
     return api.getMandateStatus(mandateId);
   }
 
-  return { retryPayment, cancelSubscription, getSubscription, getPaymentStatus, resolvePaymentSubject, getMandateStatus };
+  /** Whether the provider shows an account closed: asked before access ends for good on `account.closed`. */
+  async function getAccountStatus({ provider, accountId }: GetAccountStatusInput): Promise<BillingAccount> {
+    if (!accountId) throw invalidInput('accountId is required');
+    const api = billingOf(provider);
+    if (!api.getAccountStatus) throw ApplicationFailure.nonRetryable(`${provider}'s account state cannot be read`, failureTypes.unsupported);
+    return api.getAccountStatus(accountId);
+  }
+
+  return { retryPayment, cancelSubscription, getSubscription, getPaymentStatus, resolvePaymentSubject, getMandateStatus, getAccountStatus };
 }

@@ -2,6 +2,7 @@ import { defineQuery, patched, proxyActivities, setHandler } from '@temporalio/w
 import type { Activities } from '../activities';
 import type { BillingEvent, ProviderName } from '../src/core/events';
 import { activityOptions } from './activity-options';
+import { isFinalFailure } from './failures';
 import { continueAsNewWith } from './building-blocks';
 import { billingCustomerKey, billingStatusKey } from './definitions';
 import { EventInbox, type InboxCarry } from './event-inbox';
@@ -25,11 +26,13 @@ export interface AccountWorkflowInput {
 
 export const accountStateQuery = defineQuery<AccountSnapshot>('accountState');
 
-const { endAccountAccess } = proxyActivities<Activities>(activityOptions);
+const { endAccountAccess, recordAccountEvent, getAccountStatus } = proxyActivities<Activities>(activityOptions);
 
 /**
  * One workflow per customer account at a provider, for account-level events: a closed account
- * (`account.closed`) loses access for good. Closing is final, so no later event reopens it.
+ * (`account.closed`) loses access for good, once the provider confirms it is closed — a closed
+ * account's notification can arrive after the account was reopened (Recurly retries it). Closing
+ * is final, so no later event reopens it.
  */
 export async function accountWorkflow(input: AccountWorkflowInput): Promise<void> {
   const account: AccountSnapshot = input.carried?.account ?? { provider: input.provider, accountId: input.accountId, closed: false, eventsApplied: 0 };
@@ -62,8 +65,28 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
 async function apply(event: BillingEvent, account: AccountSnapshot): Promise<string> {
   if (event.kind !== 'account.closed') return 'recorded';
   if (account.closed) return 'ignored: already closed';
-  const customerId = event.references.customer ?? event.references.account ?? account.accountId;
+  // The account reference first: Recurly's and BillForward's accounts are the customers the store keys.
+  const customerId = event.references.account ?? event.references.customer ?? account.accountId;
+  // Confirmed first; histories recorded before ended access on the webhook alone, and replay so.
+  if (patched('account-closed-confirmed')) {
+    const atProvider = await accountAtProvider(account);
+    if (atProvider?.closed === false) {
+      const why = `${event.type} not confirmed: ${event.provider} shows account ${account.accountId} ${atProvider.providerStatus}`;
+      await recordAccountEvent({ provider: event.provider, customerId, reason: why, eventId: event.id });
+      return `ignored: ${why}; access kept`;
+    }
+  }
   await endAccountAccess({ provider: event.provider, customerId, reason: event.type, eventId: event.id });
   account.closed = true;
   return 'access ended: account closed';
+}
+
+/** The account as the provider shows it; undefined where it cannot be read (BillForward, or an account it does not know): then the verified webhook stands. */
+async function accountAtProvider(account: AccountSnapshot): Promise<{ closed: boolean; providerStatus: string } | undefined> {
+  try {
+    return await getAccountStatus({ provider: account.provider, accountId: account.accountId });
+  } catch (error) {
+    if (!isFinalFailure(error)) throw error;
+    return undefined;
+  }
 }

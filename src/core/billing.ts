@@ -132,6 +132,20 @@ export interface BillingMandate {
   usable: boolean;
 }
 
+export interface GetAccountStatusInput {
+  provider: ProviderName;
+  /** The account as the account workflow is keyed: Recurly account code, Stripe customer, BillForward account. */
+  accountId: string;
+}
+
+export interface BillingAccount {
+  id: string;
+  /** Whether the provider shows the account closed (Recurly `inactive`, a Stripe customer `deleted`). */
+  closed: boolean;
+  /** The provider's own state of the account. */
+  providerStatus: string;
+}
+
 /** The inputs of `BillingApi`, without the provider (the registry picks the implementation). */
 type ForProvider<Input> = Omit<Input, 'provider'>;
 
@@ -156,4 +170,9 @@ export interface BillingApi {
   cancelsOnlyAtPeriodEnd?: boolean;
   /** Absent where the provider has no mandates. */
   getMandateStatus?(mandateId: string): Promise<BillingMandate>;
+  /**
+   * Absent where the provider has no account that closes (GoCardless customers have no closed state,
+   * CCBill has no account API) or billflow does not read it yet (BillForward).
+   */
+  getAccountStatus?(accountId: string): Promise<BillingAccount>;
 }

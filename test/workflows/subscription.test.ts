@@ -551,6 +551,27 @@ describe('subscription workflow', () => {
       await eventually(async () => expect(await handle.query(accountStateQuery)).toMatchObject({ closed: true, eventsApplied: 1 }));
       await keepHistory(handle, 'account-closed');
     });
+
+    it('keeps access when the provider shows the account open (reopened before the late notice came), and records why', async () => {
+      const account = uniqueId('acct_');
+      billing.openAccounts.add(account);
+      await send([billingEvent('account.closed', { provider: 'recurly', references: { account } })]);
+      const handle = client.workflow.getHandle(`recurly:account:${account}`);
+      await eventually(async () =>
+        expect(await handle.query(accountStateQuery)).toMatchObject({
+          closed: false,
+          lastEvent: { outcome: `ignored: account.closed not confirmed: recurly shows account ${account} active; access kept` },
+        }),
+      );
+      expect(await store.get('recurly', account)).toMatchObject({ status: 'active', history: [expect.objectContaining({ action: 'record', changed: false })] });
+      expect(billing.callsOf('getAccountStatus')).toContainEqual({ provider: 'recurly', accountId: account });
+      await keepHistory(handle, 'account-closed-not-confirmed');
+
+      // Closed again, and confirmed this time: access ends.
+      billing.openAccounts.delete(account);
+      await send([billingEvent('account.closed', { provider: 'recurly', references: { account } })]);
+      await eventually(async () => expect((await store.get('recurly', account))?.status).toBe('closed'));
+    });
   });
 
   // Each search-attribute upsert and each timer is an action Temporal Cloud bills: a workflow started

@@ -28,6 +28,12 @@ export function recurlyBilling(api: ReturnType<typeof createRecurlyActivities>):
   }
 
   return {
+    /** By its code, as webhooks name accounts: Recurly's closed account is `inactive` (it reopens as `active`). */
+    async getAccountStatus(accountId) {
+      const account = await api.getRecurlyAccount(accountId);
+      return { id: account.code, closed: account.state === 'inactive', providerStatus: account.state };
+    },
+
     async getSubscription(subscriptionId) {
       const subscription = await api.getRecurlySubscription(subscriptionId);
       return {

@@ -78,6 +78,12 @@ export function stripeBilling(api: ReturnType<typeof createStripeActivities>): B
       return { paid: false, writtenOff, providerStatus: invoice.status, ...(invoice.status === 'draft' ? {} : { providerWillRetry: false }) };
     },
 
+    /** A deleted customer still answers, marked deleted: that is Stripe's closed account. */
+    async getAccountStatus(accountId) {
+      const customer = await api.getStripeCustomer(accountId);
+      return { id: customer.id, closed: customer.deleted, providerStatus: customer.deleted ? 'deleted' : 'live' };
+    },
+
     /**
      * By invoice; or by payment (a dispute names its charge and payment intent): the payment
      * intent's invoice payment names the invoice, and the invoice its subscription. A charge

@@ -1,4 +1,4 @@
-import type { BillingPaymentStatus, BillingSubscription, CancelSubscriptionInput, GetPaymentStatusInput, GetSubscriptionInput, PaymentSubject, ResolvePaymentSubjectInput, RetryOutcome, RetryPaymentInput, RetryPaymentResult } from '../../../activities/billing';
+import type { BillingAccount, BillingPaymentStatus, BillingSubscription, CancelSubscriptionInput, GetAccountStatusInput, GetPaymentStatusInput, GetSubscriptionInput, PaymentSubject, ResolvePaymentSubjectInput, RetryOutcome, RetryPaymentInput, RetryPaymentResult } from '../../../activities/billing';
 import { ApplicationFailure } from '@temporalio/common';
 
 /**
@@ -9,6 +9,8 @@ export class FakeBilling {
   readonly calls: { name: string; input: unknown }[] = [];
   readonly subscriptions = new Map<string, Partial<BillingSubscription>>();
   readonly subjects = new Map<string, PaymentSubject>();
+  /** Accounts the provider would say are open (reopened); any other reads closed. */
+  readonly openAccounts = new Set<string>();
   /** Payments and invoices the provider would say are paid. */
   readonly paid = new Set<string>();
   retryOutcome: (input: RetryPaymentInput) => RetryOutcome = () => 'pending';
@@ -40,6 +42,11 @@ export class FakeBilling {
         this.calls.push({ name: 'getPaymentStatus', input });
         const paid = this.paid.has(input.invoiceId ?? input.paymentId ?? '');
         return { paid, providerStatus: paid ? 'paid' : 'open' };
+      },
+      getAccountStatus: async (input: GetAccountStatusInput): Promise<BillingAccount> => {
+        this.calls.push({ name: 'getAccountStatus', input });
+        const open = this.openAccounts.has(input.accountId);
+        return { id: input.accountId, closed: !open, providerStatus: open ? 'active' : 'inactive' };
       },
       resolvePaymentSubject: async (input: ResolvePaymentSubjectInput): Promise<PaymentSubject> => {
         this.calls.push({ name: 'resolvePaymentSubject', input });

@@ -24,6 +24,8 @@ export interface RecurlyAccountRecord {
   state: 'active' | 'inactive';
 }
 
+export const recurlyAccountSeed = z.object({ code: z.string().min(1), state: z.enum(['active', 'inactive']).default('active') });
+
 export interface RecurlySubscriptionRecord {
   id: string;
   uuid: string;
@@ -289,6 +291,10 @@ export class RecurlySandbox {
   /** Seeding and inspection under `/_sandbox/recurly`. */
   control(): Router {
     const router = new Router({ prefix: '/recurly' });
+    addCollectionRoutes(router, 'accounts', {
+      records: this.accounts,
+      seed: { schema: recurlyAccountSeed, create: (fields) => this.seedAccount(fields) },
+    });
     addCollectionRoutes(router, 'subscriptions', {
       records: this.subscriptions,
       seed: { schema: recurlySubscriptionSeed, create: (fields) => this.seedSubscription(fields) },
@@ -329,6 +335,15 @@ export class RecurlySandbox {
       changed(invoice, 'past_due');
     }
     return transaction;
+  }
+
+  /** The account with this code, made or moved to `state` (closed accounts are `inactive`; reopening makes them `active`). */
+  seedAccount(seed: z.input<typeof recurlyAccountSeed>): RecurlyAccountRecord {
+    const { code, state } = recurlyAccountSeed.parse(seed);
+    this.ensureAccount(code);
+    const account = [...this.accounts.values()].find((candidate) => candidate.code === code) as RecurlyAccountRecord;
+    account.state = state;
+    return account;
   }
 
   private ensureAccount(code: string): void {

@@ -61,7 +61,14 @@ function invoiceStateOf(event: string): string | undefined {
  * subscription by that id, and a payment's transaction by its uuid, an attempt at that invoice —
  * so that the resolver finds them as it would at Recurly.
  */
+/** Events of a closed account: billflow ends access only once Recurly shows the account `inactive`. */
+const closedAccountEvents = new Set(['account.closed', 'canceled_account_notification']);
+
 async function seed(event: string, { customer, subscription, payment, invoice }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  if (closedAccountEvents.has(event) && customer) {
+    await sandbox.post('/recurly/accounts', { code: customer, state: 'inactive' });
+    return [`account code-${customer} (inactive)`];
+  }
   const transactionStatus = transactionStatuses[event];
   const invoiceState = invoiceStateOf(event);
   const state = subscriptionStates[event] ?? (transactionStatus || invoiceState ? 'active' : undefined);

@@ -162,6 +162,11 @@ async function seedDispute(status: string, references: TriggerReferences, sandbo
 
 async function seed(event: string, references: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
   const { customer, subscription, invoice } = references;
+  // billflow ends access only once Stripe shows the customer deleted.
+  if (event === 'customer.deleted' && customer) {
+    await sandbox.post('/stripe/customers', { id: customer, deleted: true });
+    return [`customer ${customer} (deleted)`];
+  }
   const disputeStatus = disputeStates[event];
   if (disputeStatus && customer && subscription && invoice && references.payment) return seedDispute(disputeStatus, references, sandbox);
   const state = sandboxStates[event];
