@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscriptionStateQuery } from '../../workflows/subscription';
+import { DeadLetterStore } from '../../src/store/dead-letter-store';
 import { eventually } from '../support/eventually';
 import { goCardlessBatch, goCardlessSecret, postGoCardless, postTriggered, startBillflow, stripeSecret, type Billflow } from '../workflows/support/e2e';
 import { uniqueId } from '../workflows/support/harness';
@@ -136,6 +137,24 @@ describe('chargebacks, refunds and voids from signed webhooks', () => {
     const handle = billflow.client.workflow.getHandle(`stripe:subscription:${inquiry.subscription}`);
     await eventually(async () => expect((await handle.query(subscriptionStateQuery)).lastEvent?.outcome).toBe(`ignored: stripe says ${inquiry.invoice} is dispute warning_needs_response, not charged back`));
     expect(await billflow.store.get('stripe', inquiry.customer)).toBeUndefined();
+  });
+
+  it('Stripe: a dispute of a charge that paid no invoice (a one-off payment) is kept as a dead letter, naming the charge\'s payment', async () => {
+    const stripe = billflow.sandbox.state.stripe;
+    const [customer, payment] = [uniqueId('cus_'), uniqueId('ch_')];
+    stripe.disputes.seedCharge({ id: payment, customerId: customer, paymentIntentId: `pi_${payment.slice(3)}` });
+    stripe.disputes.seedDispute({ id: `du_${payment.slice(3)}`, chargeId: payment });
+    const { response, built } = await postTriggered(billflow, 'stripe', 'charge.dispute.created', { customer, payment }, stripeSecret, { seed: false });
+    expect(response.status).toBe(200);
+    const eventId = (JSON.parse(built.body) as { id: string }).id;
+    const letters = new DeadLetterStore(billflow.store.database);
+    const kept = await eventually(async () => {
+      const letter = (await letters.list({ kind: 'unresolved_payment' })).find((candidate) => candidate.eventIds.includes(eventId));
+      expect(letter).toBeDefined();
+      return letter;
+    });
+    expect(kept).toMatchObject({ provider: 'stripe', workflowId: `stripe:payment:pi_${payment.slice(3)}`, reason: `payment pi_${payment.slice(3)} belongs to no subscription` });
+    expect(await billflow.store.get('stripe', customer)).toBeUndefined();
   });
 
   it('CCBill: Chargeback and Return suspend (CCBill cannot be asked: its verified webhook stands); Refund and Void are recorded', async () => {
