@@ -21,6 +21,16 @@ export function isSpentKeyFailure(error: unknown): error is FinalFailure {
   return isFinalFailure(error) && error.cause.type === failureTypes.idempotencyKeySpent;
 }
 
+/**
+ * The refusal behind a final failure of an activity or of a local activity: a local activity's
+ * non-retryable failure reaches the workflow as the bare `ApplicationFailure`, not wrapped in an
+ * `ActivityFailure` (as the mandate workflow's histories show).
+ */
+export function finalRefusal(error: unknown): ApplicationFailure | undefined {
+  if (isFinalFailure(error)) return error.cause;
+  return error instanceof ApplicationFailure && error.nonRetryable === true ? error : undefined;
+}
+
 /** The refusal's own message (the provider's), for outcomes and logs. */
 export function failureMessage(error: FinalFailure): string {
   return error.cause.message;

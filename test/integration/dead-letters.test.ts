@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccountChangeInput } from '../../activities/accounts';
+import type { AccountChangeInput, SuspendInput } from '../../activities/accounts';
 import type { DeadLetterInput } from '../../activities/dead-letters';
 import type { Config } from '../../src/config';
 import { receiverDeadLetters } from '../../src/receiver/dead-letters';
@@ -64,6 +64,8 @@ describe('dead letters', () => {
   let config: Config;
   /** The account store refuses to end access, for good, while this is set. */
   let refuseEndOfAccess = false;
+  /** The account store refuses to suspend, for good, while this is set. */
+  let refuseSuspension = false;
   /** While set, an operator replays a refused event the moment it is kept (the cause fixed meanwhile), before the workflow hears the letter is stored. */
   let replayAsSoonAsKept = false;
 
@@ -72,6 +74,10 @@ describe('dead letters', () => {
       async endAccountAccess(input: AccountChangeInput) {
         if (refuseEndOfAccess) throw ApplicationFailure.nonRetryable('the account store refuses this customer', 'AccountRefused');
         return { ...(await billflow.store.endAccess(input)), eventId: input.eventId };
+      },
+      async suspendAccount(input: SuspendInput) {
+        if (refuseSuspension) throw ApplicationFailure.nonRetryable('the account store refuses this customer', 'AccountRefused');
+        return { ...(await billflow.store.suspend(input)), eventId: input.eventId };
       },
       async recordDeadLetter(input: DeadLetterInput) {
         const { id } = await stored.record(input);
@@ -177,6 +183,37 @@ describe('dead letters', () => {
     const handle = billflow.client.workflow.getHandle(workflowId);
     await eventually(async () => expect(await handle.query(subscriptionStateQuery)).toMatchObject({ status: 'ended', lastEvent: { id: deleted.id, outcome: 'access ended' } }));
     await keepHistory(billflow.client.workflow.getHandle(workflowId), 'subscription-refused-event-replayed');
+  });
+
+  it('a mandate event the mandate workflow refused for good is kept, and its replay is applied once the cause is fixed', async () => {
+    const customer = `CU${randomUUID().slice(0, 8).toUpperCase()}`;
+    const mandate = billflow.sandbox.seedMandate({ customerId: customer, status: 'cancelled' });
+    const { body, ids } = goCardlessBatch([{ resource_type: 'mandates', action: 'cancelled', links: { mandate: mandate.id } }]);
+    const [eventId] = ids as [string];
+    const workflowId = `gocardless:mandate:${mandate.id}`;
+    refuseSuspension = true;
+    try {
+      expect((await postGoCardless(billflow.receiver, body)).status).toBe(200);
+      const kept = await eventually(async () => {
+        const letter = await keptWith(eventId, 'refused_event');
+        expect(letter).toBeDefined();
+        return letter!;
+      });
+      expect(kept).toMatchObject({ provider: 'gocardless', workflowId, reason: 'the account store refuses this customer' });
+      const handle = billflow.client.workflow.getHandle(workflowId);
+      // The workflow runs on, the event recorded as failed.
+      expect(await handle.query(mandateStateQuery)).toMatchObject({ access: 'active', lastEvent: { id: eventId, outcome: 'failed: the account store refuses this customer' } });
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      expect(await billflow.store.get('gocardless', customer)).toBeUndefined();
+
+      refuseSuspension = false;
+      expect(await json(await api(receiver, 'POST', `/deliveries/${kept.id}/replay`))).toMatchObject({ accepted: 1, workflowIds: [workflowId] });
+      await eventually(async () => expect((await billflow.store.get('gocardless', customer))?.status).toBe('suspended'));
+      await eventually(async () => expect(await handle.query(mandateStateQuery)).toMatchObject({ access: 'suspended', duplicatesDropped: 0, lastEvent: { id: eventId, outcome: 'account suspended' } }));
+      await keepHistory(handle, 'mandate-refused-event-replayed');
+    } finally {
+      refuseSuspension = false;
+    }
   });
 
   it('applies the replay of a refused event that reaches the workflow while it is still keeping the dead letter', async () => {

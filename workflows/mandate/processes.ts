@@ -1,8 +1,13 @@
-import { patched } from '@temporalio/workflow';
+import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
 import type { BillingEvent } from '../../src/core/events';
+import { activityOptions } from '../activity-options';
 import { factsOf } from '../facts';
+import { finalRefusal } from '../failures';
 import { confirmMandate, mandateActivities } from './at-provider';
 import type { MandateState } from './state';
+
+const { recordDeadLetter } = proxyActivities<Activities>(activityOptions);
 
 /**
  * What the mandate workflow does with each event and when a grace period ends: a cancelled,
@@ -16,7 +21,32 @@ export class MandateProcesses {
     private readonly graceMs: number,
   ) {}
 
-  async apply(event: BillingEvent): Promise<void> {
+  /**
+   * Applies `event`. When a refusal no retry can fix stops it (the account store says no for good),
+   * the event is kept as a `refused_event` dead letter and `forget` is called first, as the
+   * subscription workflow does: its replay, once the cause is fixed, is applied, not dropped as a
+   * redelivery — even one that reaches the inbox while the letter is being stored.
+   */
+  async apply(event: BillingEvent, forget: (eventId: string) => void = () => undefined): Promise<void> {
+    try {
+      await this.handle(event);
+    } catch (error) {
+      await this.refused(event, error, forget, (outcome) => this.mandate.recordOutcome(event, outcome));
+    }
+  }
+
+  /** A final failure is kept as a dead letter; anything else is Temporal's to retry. */
+  private async refused(event: BillingEvent, error: unknown, forget: (eventId: string) => void, record: (outcome: string) => void): Promise<void> {
+    const refusal = finalRefusal(error);
+    // Histories recorded before this failed their run here, and replay so.
+    if (!refusal || !patched('mandate-refused-dead-letters')) throw error;
+    log.warn('Event could not be applied', { eventId: event.id, error: String(error) });
+    record(`failed: ${refusal.message}`);
+    forget(event.id);
+    await recordDeadLetter({ provider: event.provider, kind: 'refused_event', reason: refusal.message, event, workflowId: workflowInfo().workflowId });
+  }
+
+  private async handle(event: BillingEvent): Promise<void> {
     const { mandate } = this;
     if (mandate.isStale(event)) {
       mandate.recordOutcome(event, 'ignored: older than the current state');
@@ -76,7 +106,15 @@ export class MandateProcesses {
   }
 
   /** The grace period is over: suspends if the provider still says the mandate is unusable. */
-  async suspendAfterGrace(event: BillingEvent): Promise<void> {
+  async suspendAfterGrace(event: BillingEvent, forget: (eventId: string) => void = () => undefined): Promise<void> {
+    try {
+      await this.suspendNow(event);
+    } catch (error) {
+      await this.refused(event, error, forget, (outcome) => this.mandate.recordLaterOutcome(event, outcome));
+    }
+  }
+
+  private async suspendNow(event: BillingEvent): Promise<void> {
     const { mandate } = this;
     mandate.cancelSuspension();
     const current = await confirmMandate(event, mandate);

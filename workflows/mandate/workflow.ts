@@ -31,13 +31,15 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
   inbox.listen();
   setHandler(mandateStateQuery, () => mandate.snapshot(mandate.snapshot().duplicatesDropped + inbox.duplicatesDropped));
   const processes = new MandateProcesses(mandate, input.suspensionGraceMs ?? 0);
+  // A refused event is forgotten by the inbox, so that its replay (once the cause is fixed) is applied.
+  const forget = (eventId: string) => inbox.forget(eventId);
   const shown = new ShownMandate(inbox.hasPending());
   shown.update(mandate);
 
   while (!inbox.shouldContinueAsNew()) {
     const pending = mandate.pendingSuspension;
     if (pending && pending.dueAt <= Date.now()) {
-      await processes.suspendAfterGrace(pending.event);
+      await processes.suspendAfterGrace(pending.event, forget);
       shown.update(mandate);
       continue;
     }
@@ -48,7 +50,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<void
     else await condition(ready);
     const event = inbox.take();
     if (event) {
-      await inbox.inTraceOf(event, () => processes.apply(event));
+      await inbox.inTraceOf(event, () => processes.apply(event, forget));
       shown.update(mandate);
     }
   }
