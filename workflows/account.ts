@@ -81,7 +81,7 @@ async function apply(event: BillingEvent, account: AccountSnapshot): Promise<str
   return 'access ended: account closed';
 }
 
-/** The account as the provider shows it; undefined where it cannot be read (BillForward, or an account it does not know): then the verified webhook stands. */
+/** The account as the provider shows it; undefined where it cannot be read (no account API, or an account it does not know): then the verified webhook stands. */
 async function accountAtProvider(account: AccountSnapshot): Promise<{ closed: boolean; providerStatus: string } | undefined> {
   try {
     return await getAccountStatus({ provider: account.provider, accountId: account.accountId });

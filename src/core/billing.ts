@@ -170,9 +170,6 @@ export interface BillingApi {
   cancelsOnlyAtPeriodEnd?: boolean;
   /** Absent where the provider has no mandates. */
   getMandateStatus?(mandateId: string): Promise<BillingMandate>;
-  /**
-   * Absent where the provider has no account that closes (GoCardless customers have no closed state,
-   * CCBill has no account API) or billflow does not read it yet (BillForward).
-   */
+  /** Absent where the provider has no account that closes (GoCardless customers have no closed state, CCBill has no account API). */
   getAccountStatus?(accountId: string): Promise<BillingAccount>;
 }

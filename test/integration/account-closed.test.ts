@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountStateQuery } from '../../workflows/account';
 import { eventually } from '../support/eventually';
 import { uniqueId } from '../workflows/support/harness';
-import { postTriggered, recurlySecret, startBillflow, stripeSecret, type Billflow } from '../workflows/support/e2e';
+import { billforwardCredentials, postTriggered, recurlySecret, startBillflow, stripeSecret, type Billflow } from '../workflows/support/e2e';
 
 /*
  * A closed account's notification ends access only once the provider confirms it (Recurly: an
@@ -49,5 +49,18 @@ describe('account.closed is confirmed with the provider before access ends', () 
     const handle = billflow.client.workflow.getHandle(`stripe:account:${live}`);
     await eventually(async () => expect((await handle.query(accountStateQuery)).lastEvent?.outcome).toBe(`ignored: customer.deleted not confirmed: stripe shows account ${live} live; access kept`));
     expect((await billflow.store.get('stripe', live))?.status).toBe('active');
+  });
+
+  it('BillForward: Account.Deleted ends access once BillForward shows the account deleted, not while it is not', async () => {
+    const deleted = await postTriggered(billflow, 'billforward', 'Account.Deleted', {}, billforwardCredentials);
+    expect(deleted.response.status).toBe(200);
+    await eventually(async () => expect((await billflow.store.get('billforward', deleted.references.customer))?.status).toBe('closed'));
+
+    const kept = uniqueId('ACC-');
+    billflow.sandbox.state.billforward.seedAccount({ id: kept });
+    await postTriggered(billflow, 'billforward', 'Account.Deleted', { customer: kept }, billforwardCredentials, { seed: false });
+    const handle = billflow.client.workflow.getHandle(`billforward:account:${kept}`);
+    await eventually(async () => expect((await handle.query(accountStateQuery)).lastEvent?.outcome).toBe(`ignored: Account.Deleted not confirmed: billforward shows account ${kept} active; access kept`));
+    expect((await billflow.store.get('billforward', kept))?.status).toBe('active');
   });
 });

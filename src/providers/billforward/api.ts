@@ -80,6 +80,12 @@ const subscriptionSchema = z.object({
   frozen: z.boolean().nullish(),
 });
 
+/** An account (bf-ruby2 `Account.md`): a deleted one is still answered, with `deleted: true`. */
+const accountSchema = z.object({
+  id: z.string(),
+  deleted: z.boolean().nullish(),
+});
+
 const errorEnvelope = z.object({
   errorType: z.string().optional(),
   errorMessage: z.string().optional(),
@@ -116,6 +122,10 @@ export function createBillForwardActivities(options: BillForwardOptions) {
     toSubscription(await call('GET', `/subscriptions/${segment(subscriptionId)}`, subscriptionSchema));
 
   return {
+    async getBillForwardAccount(accountId: string): Promise<{ id: string; deleted: boolean }> {
+      const account = await call('GET', `/accounts/${segment(accountId)}`, accountSchema);
+      return { id: account.id, deleted: account.deleted === true };
+    },
     /** Confirms a webhook: BillForward notifications carry no signature. */
     async getBillForwardNotification(notificationId: string): Promise<BillForwardNotification> {
       const notification = await call('GET', `/notifications/${segment(notificationId)}`, notificationSchema);

@@ -15,6 +15,12 @@ const subscriptionStatuses: Record<string, BillingSubscriptionStatus> = {
 /** BillForward: invoices are executed again; a frozen subscription is paused. */
 export function billForwardBilling(api: ReturnType<typeof createBillForwardActivities>): BillingApi {
   return {
+    /** BillForward's closed account is a deleted one (`Account.Deleted`). */
+    async getAccountStatus(accountId) {
+      const account = await api.getBillForwardAccount(accountId);
+      return { id: account.id, closed: account.deleted, providerStatus: account.deleted ? 'deleted' : 'active' };
+    },
+
     async getSubscription(subscriptionId) {
       const subscription = await api.getBillForwardSubscription(subscriptionId);
       return {

@@ -21,6 +21,15 @@ describe('BillForward client against the provider sandbox', () => {
     sandbox.reset();
   });
 
+  it('reads an account, a deleted one as deleted (BillForward still answers it), and refuses an unknown one for good', async () => {
+    sandbox.state.billforward.seedAccount({ id: 'ACC-1' });
+    sandbox.state.billforward.seedAccount({ id: 'ACC-2', deleted: true });
+    expect(await billforward.getBillForwardAccount('ACC-1')).toEqual({ id: 'ACC-1', deleted: false });
+    expect(await billforward.getBillForwardAccount('ACC-2')).toEqual({ id: 'ACC-2', deleted: true });
+    expect(calls()).toEqual(['GET /billforward/accounts/ACC-1 200', 'GET /billforward/accounts/ACC-2 200']);
+    await expect(billforward.getBillForwardAccount('ACC-none')).rejects.toMatchObject({ nonRetryable: true });
+  });
+
   it('reads a notification, parsing the entity and changes BillForward double-encodes', async () => {
     sandbox.state.billforward.seedNotification({
       id: 'NOT-1',

@@ -90,6 +90,8 @@ export class BillForwardSandbox {
   /** @param accessToken the bearer token its API accepts */
   constructor(private readonly accessToken: string) {}
 
+  /** Accounts billflow reads on `Account.Deleted`; a deleted one is still answered, marked deleted. */
+  readonly accounts = new Map<string, { id: string; deleted: boolean }>();
   readonly subscriptions = new Map<string, BillForwardSubscriptionRecord>();
   readonly invoices = new Map<string, BillForwardInvoiceRecord>();
   readonly notifications = new Map<string, BillForwardNotificationRecord>();
@@ -151,7 +153,14 @@ export class BillForwardSandbox {
     return { subscription, invoice };
   }
 
+  seedAccount(seed: { id: string; deleted?: boolean }): { id: string; deleted: boolean } {
+    const account = { id: seed.id, deleted: seed.deleted ?? false };
+    this.accounts.set(account.id, account);
+    return account;
+  }
+
   reset(): void {
+    this.accounts.clear();
     this.subscriptions.clear();
     this.invoices.clear();
     this.notifications.clear();
@@ -167,6 +176,7 @@ export class BillForwardSandbox {
       return invoice && { invoice, versionId };
     };
     const findSubscription = finder('Subscription', this.subscriptions);
+    const findAccount = finder('Account', this.accounts);
     const admit = bearerTokenOnly(this.accessToken, (ctx) => renderError(ctx, 401, 'Oauth', 'Access is denied: the bearer token is missing or invalid'));
     const notFound = (ctx: Context) => renderError(ctx, 404, 'NotFound', 'No such resource');
     return providerApi(options, { name: 'billforward', renderFault, admit, notFound }, (router) => {
@@ -191,6 +201,9 @@ export class BillForwardSandbox {
         }
         this.execute(invoice);
         page(ctx, invoiceJson(invoice));
+      }));
+      router.get('/accounts/:id', onRecord(findAccount, (ctx, account) => {
+        page(ctx, { '@type': 'account', id: account.id, deleted: account.deleted });
       }));
       router.get('/subscriptions/:id', onRecord(findSubscription, (ctx, subscription) => {
         page(ctx, subscriptionJson(subscription));
@@ -229,6 +242,10 @@ export class BillForwardSandbox {
   /** Seeding and inspection under `/_sandbox/billforward`. */
   control(): Router {
     const router = new Router({ prefix: '/billforward' });
+    addCollectionRoutes(router, 'accounts', {
+      records: this.accounts,
+      seed: { schema: z.object({ id: z.string().min(1), deleted: z.boolean().default(false) }), create: (fields) => this.seedAccount(fields) },
+    });
     addCollectionRoutes(router, 'subscriptions', {
       records: this.subscriptions,
       seed: { schema: billForwardSubscriptionSeed, create: (fields) => this.seedSubscription(fields) },

@@ -106,6 +106,11 @@ const sandboxStates: Record<string, { subscription?: string; frozen?: boolean; i
 };
 
 async function seed(event: string, { customer, subscription, invoice }: TriggerReferences, sandbox: SandboxControl): Promise<string[]> {
+  // billflow ends access only once BillForward shows the account deleted.
+  if (event === 'Account.Deleted' && customer) {
+    await sandbox.post('/billforward/accounts', { id: customer, deleted: true });
+    return [`account ${customer} (deleted)`];
+  }
   const state = sandboxStates[event];
   if (!state || !customer || !subscription) return [];
   const seeded: string[] = [];
