@@ -21,8 +21,10 @@ export function billForwardEventLog(options: BillForwardOptions): ProviderEventL
       const range = `/notifications/${encodeURIComponent(since.toISOString())}/${encodeURIComponent(new Date().toISOString())}`;
       const read: LoggedEvent[] = [];
       for (let offset = 0; ; offset += pageSize) {
-        // No safety margin of the API's own: the catch-up cursor keeps a wider one (src/catch-up/sweep.ts).
-        const query = new URLSearchParams({ order_by: 'created', order: 'ASC', offset: String(offset), records: String(pageSize), safety_margin: '0' });
+        // BillForward's own safety margin is left at its documented default (10 s behind its clock; its
+        // client libraries document no other value, 0 included): what is younger is read by the next
+        // sweep, since the catch-up cursor stays a wider margin behind (src/catch-up/sweep.ts).
+        const query = new URLSearchParams({ order_by: 'created', order: 'ASC', offset: String(offset), records: String(pageSize) });
         const { operation, results } = await send('GET', `${range}?${query.toString()}`);
         const page = z.array(notification).safeParse(results);
         if (!page.success) throw failureFromMalformedAnswer('BillForward', operation, page.error.message, false);

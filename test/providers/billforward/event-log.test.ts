@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { nextCursor } from '../../../src/catch-up/sweep';
 import { billForwardEventLog } from '../../../src/providers/billforward/event-log';
 import { billforward as billForwardWebhook } from '../../../src/providers/billforward/webhook';
 import { startProviderSandbox, type ProviderSandbox } from '../../../src/testing/sandbox/server';
@@ -68,6 +69,17 @@ describe("BillForward's notification API (GET /notifications/{lower}/{upper}) in
     expect(read.map(({ id }) => id)).toEqual(Array.from({ length: 230 }, (_, index) => `NOT-${String(index).padStart(4, '0')}`));
     const [parsed] = billForwardWebhook.parse({ rawBody: Buffer.from(read[0]?.body ?? ''), headers: { 'content-type': 'application/json' }, query: {}, ip: '127.0.0.1' });
     expect(parsed).toMatchObject({ id: 'NOT-0000', kind: 'subscription.cancelled', references: { subscription: 'SUB-1' } });
+  });
+
+  it('catch-up leaves BillForward\'s safety margin at its documented default: what is younger is read by the next sweep, the cursor staying further behind', async () => {
+    const start = Date.now() - 60_000;
+    notify('NOT-SETTLED', new Date(start));
+    notify('NOT-YOUNG', new Date(Date.now() - 2000));
+    const first = await billForwardEventLog({ apiUrl: sandbox.urls.billforward, accessToken: sandbox.accessToken }).since(new Date(start));
+    expect(first.map(({ id }) => id)).toEqual(['NOT-SETTLED']);
+    const cursor = nextCursor({ since: new Date(start).toISOString(), seen: [] }, first);
+    expect(Date.parse(cursor.since)).toBeLessThanOrEqual(Date.now() - 2000);
+    expect(cursor.seen).toEqual(['NOT-SETTLED']);
   });
 
   it('fails for good on a refused token', async () => {
