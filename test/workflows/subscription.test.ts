@@ -1,4 +1,5 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountActivities } from '../../activities/accounts';
 import type { BillingMandate, GetMandateStatusInput } from '../../activities/billing';
@@ -26,9 +27,10 @@ const fast: Partial<WorkflowSettings> = { dunningScheduleMs: [300, 300, 300] };
 /** Mandate statuses the mandate workflow's confirmation answers; any other mandate is cancelled. */
 const mandateStatuses = new Map<string, string>();
 
-/** The mandate workflow's confirmation; each mandate's customer is named after the mandate, `CU-<id>`. */
+/** The mandate workflow's confirmation; each mandate's customer is named after the mandate, `CU-<id>`. A mandate set `unknown` is refused for good, as a provider's 404. */
 async function getMandateStatus({ mandateId }: GetMandateStatusInput): Promise<BillingMandate> {
   const status = mandateStatuses.get(mandateId) ?? 'cancelled';
+  if (status === 'unknown') throw ApplicationFailure.nonRetryable(`the provider does not know mandate ${mandateId}`, 'NotFound');
   return { id: mandateId, status, customerId: `CU-${mandateId.replace(/-NEW$/, '')}`, usable: status === 'active' };
 }
 
@@ -508,6 +510,44 @@ describe('subscription workflow', () => {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(await store.get('gocardless', `CU-${back}`)).toBeUndefined();
       await keepHistory(lateHandle, 'mandate-suspended-after-grace');
+    });
+
+    it('changes nothing for a mandate the provider does not know (refused for good), and goes on', async () => {
+      const mandate = uniqueId('MD');
+      mandateStatuses.set(mandate, 'unknown');
+      const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
+      await eventually(async () => expect((await handle.query(mandateStateQuery)).lastEvent?.outcome).toBe('not suspended: mandate is unknown at the provider'));
+      expect(await store.get('gocardless', `CU-${mandate}`)).toBeUndefined();
+      // Still running: a later event is applied.
+      mandateStatuses.set(mandate, 'cancelled');
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${mandate}`))?.status).toBe('suspended'));
+      await keepHistory(handle, 'mandate-unknown-at-provider');
+    });
+
+    it('a reinstated mandate lifts its own suspension only: one a chargeback took over stays', async () => {
+      const mandate = uniqueId('MD');
+      const customerId = `CU-${mandate}`;
+      const handle = client.workflow.getHandle(`gocardless:mandate:${mandate}`);
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate } })]);
+      await eventually(async () => expect((await store.get('gocardless', customerId))?.status).toBe('suspended'));
+      // A chargeback of the customer's payment, meanwhile (the subscription workflow's suspension, taking it over).
+      await store.suspend({ provider: 'gocardless', customerId, reason: 'chargeback', eventId: uniqueId('EV'), takeOver: true });
+
+      mandateStatuses.set(mandate, 'active');
+      await send([billingEvent('mandate.reinstated', { provider: 'gocardless', references: { mandate } })]);
+      await eventually(async () => expect((await handle.query(mandateStateQuery)).lastEvent?.outcome).toBe('mandate usable again; the account stays suspended for another reason'));
+      expect(await store.get('gocardless', customerId)).toMatchObject({ status: 'suspended', reason: 'chargeback' });
+      await keepHistory(handle, 'mandate-reinstated-other-suspension-kept');
+
+      // Its own suspension is lifted as before.
+      const other = uniqueId('MD');
+      await send([billingEvent('mandate.cancelled', { provider: 'gocardless', references: { mandate: other } })]);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${other}`))?.status).toBe('suspended'));
+      mandateStatuses.set(other, 'active');
+      await send([billingEvent('mandate.reinstated', { provider: 'gocardless', references: { mandate: other } })]);
+      await eventually(async () => expect((await store.get('gocardless', `CU-${other}`))?.status).toBe('active'));
     });
 
     it('reinstates the account when the mandate is replaced by one that can be charged', async () => {

@@ -3,7 +3,7 @@ import type { Activities } from '../../activities';
 import type { BillingMandate } from '../../src/core/billing';
 import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
-import { isFinalFailure } from '../failures';
+import { finalRefusal, isFinalFailure } from '../failures';
 import { recordedMandate } from '../recorded';
 import type { MandateState } from './state';
 
@@ -32,8 +32,10 @@ export async function confirmMandate(event: BillingEvent, mandate: MandateState)
     return current;
   } catch (error) {
     // Retryable failures are retried by Temporal; one that is not (the provider does not know the
-    // mandate) leaves the account as it is.
-    if (!isFinalFailure(error)) throw error;
+    // mandate) leaves the account as it is. A local activity's refusal arrives unwrapped; histories
+    // recorded before it was read as one failed their run here instead, and replay so.
+    const final = isFinalFailure(error) || (finalRefusal(error) !== undefined && patched('mandate-local-refusal-unconfirmed'));
+    if (!final) throw error;
     log.warn('Mandate could not be confirmed', { mandateId, eventId: event.id, error: String(error) });
     return undefined;
   }

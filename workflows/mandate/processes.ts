@@ -100,9 +100,7 @@ export class MandateProcesses {
       mandate.recordOutcome(event, 'pending suspension cancelled: the mandate is back');
       return;
     }
-    await mandateActivities().reinstateAccount({ provider: event.provider, customerId: current.customerId, reason: event.type, eventId: event.id });
-    mandate.changeAccess('active', event);
-    mandate.recordOutcome(event, 'account reinstated');
+    mandate.recordOutcome(event, (await this.reinstate(event, current.customerId)) ? 'account reinstated' : keptSuspended);
   }
 
   /** The grace period is over: suspends if the provider still says the mandate is unusable. */
@@ -145,8 +143,23 @@ export class MandateProcesses {
       mandate.recordOutcome(event, `not reinstated: replacement mandate ${replacement} is ${current?.status ?? 'unknown'} at the provider`);
       return;
     }
-    await mandateActivities().reinstateAccount({ provider: event.provider, customerId: current.customerId, reason: event.type, eventId: event.id });
+    const reinstated = await this.reinstate(event, current.customerId);
+    mandate.recordOutcome(event, reinstated ? `account reinstated: replaced by mandate ${replacement}` : `replaced by mandate ${replacement}; ${keptSuspended}`);
+  }
+
+  /**
+   * Lifts the suspension this workflow made, and only that one: an account whose suspension a
+   * chargeback or an unpaid invoice took over (or made first) stays suspended. False when it stays.
+   */
+  private async reinstate(event: BillingEvent, customerId: string): Promise<boolean> {
+    const { mandate } = this;
+    const suspendedFor = mandate.suspendedFor;
+    // Histories recorded before this lifted any suspension, and replay so.
+    const only = suspendedFor !== undefined && patched('mandate-reinstates-only-its-suspension') ? { onlyIfSuspendedFor: suspendedFor } : {};
+    const { changed } = await mandateActivities().reinstateAccount({ provider: event.provider, customerId, reason: event.type, eventId: event.id, ...only });
     mandate.changeAccess('active', event);
-    mandate.recordOutcome(event, `account reinstated: replaced by mandate ${replacement}`);
+    return changed || only.onlyIfSuspendedFor === undefined;
   }
 }
+
+const keptSuspended = 'mandate usable again; the account stays suspended for another reason';

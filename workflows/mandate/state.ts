@@ -11,6 +11,8 @@ export interface MandateSnapshot {
   access: AccountAccess;
   /** occurredAt of the event that last changed `access`: older events never undo it. */
   accessChangedAt?: string;
+  /** The reason this workflow gave the account store when it suspended the account: its reinstatement lifts that suspension only. */
+  suspendedFor?: string;
   lastEvent?: { id: string; type: string; occurredAt: string; outcome: string };
   /** A confirmed cancellation waiting out the grace period: suspended at `dueAt` (epoch ms) unless the mandate comes back. */
   pendingSuspension?: { dueAt: number; event: BillingEvent };
@@ -45,9 +47,16 @@ export class MandateState {
     this.state.customerId = customerId;
   }
 
+  get suspendedFor(): string | undefined {
+    return this.state.suspendedFor;
+  }
+
+  /** `event` changed the account's access; a suspension's reason is the event's type, as given to the store. */
   changeAccess(access: AccountAccess, event: BillingEvent): void {
     this.state.access = access;
     this.state.accessChangedAt = event.occurredAt;
+    if (access === 'suspended') this.state.suspendedFor = event.type;
+    else delete this.state.suspendedFor;
   }
 
   get pendingSuspension(): MandateSnapshot['pendingSuspension'] {
