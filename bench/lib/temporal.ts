@@ -18,6 +18,8 @@ export function readServers(value: string | undefined): BenchServer[] {
   const names = (value ?? 'dev').split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = names.filter((name) => !benchServers.includes(name as BenchServer));
   if (unknown.length > 0 || names.length === 0) throw new Error(`--server takes dev, real or dev,real, not "${value}"`);
+  // Found missing now, not after the dev server's half of a long run.
+  if (names.includes('real')) benchDatabaseUrl(process.env);
   return [...new Set(names)] as BenchServer[];
 }
 
