@@ -42,8 +42,11 @@ program
   .description('Run the Temporal worker alone (production); SIGTERM lets running tasks finish, then exits')
   .action(() =>
     withConfig(false, async (config, logger) => {
+      // Listened for before the start, which goes on after `worker polling` (catch-up's workflows):
+      // a SIGTERM in that time is a graceful stop too, and says so.
+      const stopping = stopSignal();
       const worker = await startWorkerProcess({ ...config, workerMetricsPort: config.workerMetricsPort ?? defaultWorkerMetricsPort }, logger);
-      const signal = await Promise.race([stopSignal(), worker.running]);
+      const signal = await Promise.race([stopping, worker.running]);
       if (signal) logger.info({ signal }, 'stopping: finishing the tasks in progress');
       await worker.close();
       logger.info('worker stopped');
