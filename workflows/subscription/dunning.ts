@@ -5,14 +5,15 @@ import type { BillingEvent } from '../../src/core/events';
 import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure, isSpentKeyFailure } from '../failures';
 import type { SubscriptionAtProvider } from './at-provider';
-import { dunningSuspensionReason, dunningSuspensionReasonFor, paymentKey } from './dunning-state';
+import { dunningSuspensionReasonFor, paymentKey } from './dunning-state';
 import { customerActionRequired, invoicePaidOf, nextRetryAtOf, providerWillRetry, providerWontRetry, renewalWasPaid, timeOf } from './facts';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
 import { isBefore } from './time';
+import { endDunningCase } from './case-end';
 import { WrittenOff } from './written-off';
 
-const { retryPayment, cancelSubscription, suspendAccount, reinstateAccount } = proxyActivities<Activities>(activityOptions);
+const { retryPayment, cancelSubscription, suspendAccount } = proxyActivities<Activities>(activityOptions);
 
 /**
  * Dunning: a failed payment is retried on the policy's schedule (or left to the provider that
@@ -275,18 +276,9 @@ export class Dunning {
   }
 
   /** The invoice is paid: its dunning ends, and the account comes back if its suspension was for it. */
-  private async settle(key: string, payment: { at: string; eventId: string }): Promise<string> {
-    const { reinstate } = this.subscription.dunning.paid({ key, at: payment.at });
-    if (!reinstate) return `dunning for ${key} ended: paid`;
-    const customerId = await this.atProvider.customer();
-    if (customerId === undefined) return `dunning for ${key} ended: paid; customer unknown, account not reinstated`;
-    // Only a suspension for non-payment is lifted: one a chargeback took over stays. Histories
-    // recorded before lifted any suspension, and replay so.
-    const only = patched('reinstate-only-dunning-suspension') ? { onlyIfSuspendedFor: dunningSuspensionReason } : {};
-    const { changed } = await reinstateAccount({ provider: this.provider, customerId, reason: `payment received for ${key}`, eventId: payment.eventId, ...only });
-    return changed || !only.onlyIfSuspendedFor ? `dunning for ${key} ended: paid; account reinstated` : `dunning for ${key} ended: paid; the account stays suspended for another reason`;
+  private settle(key: string, payment: { at: string; eventId: string }): Promise<string> {
+    return endDunningCase(this.subscription, this.atProvider, { key, ...payment, reason: `payment received for ${key}`, ended: 'ended: paid', nothingToLift: `dunning for ${key} ended: paid` });
   }
-
 }
 
 function describeSchedule(open: DunningCase, steps: number): string {

@@ -1,13 +1,9 @@
-import { patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import type { BillingEvent } from '../../src/core/events';
-import { activityOptions } from '../activity-options';
 import type { SubscriptionAtProvider } from './at-provider';
-import { dunningSuspensionReason, paymentKey } from './dunning-state';
+import { endDunningCase } from './case-end';
+import { paymentKey } from './dunning-state';
 import type { DunningCase } from './snapshot';
 import type { SubscriptionState } from './state';
-
-const { reinstateAccount } = proxyActivities<Activities>(activityOptions);
 
 /**
  * An invoice the provider stopped collecting (voided, uncollectible): its dunning case closes, so
@@ -41,14 +37,7 @@ export class WrittenOff {
     return this.close(open.key, new Date(Date.now()).toISOString(), eventId, status.providerStatus);
   }
 
-  private async close(key: string, at: string, eventId: string, why: string): Promise<string> {
-    const { reinstate } = this.subscription.dunning.paid({ key, at });
-    if (!reinstate) return `dunning for ${key} closed: ${why}, nothing to retry or suspend for`;
-    const customerId = await this.atProvider.customer();
-    if (customerId === undefined) return `dunning for ${key} closed: ${why}; customer unknown, account not reinstated`;
-    // As a payment does: only a suspension for non-payment is lifted (histories recorded before lifted any).
-    const only = patched('reinstate-only-dunning-suspension') ? { onlyIfSuspendedFor: dunningSuspensionReason } : {};
-    const { changed } = await reinstateAccount({ provider: this.provider, customerId, reason: `${key} written off (${why})`, eventId, ...only });
-    return changed || !only.onlyIfSuspendedFor ? `dunning for ${key} closed: ${why}; account reinstated` : `dunning for ${key} closed: ${why}; the account stays suspended for another reason`;
+  private close(key: string, at: string, eventId: string, why: string): Promise<string> {
+    return endDunningCase(this.subscription, this.atProvider, { key, at, eventId, reason: `${key} written off (${why})`, ended: `closed: ${why}`, nothingToLift: `dunning for ${key} closed: ${why}, nothing to retry or suspend for` });
   }
 }
