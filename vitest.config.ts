@@ -25,6 +25,7 @@ const unit = [
   'test/run/receiver.test.ts',
   'test/testing/stripe-mock.test.ts',
   'test/temporal/connection.test.ts',
+  'test/temporal/grpc-retry.test.ts',
   'test/temporal/server-binary.test.ts',
   'test/tracing/settings.test.ts',
 ];

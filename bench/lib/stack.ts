@@ -8,6 +8,7 @@ import { getFreePort } from '../../src/free-port';
 import { sandboxProviderSettings, startProviderSandbox, type ProviderSandbox } from '../../src/testing/sandbox/server';
 import { findOrBuildTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { signalRetryInterceptors } from '../../src/temporal/grpc-retry';
 import { spawnTypeScript, waitFor, type Child } from './processes';
 import { startBenchTemporal, type BenchServer, type BenchTemporal } from './temporal';
 import { receiverEnvironment } from './webhooks';
@@ -47,7 +48,7 @@ export async function startTemporal(options: TemporalOptions = {}): Promise<DevS
 }
 
 export async function connectClient(address: string): Promise<Client> {
-  return new Client({ connection: await Connection.connect({ address }) });
+  return new Client({ connection: await Connection.connect({ address, interceptors: signalRetryInterceptors() }) });
 }
 
 export function uniqueTaskQueue(name: string): string {

@@ -12,6 +12,7 @@ import { createReceiverApp } from '../receiver/app';
 import { receiverDeadLetters, type ReceiverDeadLetters } from '../receiver/dead-letters';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { temporalCallsSettled } from '../temporal/deliver';
+import { signalRetryInterceptors } from '../temporal/grpc-retry';
 import { startTracing, type Tracing } from '../tracing/start';
 import type { WorkflowRouteEntry } from '../workflow-routes';
 
@@ -48,7 +49,7 @@ export async function startReceiver(config: Config, logger: Logger, options: Rec
   const interceptors = tracing && (await import('../tracing/temporal.js')).tracedClientInterceptors();
   const client =
     options.client ??
-    new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace, ...(interceptors ? { interceptors } : {}) });
+    new Client({ connection: Connection.lazy({ ...temporalConnectionOptions(config.temporal), interceptors: signalRetryInterceptors() }), namespace: config.temporal.namespace, ...(interceptors ? { interceptors } : {}) });
   const metrics = new ReceiverMetrics(providerNames);
   // A PostgreSQL store is shared by every process. The embedded one can be opened by one process
   // only — the worker's — so a receiver on its own serves `/accounts` and `/deliveries`, and keeps
