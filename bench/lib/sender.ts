@@ -1,6 +1,7 @@
 import type http from 'node:http';
+import { signWebhookBody } from '../../src/testing/sign';
 import { postWebhook } from './load';
-import type { PreparedWebhook } from './webhooks';
+import { benchSecrets, type PreparedWebhook } from './webhooks';
 
 export interface SenderOptions {
   /** Several: deliveries spread over them in turn, and each retry goes to the next one, as behind a load balancer. */
@@ -39,7 +40,7 @@ export interface SenderStats {
 
 /**
  * Delivers every webhook the way billing providers do: POST, and on anything but a 2xx (or no answer)
- * try again later with exponential backoff, honouring Retry-After, until it is accepted. Keeps
+ * try again later, signed anew, with exponential backoff, honouring Retry-After, until it is accepted. Keeps
  * `concurrency` requests in flight; bounded by attempts per delivery and total time.
  */
 export async function sendLikeProvider(webhooks: readonly PreparedWebhook[], options: SenderOptions): Promise<{ stats: SenderStats; delivered: boolean[] }> {
@@ -81,7 +82,7 @@ export async function sendLikeProvider(webhooks: readonly PreparedWebhook[], opt
       let ok = false;
       try {
         const baseUrl = baseUrls[(work + (attempts[work] ?? 1)) % baseUrls.length] as string;
-        const answer = await postWebhook(options.agent, baseUrl, webhook, options.requestTimeoutMs);
+        const answer = await postWebhook(options.agent, baseUrl, (attempts[work] ?? 1) > 1 ? signedAgain(webhook) : webhook, options.requestTimeoutMs);
         if (answer.status >= 200 && answer.status < 300) {
           ok = true;
           stats.ok += 1;
@@ -105,6 +106,16 @@ export async function sendLikeProvider(webhooks: readonly PreparedWebhook[], opt
   await Promise.all(Array.from({ length: options.concurrency }, lane));
   stats.gaveUp = delivered.filter((done) => !done).length;
   return { stats, delivered };
+}
+
+/**
+ * A retry as a provider sends it: the same bytes, signed anew. Stripe signs the time of each attempt
+ * and the receiver refuses a signature older than 5 minutes, so a delivery signed once and retried
+ * for longer than that would be refused 401 by a correct receiver.
+ */
+function signedAgain(webhook: PreparedWebhook): PreparedWebhook {
+  const headers = { ...webhook.headers, ...signWebhookBody(webhook.provider, webhook.body, benchSecrets[webhook.provider], { now: new Date(), contentType: webhook.headers['content-type'] }) };
+  return { ...webhook, headers };
 }
 
 export function describeSender(stats: SenderStats): string {
