@@ -1,6 +1,6 @@
 import { context, trace, type Context } from '@opentelemetry/api';
 import type { Duration } from '@temporalio/common';
-import { CancellationScope, condition, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { BillingEvent } from '../src/core/events';
 import { billingEventSeenQuery, billingEventSignal } from './definitions';
 
@@ -12,6 +12,18 @@ export const maxSignalsPerRun = 2000;
 
 /** Event ids remembered across runs. Providers redeliver for days, not for thousands of events. */
 export const rememberedEventIds = 5000;
+
+/**
+ * Bytes of queued events a hand-over carries at most (their JSON, as the payload converter encodes
+ * it). The SDK refuses a continue-as-new whose payloads pass 2 MiB, and the run would then retry
+ * its hand-over for ever; with the event ids and the workflow's own state this leaves room below
+ * that. A run holding more (signals piled up while no worker ran, or a burst to one workflow)
+ * applies events until the rest fits, then hands over.
+ */
+export const maxCarriedBytes = 1_500_000;
+
+/** The patch under which a run holding more than `maxCarriedBytes` of queued events applies them before it hands over. */
+export const carryFitsPatch = 'inbox-carry-fits-payload-limit';
 
 /** What an inbox hands to the next run when the workflow continues as new. */
 export interface InboxCarry {
@@ -33,6 +45,11 @@ export class EventInbox {
   private readonly recentEventIds: string[];
   private readonly seen: Set<string>;
   private readonly pending: BillingEvent[];
+  /** The encoded size of each queued event, in `pending`'s order, and their sum. */
+  private readonly pendingSizes: number[];
+  private pendingBytes: number;
+  /** Set once this run held more than `maxCarriedBytes` queued (and the patch applies): it hands over only once the rest fits. */
+  private carryBounded = false;
   private readonly maxSignalsPerRun: number;
   private signalsThisRun = 0;
   /** The timer of the due time `nextBy`/`waitBy` last waited for, kept for the next wait with the same one. */
@@ -47,6 +64,8 @@ export class EventInbox {
     this.recentEventIds = [...(carry?.recentEventIds ?? [])];
     this.seen = new Set(this.recentEventIds);
     this.pending = [...(carry?.pending ?? [])];
+    this.pendingSizes = this.pending.map(encodedSize);
+    this.pendingBytes = this.pendingSizes.reduce((sum, size) => sum + size, 0);
     this.maxSignalsPerRun = options.maxSignalsPerRun ?? maxSignalsPerRun;
   }
 
@@ -71,8 +90,18 @@ export class EventInbox {
     if (this.recentEventIds.length > rememberedEventIds) {
       this.seen.delete(this.recentEventIds.shift() as string);
     }
-    this.pending.push(event);
+    this.queue(event);
     return true;
+  }
+
+  private queue(event: BillingEvent): void {
+    const size = encodedSize(event);
+    this.pending.push(event);
+    this.pendingSizes.push(size);
+    this.pendingBytes += size;
+    // Decided in the signal handler, where the event arrives, and recorded: histories from before
+    // the bound replay as they ran.
+    if (!this.carryBounded && this.pendingBytes > maxCarriedBytes) this.carryBounded = patched(carryFitsPatch);
   }
 
   /** Takes `eventId` as never seen: its next delivery (a replay of a refused event) is queued again. */
@@ -100,6 +129,7 @@ export class EventInbox {
 
   take(): BillingEvent | undefined {
     const event = this.pending.shift();
+    this.pendingBytes -= this.pendingSizes.shift() ?? 0;
     const traced = event && this.traces.get(event.id);
     this.taken = traced ? { eventId: event.id, trace: traced } : undefined;
     if (traced) this.traces.delete(event.id);
@@ -156,9 +186,13 @@ export class EventInbox {
     return this.dueTimer.fired;
   }
 
-  /** True when this run should hand over to a fresh one (Temporal's suggestion or our own cap). */
+  /**
+   * True when this run should hand over to a fresh one (Temporal's suggestion or our own cap), and
+   * what it would carry fits one hand-over (`maxCarriedBytes`).
+   */
   shouldContinueAsNew(): boolean {
-    return workflowInfo().continueAsNewSuggested || this.signalsThisRun >= this.maxSignalsPerRun;
+    const due = workflowInfo().continueAsNewSuggested || this.signalsThisRun >= this.maxSignalsPerRun;
+    return due && !(this.carryBounded && this.pendingBytes > maxCarriedBytes);
   }
 
   /** Signals received by this run, redeliveries included. */
@@ -169,6 +203,11 @@ export class EventInbox {
   carry(): InboxCarry {
     return { recentEventIds: [...this.recentEventIds], pending: [...this.pending] };
   }
+}
+
+/** Bytes of the event's JSON in UTF-8, as the default payload converter encodes it. */
+function encodedSize(event: BillingEvent): number {
+  return new TextEncoder().encode(JSON.stringify(event)).byteLength;
 }
 
 function ignoreCancellation(error: unknown): void {

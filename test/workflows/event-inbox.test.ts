@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BillingEvent } from '../../src/core/events';
 import { billingEventSignal } from '../../workflows/definitions';
-import { EventInbox, maxSignalsPerRun, rememberedEventIds } from '../../workflows/event-inbox';
+import { carryFitsPatch, EventInbox, maxCarriedBytes, maxSignalsPerRun, rememberedEventIds } from '../../workflows/event-inbox';
 import { billingEvent } from './support/events';
 
 /*
@@ -11,6 +11,9 @@ import { billingEvent } from './support/events';
  */
 const workflow = vi.hoisted(() => ({
   continueAsNewSuggested: false,
+  /** What `patched` answers: true in a new execution, false replaying a history recorded before the patch. */
+  patchApplies: true,
+  patches: [] as string[],
   handlers: new Map<string, (...args: unknown[]) => void>(),
   waits: [] as { ready: () => boolean; timeout?: unknown }[],
 }));
@@ -18,6 +21,10 @@ const workflow = vi.hoisted(() => ({
 vi.mock('@temporalio/workflow', async (original) => ({
   ...(await original<typeof import('@temporalio/workflow')>()),
   workflowInfo: () => ({ continueAsNewSuggested: workflow.continueAsNewSuggested }),
+  patched: (id: string) => {
+    workflow.patches.push(id);
+    return workflow.patchApplies;
+  },
   setHandler: (definition: { name: string }, handler: (...args: unknown[]) => void) => workflow.handlers.set(definition.name, handler),
   condition: async (ready: () => boolean, timeout?: unknown) => {
     workflow.waits.push({ ready, timeout });
@@ -27,6 +34,8 @@ vi.mock('@temporalio/workflow', async (original) => ({
 
 beforeEach(() => {
   workflow.continueAsNewSuggested = false;
+  workflow.patchApplies = true;
+  workflow.patches.length = 0;
   workflow.handlers.clear();
   workflow.waits.length = 0;
 });
@@ -117,5 +126,34 @@ describe('event inbox', () => {
     expect(inbox.shouldContinueAsNew()).toBe(true);
     expect(await inbox.next()).toBeUndefined(); // left queued for the next run
     expect(ids(inbox.carry().pending)).toEqual(['EV2', 'EV3']);
+  });
+
+  it('hands over only what fits one continue-as-new: a run holding more queued applies events until the rest fits', () => {
+    /** An event whose provider copy takes about a tenth of the bound, as a large provider payload does. */
+    const large = (id: string) => ({ ...billingEvent('unknown', { id }), payload: { copy: 'x'.repeat(maxCarriedBytes / 10) } });
+    const inbox = new EventInbox(undefined, { maxSignalsPerRun: 5 });
+    for (let index = 1; index <= 14; index += 1) inbox.receive(large(`EV${index}`));
+    expect(workflow.patches).toEqual([carryFitsPatch]); // asked once, when the queue first passed the bound
+    expect(inbox.shouldContinueAsNew()).toBe(false); // due (14 signals > 5), but 14 tenths do not fit
+    const applied: string[] = [];
+    while (!inbox.shouldContinueAsNew()) applied.push(inbox.take()?.id as string);
+    expect(applied).toEqual(['EV1', 'EV2', 'EV3', 'EV4', 'EV5']);
+    const carried = inbox.carry().pending;
+    expect(ids(carried)).toEqual(['EV6', 'EV7', 'EV8', 'EV9', 'EV10', 'EV11', 'EV12', 'EV13', 'EV14']);
+    expect(Buffer.byteLength(JSON.stringify(carried))).toBeLessThanOrEqual(maxCarriedBytes);
+
+    // The next run counts what it was handed: one more large event passes the bound again.
+    const next = new EventInbox(inbox.carry(), { maxSignalsPerRun: 1 });
+    next.receive(large('EV15'));
+    expect(next.shouldContinueAsNew()).toBe(false);
+    next.take();
+    expect(next.shouldContinueAsNew()).toBe(true);
+  });
+
+  it('replays a history recorded before the bound as it ran: without the patch it hands over when due, whatever it holds', () => {
+    workflow.patchApplies = false;
+    const inbox = new EventInbox(undefined, { maxSignalsPerRun: 5 });
+    for (let index = 1; index <= 14; index += 1) inbox.receive({ ...billingEvent('unknown', { id: `EV${index}` }), payload: { copy: 'x'.repeat(maxCarriedBytes / 10) } });
+    expect(inbox.shouldContinueAsNew()).toBe(true);
   });
 });
