@@ -22,6 +22,14 @@ export const rememberedEventIds = 5000;
  */
 export const maxCarriedBytes = 1_500_000;
 
+/**
+ * While it applies a queue too large to carry, a run waits 1 ms after every this many events, so the
+ * backlog is applied over several workflow tasks: one task applying thousands of events at once
+ * outruns the SDK's deadlock detector (2 s without yielding), and a worker thread cut off in the
+ * middle of that took its whole process down.
+ */
+export const backlogEventsPerTask = 200;
+
 /** The patch under which a run holding more than `maxCarriedBytes` of queued events applies them before it hands over. */
 export const carryFitsPatch = 'inbox-carry-fits-payload-limit';
 
@@ -50,6 +58,8 @@ export class EventInbox {
   private pendingBytes: number;
   /** Set once this run held more than `maxCarriedBytes` queued (and the patch applies): it hands over only once the rest fits. */
   private carryBounded = false;
+  /** Events taken while the queue was too large to carry: every `backlogEventsPerTask` of them, `pace` yields. */
+  private takenFromBacklog = 0;
   private readonly maxSignalsPerRun: number;
   private signalsThisRun = 0;
   /** The timer of the due time `nextBy`/`waitBy` last waited for, kept for the next wait with the same one. */
@@ -128,6 +138,7 @@ export class EventInbox {
   }
 
   take(): BillingEvent | undefined {
+    if (this.holdsBacklog()) this.takenFromBacklog += 1;
     const event = this.pending.shift();
     this.pendingBytes -= this.pendingSizes.shift() ?? 0;
     const traced = event && this.traces.get(event.id);
@@ -142,6 +153,7 @@ export class EventInbox {
    * over in time. A timeout of zero or less does not wait.
    */
   async next(timeout?: Duration): Promise<BillingEvent | undefined> {
+    await this.pace();
     if (!this.hasPending() && !this.shouldContinueAsNew()) {
       const ready = () => this.hasPending() || this.shouldContinueAsNew();
       if (timeout === undefined) await condition(ready);
@@ -164,6 +176,7 @@ export class EventInbox {
    * grace period waits.
    */
   async waitBy(dueAt?: number): Promise<void> {
+    await this.pace();
     if (this.dueTimer && this.dueTimer.dueAt !== dueAt) {
       this.dueTimer.scope.cancel();
       this.dueTimer = undefined;
@@ -192,7 +205,23 @@ export class EventInbox {
    */
   shouldContinueAsNew(): boolean {
     const due = workflowInfo().continueAsNewSuggested || this.signalsThisRun >= this.maxSignalsPerRun;
-    return due && !(this.carryBounded && this.pendingBytes > maxCarriedBytes);
+    return due && !this.holdsBacklog();
+  }
+
+  /**
+   * Call before taking the next event in a loop that takes queued events without waiting (`next`
+   * and `waitBy` call it themselves): while the run applies a queue too large to carry, it ends the
+   * workflow task every `backlogEventsPerTask` events (a 1 ms timer). Otherwise it does nothing.
+   */
+  async pace(): Promise<void> {
+    if (this.holdsBacklog() && this.takenFromBacklog >= backlogEventsPerTask) {
+      this.takenFromBacklog = 0;
+      await sleep(1);
+    }
+  }
+
+  private holdsBacklog(): boolean {
+    return this.carryBounded && this.pendingBytes > maxCarriedBytes;
   }
 
   /** Signals received by this run, redeliveries included. */

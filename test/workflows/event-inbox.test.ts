@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BillingEvent } from '../../src/core/events';
 import { billingEventSignal } from '../../workflows/definitions';
-import { carryFitsPatch, EventInbox, maxCarriedBytes, maxSignalsPerRun, rememberedEventIds } from '../../workflows/event-inbox';
+import { backlogEventsPerTask, carryFitsPatch, EventInbox, maxCarriedBytes, maxSignalsPerRun, rememberedEventIds } from '../../workflows/event-inbox';
 import { billingEvent } from './support/events';
 
 /*
@@ -14,6 +14,7 @@ const workflow = vi.hoisted(() => ({
   /** What `patched` answers: true in a new execution, false replaying a history recorded before the patch. */
   patchApplies: true,
   patches: [] as string[],
+  sleeps: [] as unknown[],
   handlers: new Map<string, (...args: unknown[]) => void>(),
   waits: [] as { ready: () => boolean; timeout?: unknown }[],
 }));
@@ -21,6 +22,9 @@ const workflow = vi.hoisted(() => ({
 vi.mock('@temporalio/workflow', async (original) => ({
   ...(await original<typeof import('@temporalio/workflow')>()),
   workflowInfo: () => ({ continueAsNewSuggested: workflow.continueAsNewSuggested }),
+  sleep: async (duration: unknown) => {
+    workflow.sleeps.push(duration);
+  },
   patched: (id: string) => {
     workflow.patches.push(id);
     return workflow.patchApplies;
@@ -36,6 +40,7 @@ beforeEach(() => {
   workflow.continueAsNewSuggested = false;
   workflow.patchApplies = true;
   workflow.patches.length = 0;
+  workflow.sleeps.length = 0;
   workflow.handlers.clear();
   workflow.waits.length = 0;
 });
@@ -155,5 +160,29 @@ describe('event inbox', () => {
     const inbox = new EventInbox(undefined, { maxSignalsPerRun: 5 });
     for (let index = 1; index <= 14; index += 1) inbox.receive({ ...billingEvent('unknown', { id: `EV${index}` }), payload: { copy: 'x'.repeat(maxCarriedBytes / 10) } });
     expect(inbox.shouldContinueAsNew()).toBe(true);
+  });
+
+  it('applies a backlog too large to carry over several workflow tasks: pace() waits 1 ms every few hundred events, and only then', async () => {
+    const inbox = new EventInbox(undefined, { maxSignalsPerRun: 5 });
+    const small = (index: number) => ({ ...billingEvent('unknown', { id: `EV${index}` }), payload: { copy: 'x'.repeat(1000) } });
+    for (let index = 0; index < 3000; index += 1) inbox.receive(small(index));
+    let taken = 0;
+    while (!inbox.shouldContinueAsNew()) {
+      await inbox.pace();
+      if (inbox.take()) taken += 1;
+    }
+    expect(taken).toBeGreaterThan(1000);
+    expect(workflow.sleeps).toHaveLength(Math.floor((taken - 1) / backlogEventsPerTask));
+    expect(workflow.sleeps.every((duration) => duration === 1)).toBe(true);
+
+    // A queue that fits never waits.
+    workflow.sleeps.length = 0;
+    const light = new EventInbox();
+    for (let index = 0; index < 500; index += 1) light.receive(billingEvent('unknown', { id: `EL${index}` }));
+    for (let index = 0; index < 500; index += 1) {
+      await light.pace();
+      light.take();
+    }
+    expect(workflow.sleeps).toEqual([]);
   });
 });

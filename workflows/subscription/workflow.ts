@@ -40,6 +40,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   shown.update(subscription);
 
   while (!inbox.shouldContinueAsNew()) {
+    await inbox.pace();
     const queued = inbox.take();
     if (queued) {
       await apply(queued);
