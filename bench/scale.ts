@@ -1,6 +1,7 @@
 // Scale: N live entity workflows on one Temporal with the worker's memory, and one entity receiving M
 // events across continue-as-new without a failed workflow task.
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { ProviderName } from '../src/core/events';
 import { keepAliveAgent, perSecond } from './lib/load';
 import { describeSender, sendLikeProvider } from './lib/sender';
@@ -74,6 +75,16 @@ async function manyWorkflows(options: ScaleOptions, receiverUrl: string, client:
   };
 }
 
+/** Temporal's name for a workflow task failure cause: `WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND` → `ForceCloseCommand`. */
+function failedTaskCause(cause: number): string {
+  const name = temporal.api.enums.v1.WorkflowTaskFailedCause[cause];
+  if (!name) return `cause ${cause}`;
+  return name
+    .replace('WORKFLOW_TASK_FAILED_CAUSE_', '')
+    .toLowerCase()
+    .replace(/(^|_)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
+}
+
 /**
  * One subscription (a mandate where subscriptions are not routed yet) receiving M events through
  * the receiver; every run of its continue-as-new chain is read back for failed workflow tasks.
@@ -116,8 +127,7 @@ async function oneBusyEntity(options: ScaleOptions, receiverUrl: string, client:
   // Cause 1 is UnhandledCommand: a signal reached the server while the task completing the run (with
   // continue-as-new) was in flight; Temporal refuses that completion and hands the task over again with
   // the signal, so nothing is lost, but it is a failed task in the history.
-  const causeNames: Record<number, string> = { 1: 'UnhandledCommand' };
-  const causes = [...facts.workflowTaskFailureCauses].map(([cause, count]) => `${count}× ${causeNames[cause] ?? `cause ${cause}`}`).join(', ');
+  const causes = [...facts.workflowTaskFailureCauses].map(([cause, count]) => `${count}× ${failedTaskCause(cause)}`).join(', ');
   const ratio = (state.eventsApplied ?? 0) / distinct;
   const met = facts.workflowTaskFailures === 0 && state.eventsApplied === distinct && facts.runs >= 2 && stats.gaveUp === 0;
   progress(

@@ -18,7 +18,7 @@ export const rememberedEventIds = 5000;
  * it). The SDK refuses a continue-as-new whose payloads pass 2 MiB, and the run would then retry
  * its hand-over for ever; with the event ids and the workflow's own state this leaves room below
  * that. A run holding more (signals piled up while no worker ran, or a burst to one workflow)
- * applies events until the rest fits, then hands over.
+ * applies events until the rest takes half of it, then hands over.
  */
 export const maxCarriedBytes = 1_500_000;
 
@@ -56,8 +56,14 @@ export class EventInbox {
   /** The encoded size of each queued event, in `pending`'s order, and their sum. */
   private readonly pendingSizes: number[];
   private pendingBytes: number;
-  /** Set once this run held more than `maxCarriedBytes` queued (and the patch applies): it hands over only once the rest fits. */
+  /** Set once this run held more than `maxCarriedBytes` queued and the patch applies. */
   private carryBounded = false;
+  /**
+   * Applying a queue too large to carry, down to half of `maxCarriedBytes`: the signals that come
+   * during the hand-over (which Temporal then refuses once, handing the task over again with them)
+   * still fit, instead of tipping the queue over the bound and starting another round of draining.
+   */
+  private drainingBacklog = false;
   /** Events taken while the queue was too large to carry: every `backlogEventsPerTask` of them, `pace` yields. */
   private takenFromBacklog = 0;
   private readonly maxSignalsPerRun: number;
@@ -112,6 +118,7 @@ export class EventInbox {
     // Decided in the signal handler, where the event arrives, and recorded: histories from before
     // the bound replay as they ran.
     if (!this.carryBounded && this.pendingBytes > maxCarriedBytes) this.carryBounded = patched(carryFitsPatch);
+    if (this.carryBounded && this.pendingBytes > maxCarriedBytes) this.drainingBacklog = true;
   }
 
   /** Takes `eventId` as never seen: its next delivery (a replay of a refused event) is queued again. */
@@ -141,6 +148,7 @@ export class EventInbox {
     if (this.holdsBacklog()) this.takenFromBacklog += 1;
     const event = this.pending.shift();
     this.pendingBytes -= this.pendingSizes.shift() ?? 0;
+    if (this.pendingBytes <= maxCarriedBytes / 2) this.drainingBacklog = false;
     const traced = event && this.traces.get(event.id);
     this.taken = traced ? { eventId: event.id, trace: traced } : undefined;
     if (traced) this.traces.delete(event.id);
@@ -221,7 +229,7 @@ export class EventInbox {
   }
 
   private holdsBacklog(): boolean {
-    return this.carryBounded && this.pendingBytes > maxCarriedBytes;
+    return this.drainingBacklog;
   }
 
   /** Signals received by this run, redeliveries included. */

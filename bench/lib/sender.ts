@@ -40,7 +40,7 @@ export interface SenderStats {
 
 /**
  * Delivers every webhook the way billing providers do: POST, and on anything but a 2xx (or no answer)
- * try again later, signed anew, with exponential backoff, honouring Retry-After, until it is accepted. Keeps
+ * try again later (each attempt signed when it is sent), with exponential backoff, honouring Retry-After, until it is accepted. Keeps
  * `concurrency` requests in flight; bounded by attempts per delivery and total time.
  */
 export async function sendLikeProvider(webhooks: readonly PreparedWebhook[], options: SenderOptions): Promise<{ stats: SenderStats; delivered: boolean[] }> {
@@ -82,7 +82,7 @@ export async function sendLikeProvider(webhooks: readonly PreparedWebhook[], opt
       let ok = false;
       try {
         const baseUrl = baseUrls[(work + (attempts[work] ?? 1)) % baseUrls.length] as string;
-        const answer = await postWebhook(options.agent, baseUrl, (attempts[work] ?? 1) > 1 ? signedAgain(webhook) : webhook, options.requestTimeoutMs);
+        const answer = await postWebhook(options.agent, baseUrl, signedNow(webhook), options.requestTimeoutMs);
         if (answer.status >= 200 && answer.status < 300) {
           ok = true;
           stats.ok += 1;
@@ -109,11 +109,12 @@ export async function sendLikeProvider(webhooks: readonly PreparedWebhook[], opt
 }
 
 /**
- * A retry as a provider sends it: the same bytes, signed anew. Stripe signs the time of each attempt
- * and the receiver refuses a signature older than 5 minutes, so a delivery signed once and retried
- * for longer than that would be refused 401 by a correct receiver.
+ * An attempt as a provider sends it: the same bytes, signed when sent. Stripe signs the time of each
+ * attempt and the receiver refuses a signature older than 5 minutes, so a delivery signed when the
+ * run was prepared, sent or retried more than 5 minutes later, would be refused 401 by a correct
+ * receiver. (One HMAC per attempt: microseconds.)
  */
-function signedAgain(webhook: PreparedWebhook): PreparedWebhook {
+function signedNow(webhook: PreparedWebhook): PreparedWebhook {
   const headers = { ...webhook.headers, ...signWebhookBody(webhook.provider, webhook.body, benchSecrets[webhook.provider], { now: new Date(), contentType: webhook.headers['content-type'] }) };
   return { ...webhook, headers };
 }

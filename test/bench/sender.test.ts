@@ -28,7 +28,7 @@ describe("the benchmarks' provider-like sender", () => {
   const closing: (() => void)[] = [];
   afterEach(() => closing.splice(0).forEach((close) => close()));
 
-  it('signs a retry anew, as Stripe signs each attempt: a delivery retried past the 5-minute tolerance is not refused for its age', async () => {
+  it('signs each attempt when it is sent, as Stripe does: a delivery prepared or retried past the 5-minute tolerance is not refused for its age', async () => {
     const receiver = await refusingOnce();
     const agent = keepAliveAgent(1);
     closing.push(() => receiver.server.close(), () => agent.destroy());
@@ -39,9 +39,8 @@ describe("the benchmarks' provider-like sender", () => {
 
     expect(delivered).toEqual([true]);
     expect(stats).toMatchObject({ attempts: 2, status503: 1, retried: 1, gaveUp: 0 });
-    const [first, retry] = receiver.attempts.map(stripeTimestamp);
-    expect(first).toBe(Math.floor(tenMinutesAgo.getTime() / 1000));
-    expect(retry).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) - 60);
-    expect(receiver.attempts[1]?.['stripe-signature']).not.toBe(receiver.attempts[0]?.['stripe-signature']);
+    const recent = Math.floor(Date.now() / 1000) - 60;
+    expect(stripeTimestamp(webhook.headers as IncomingHttpHeaders)).toBe(Math.floor(tenMinutesAgo.getTime() / 1000));
+    expect(receiver.attempts.map(stripeTimestamp).every((signedAt) => signedAt >= recent)).toBe(true);
   });
 });
