@@ -26,6 +26,7 @@ const unit = [
   'test/testing/stripe-mock.test.ts',
   'test/temporal/connection.test.ts',
   'test/temporal/grpc-retry.test.ts',
+  'test/temporal/deliver.test.ts',
   'test/bench/sender.test.ts',
   'test/temporal/server-binary.test.ts',
   'test/tracing/settings.test.ts',

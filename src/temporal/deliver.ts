@@ -28,7 +28,8 @@ export interface DeliveryOptions {
 /**
  * Signals every event to its workflow, starting the workflow if it does not run; resolves only
  * once Temporal has accepted them all. Different workflows are signalled concurrently; events for
- * the same workflow go one after another, in the order the provider sent them.
+ * the same workflow go one after another, in the order the provider sent them — and after the
+ * signals other deliveries of this process are making to that workflow (`inTurn`).
  */
 export async function deliverEvents(
   client: Client,
@@ -41,13 +42,50 @@ export async function deliverEvents(
     if (sameWorkflow) sameWorkflow.push(delivery);
     else byWorkflow.set(delivery.route.workflowId, [delivery]);
   }
-  await withTemporalDeadline(client, options.deadlineMs, () =>
-    Promise.all(
-      [...byWorkflow.values()].map(async (sameWorkflow) => {
-        for (const delivery of sameWorkflow) await signalEncodable(client, delivery, options);
-      }),
-    ),
+  // Answered 503 once the deadline passes: what is still waiting for its turn is then not sent.
+  let answered = false;
+  try {
+    await withTemporalDeadline(client, options.deadlineMs, () =>
+      Promise.all(
+        [...byWorkflow].map(([workflowId, sameWorkflow]) =>
+          inTurn(client, workflowId, async () => {
+            for (const delivery of sameWorkflow) {
+              if (answered) return;
+              await signalEncodable(client, delivery, options);
+            }
+          }),
+        ),
+      ),
+    );
+  } finally {
+    answered = true;
+  }
+}
+
+/** Per client, the last signalling queued for each workflow. */
+const turns = new WeakMap<object, Map<string, Promise<void>>>();
+
+/**
+ * Runs `signal` once the signalling queued before it for the same workflow is over: one signal in
+ * flight per workflow from this process. On the Temporal server every signal takes the workflow's
+ * lock for a database transaction; a burst of concurrent deliveries to one workflow kept that lock
+ * so busy that the worker could not start the workflow's task (its `RecordWorkflowTaskStarted`
+ * lost the race again and again) until the run was full. Waiting for its turn counts against the
+ * delivery's deadline.
+ */
+function inTurn(client: Client, workflowId: string, signal: () => Promise<void>): Promise<void> {
+  const queued = turns.get(client.connection) ?? new Map<string, Promise<void>>();
+  turns.set(client.connection, queued);
+  const mine = (queued.get(workflowId) ?? Promise.resolve()).then(signal);
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
   );
+  queued.set(workflowId, settled);
+  void settled.then(() => {
+    if (queued.get(workflowId) === settled) queued.delete(workflowId);
+  });
+  return mine;
 }
 
 /**
