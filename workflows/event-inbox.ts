@@ -145,7 +145,7 @@ export class EventInbox {
   }
 
   take(): BillingEvent | undefined {
-    if (this.holdsBacklog()) this.takenFromBacklog += 1;
+    if (this.drainingBacklog) this.takenFromBacklog += 1;
     const event = this.pending.shift();
     this.pendingBytes -= this.pendingSizes.shift() ?? 0;
     if (this.pendingBytes <= maxCarriedBytes / 2) this.drainingBacklog = false;
@@ -213,7 +213,7 @@ export class EventInbox {
    */
   shouldContinueAsNew(): boolean {
     const due = workflowInfo().continueAsNewSuggested || this.signalsThisRun >= this.maxSignalsPerRun;
-    return due && !this.holdsBacklog();
+    return due && !this.drainingBacklog;
   }
 
   /**
@@ -222,14 +222,10 @@ export class EventInbox {
    * workflow task every `backlogEventsPerTask` events (a 1 ms timer). Otherwise it does nothing.
    */
   async pace(): Promise<void> {
-    if (this.holdsBacklog() && this.takenFromBacklog >= backlogEventsPerTask) {
+    if (this.drainingBacklog && this.takenFromBacklog >= backlogEventsPerTask) {
       this.takenFromBacklog = 0;
       await sleep(1);
     }
-  }
-
-  private holdsBacklog(): boolean {
-    return this.drainingBacklog;
   }
 
   /** Signals received by this run, redeliveries included. */

@@ -1,13 +1,10 @@
-import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
+import { log, patched } from '@temporalio/workflow';
 import type { BillingEvent } from '../../src/core/events';
-import { activityOptions } from '../activity-options';
 import { factsOf } from '../facts';
 import { finalRefusal } from '../failures';
+import { keepRefusedEvent } from '../refused-event';
 import { confirmMandate, mandateActivities } from './at-provider';
 import type { MandateState } from './state';
-
-const { recordDeadLetter } = proxyActivities<Activities>(activityOptions);
 
 /**
  * What the mandate workflow does with each event and when a grace period ends: a cancelled,
@@ -42,8 +39,7 @@ export class MandateProcesses {
     if (!refusal || !patched('mandate-refused-dead-letters')) throw error;
     log.warn('Event could not be applied', { eventId: event.id, error: String(error) });
     record(`failed: ${refusal.message}`);
-    forget(event.id);
-    await recordDeadLetter({ provider: event.provider, kind: 'refused_event', reason: refusal.message, event, workflowId: workflowInfo().workflowId });
+    await keepRefusedEvent(event, refusal.message, forget);
   }
 
   private async handle(event: BillingEvent): Promise<void> {

@@ -1,8 +1,7 @@
-import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
+import { log, patched } from '@temporalio/workflow';
 import type { BillingEvent } from '../../src/core/events';
-import { activityOptions } from '../activity-options';
 import { failureMessage, isFinalFailure } from '../failures';
+import { keepRefusedEvent } from '../refused-event';
 import { SubscriptionAtProvider } from './at-provider';
 import { Chargebacks } from './chargeback';
 import { Dunning } from './dunning';
@@ -11,8 +10,6 @@ import { Pause } from './pause';
 import { Renewal } from './renewal';
 import { WrittenOff } from './written-off';
 import type { DueWork, SubscriptionState } from './state';
-
-const { recordDeadLetter } = proxyActivities<Activities>(activityOptions);
 
 /** Hands each event and each due timer to its process; every side effect is an activity. */
 export class SubscriptionProcesses {
@@ -50,9 +47,7 @@ export class SubscriptionProcesses {
       this.subscription.recordOutcome(event, `failed: ${failureMessage(error)}`);
       // Histories recorded before the dead-letter store replay without keeping it.
       if (!patched('subscription-refused-dead-letters')) return;
-      forget(event.id);
-      const { workflowId } = workflowInfo();
-      await recordDeadLetter({ provider: event.provider, kind: 'refused_event', reason: failureMessage(error), event, workflowId });
+      await keepRefusedEvent(event, failureMessage(error), forget);
     }
   }
 
