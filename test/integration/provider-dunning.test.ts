@@ -57,8 +57,12 @@ describe('dunning the providers run', () => {
       expect(billflow.sandbox.state.stripe.invoices.get(ids.invoice)).toMatchObject({ status: 'open', nextOutcome: 'succeed' });
       await eventually(async () => expect(await accountStatus('stripe', ids.customer)).toBe('suspended'));
       expect(stripePays(ids.invoice)).toEqual([]);
-      const state = await stateOf(`stripe:subscription:${ids.subscription}`);
-      expect(state.dunning).toMatchObject([{ key: ids.invoice, stage: 'exhausted', retriesMade: 3, customerActionRequired: true }]);
+      // The store changes inside the suspending activity; the workflow records it once the activity completes.
+      const state = await eventually(async () => {
+        const current = await stateOf(`stripe:subscription:${ids.subscription}`);
+        expect(current.dunning).toMatchObject([{ key: ids.invoice, stage: 'exhausted', retriesMade: 3, customerActionRequired: true }]);
+        return current;
+      });
       expect(state.lastEvent?.outcome).toContain('the customer must complete');
     });
 
